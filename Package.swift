@@ -1,0 +1,56 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+
+let package = Package(
+    name: "UnifiedNormalizationToolkit",
+    products: [
+        .library(name: "UnifiedNormalization", targets: ["UnifiedNormalization"]),
+        .library(name: "GradientCheck", targets: ["GradientCheck"]),
+        .library(name: "GradientCheckTesting", targets: ["GradientCheckTesting"]),
+        .library(name: "UNVerification", targets: ["UNVerification"]),
+        .executable(name: "unverify", targets: ["unverify"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
+    ],
+    targets: [
+        // The normalization layers, their hand-derived backward passes and inference-time fusion.
+        .target(
+            name: "UnifiedNormalization",
+            dependencies: [.product(name: "RealModule", package: "swift-numerics")],
+            exclude: ["README.md"],
+            swiftSettings: strict),
+        // Finite-difference derivative checking; depends on nothing of this project.
+        .target(name: "GradientCheck", swiftSettings: strict),
+        // One-call integration of GradientCheck with Swift Testing.
+        .target(name: "GradientCheckTesting", dependencies: ["GradientCheck"], swiftSettings: strict),
+        // Trace replay, the gradient map and the report model (no printing, no CLI).
+        .target(
+            name: "UNVerification",
+            dependencies: ["UnifiedNormalization", "GradientCheck"],
+            exclude: ["README.md"],
+            swiftSettings: strict),
+        .executableTarget(
+            name: "unverify",
+            dependencies: [
+                "UNVerification", "UnifiedNormalization", "GradientCheck",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict),
+        .testTarget(
+            name: "UnifiedNormalizationTests",
+            dependencies: ["UnifiedNormalization"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "GradientCheckTests",
+            dependencies: ["GradientCheck", "GradientCheckTesting"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "UNVerificationTests",
+            dependencies: ["UNVerification", "UnifiedNormalization", "GradientCheck", "GradientCheckTesting"],
+            swiftSettings: strict),
+    ]
+)

@@ -1,0 +1,114 @@
+import Foundation
+
+/// The outcome of one report section.
+public enum Verdict: String, Codable, Sendable, Comparable {
+    /// Everything checked holds.
+    case holds
+    /// Measured numbers with no pass/fail meaning.
+    case informational
+    /// Could not run here (the reason is in the section).
+    case notRun = "not run"
+    /// A claim or a check failed.
+    case falsified
+
+    private var rank: Int { [.holds: 0, .informational: 0, .notRun: 0, .falsified: 2][self] ?? 0 }
+    public static func < (a: Verdict, b: Verdict) -> Bool { a.rank < b.rank }
+}
+
+/// One section of the verification report: a title, a verdict, Markdown for the reader and
+/// the same data as JSON for machines.
+public struct ReportSection: Codable, Sendable {
+    public var id: String
+    public var title: String
+    public var verdict: Verdict
+    public var summary: String
+    public var markdown: String
+    public var data: JSONValue
+
+    public init(id: String, title: String, verdict: Verdict, summary: String, markdown: String, data: JSONValue) {
+        self.id = id; self.title = title; self.verdict = verdict
+        self.summary = summary; self.markdown = markdown; self.data = data
+    }
+}
+
+/// What every section builder may read: the seed and where the inputs are.
+public struct ReportContext: Sendable {
+    public var seed: UInt64
+    public var tracePaths: [String]
+    /// Multiplier on the number of randomized cases relative to `swift test`.
+    public var effort: Int
+    public init(seed: UInt64, tracePaths: [String], effort: Int = 100) {
+        self.seed = seed; self.tracePaths = tracePaths; self.effort = effort
+    }
+}
+
+/// A report section is one value conforming to this: adding a section is one small addition.
+public protocol ReportSectionBuilder: Sendable {
+    var id: String { get }
+    func build(_ context: ReportContext) throws -> ReportSection
+}
+
+/// The whole report.
+public struct Report: Codable, Sendable {
+    public var title = "Unified Normalization: verification report"
+    public var generatedAt: String
+    public var toolchain: String
+    public var platform: String
+    public var seed: UInt64
+    public var configuration: [String: String]
+    public var sections: [ReportSection]
+
+    public var verdict: Verdict { sections.map(\.verdict).max() ?? .holds }
+
+    /// Builds every section; a builder that throws yields a `falsified` section naming the error
+    /// (a check that cannot complete is not a pass).
+    public static func build(_ builders: [any ReportSectionBuilder], context: ReportContext,
+                             configuration: [String: String] = [:], now: Date = Date()) -> Report {
+        let sections = builders.map { b -> ReportSection in
+            do { return try b.build(context) } catch {
+                return ReportSection(id: b.id, title: b.id, verdict: .falsified,
+                                     summary: "section failed to build: \(error)", markdown: "Error: `\(error)`\n", data: .null)
+            }
+        }
+        let fmt = ISO8601DateFormatter()
+        return Report(generatedAt: fmt.string(from: now), toolchain: toolchainDescription,
+                      platform: ProcessInfo.processInfo.operatingSystemVersionString, seed: context.seed,
+                      configuration: configuration, sections: sections)
+    }
+
+    public static var toolchainDescription: String {
+        #if swift(>=6.3)
+        let v = "Swift ≥ 6.3"
+        #elseif swift(>=6.0)
+        let v = "Swift 6.x (< 6.3)"
+        #else
+        let v = "Swift < 6"
+        #endif
+        #if DEBUG
+        return v + ", debug build"
+        #else
+        return v + ", release build"
+        #endif
+    }
+
+    public func markdown() -> String {
+        var s = "# \(title)\n\n"
+        s += "- Generated: \(generatedAt)\n- Toolchain: \(toolchain)\n- Platform: \(platform)\n- Seed: \(seed)\n"
+        for (k, v) in configuration.sorted(by: { $0.key < $1.key }) { s += "- \(k): \(v)\n" }
+        s += "- **Overall verdict: \(verdict.rawValue)**\n\n## Summary\n\n| section | verdict | summary |\n|---|---|---|\n"
+        for sec in sections { s += "| [\(sec.title)](#\(sec.id)) | \(sec.verdict.rawValue) | \(sec.summary.replacingOccurrences(of: "|", with: "\\|")) |\n" }
+        for sec in sections {
+            s += "\n<a id=\"\(sec.id)\"></a>\n## \(sec.title)\n\nVerdict: **\(sec.verdict.rawValue)**. \(sec.summary)\n\n\(sec.markdown)\n"
+        }
+        return s
+    }
+
+    public func json() throws -> Data { try JSONEncoder.toolkit.encode(self) }
+}
+
+/// Formats a number for tables: scientific with 2 significant digits.
+public func sci(_ x: Double) -> String {
+    if x == 0 { return "0" }
+    if !x.isFinite { return "\(x)" }
+    return String(format: "%.2e", x)
+}

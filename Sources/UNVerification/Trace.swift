@@ -1,0 +1,160 @@
+import Foundation
+import UnifiedNormalization
+
+/// A float64 trace of the authors' `UN1d` (format `un-trace/1`, see `Tests/Fixtures/traces/README.md`).
+public struct UNTrace: Sendable {
+    public struct Config: Codable, Sendable {
+        public var channels: Int
+        public var fpWindow: Int
+        public var bpWindow: Int
+        public var warmupIters: Int
+        public var outlierFiltration: Bool
+        public var eps: Double
+        public var momentum: Double
+    }
+    public struct Initial: Codable, Sendable { public var weight: [Double]; public var bias: [Double] }
+    public struct Expected: Codable, Sendable {
+        public var y: [Double]
+        public var gradInput: [Double]?
+        public var gradWeight: [Double]?
+        public var gradBias: [Double]?
+        public var runningVar: [Double]?
+        public var emaGz: [Double]?
+        public var bufferX2: [Double]?
+        public var bufferGz: [Double]?
+        public var skipCounter: Int?
+        public var iters: Int?
+    }
+    public struct Step: Codable, Sendable {
+        public var mode: String
+        public var x: [Double]
+        public var padMask: [Bool]?
+        public var gradOutput: [Double]?
+        public var expected: Expected
+    }
+    struct File: Codable {
+        var format: String
+        var name: String
+        var source: String?
+        var config: Config
+        var shape: [Int]
+        var initial: Initial
+        var steps: [Step]
+    }
+
+    public var name: String
+    public var path: String
+    public var config: Config
+    public var shape: [Int]
+    public var initial: Initial
+    public var steps: [Step]
+
+    public var unifiedNormConfiguration: UnifiedNormConfiguration {
+        UnifiedNormConfiguration(channels: config.channels, forwardWindow: config.fpWindow, backwardWindow: config.bpWindow,
+                                 warmupIters: config.warmupIters, outlierFiltration: config.outlierFiltration,
+                                 eps: config.eps, momentum: config.momentum)
+    }
+
+    /// Reads and validates a trace; every problem is a ``TraceError`` naming the file and field.
+    public static func load(path: String) throws -> UNTrace {
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+            throw TraceError.unreadable(file: path, reason: error.localizedDescription)
+        }
+        return try decode(data, path: path)
+    }
+
+    public static func decode(_ data: Data, path: String) throws -> UNTrace {
+        let file: File
+        do { file = try JSONDecoder().decode(File.self, from: data) } catch let e as DecodingError {
+            throw TraceError.from(e, file: path)
+        } catch {
+            throw TraceError.malformed(file: path, field: "(document)", reason: "\(error)")
+        }
+        let trace = UNTrace(name: file.name, path: path, config: file.config, shape: file.shape,
+                            initial: file.initial, steps: file.steps)
+        guard file.format == "un-trace/1" else {
+            throw TraceError.malformed(file: path, field: "format", reason: "expected \"un-trace/1\", found \"\(file.format)\"")
+        }
+        try trace.validate()
+        return trace
+    }
+
+    /// Shape checks that the decoder cannot do.
+    func validate() throws {
+        func bad(_ field: String, _ reason: String) -> TraceError { .malformed(file: path, field: field, reason: reason) }
+        guard shape.count == 2 || shape.count == 3, shape.allSatisfy({ $0 > 0 }) else { throw bad("shape", "must be [B, N, C] or [N, C] with positive sizes, got \(shape)") }
+        let c = config.channels
+        guard shape.last == c else { throw bad("shape", "last dimension \(shape.last ?? 0) ≠ config.channels \(c)") }
+        guard config.fpWindow >= 1, config.bpWindow >= 1 else { throw bad("config", "windows must be ≥ 1") }
+        let n = shape.reduce(1, *)
+        let rows = n / c
+        guard initial.weight.count == c else { throw bad("initial.weight", "has \(initial.weight.count) entries, expected \(c)") }
+        guard initial.bias.count == c else { throw bad("initial.bias", "has \(initial.bias.count) entries, expected \(c)") }
+        guard !steps.isEmpty else { throw bad("steps", "no steps") }
+        var seenEval = false
+        for (k, s) in steps.enumerated() {
+            let f = "steps[\(k)]"
+            func count(_ a: [Double]?, _ name: String, _ expected: Int) throws {
+                guard let a else { throw bad("\(f).\(name)", "missing") }
+                guard a.count == expected else { throw bad("\(f).\(name)", "has \(a.count) entries, expected \(expected)") }
+            }
+            try count(s.x, "x", n)
+            if let m = s.padMask, m.count != rows { throw bad("\(f).padMask", "has \(m.count) entries, expected \(rows)") }
+            try count(s.expected.y, "expected.y", n)
+            switch s.mode {
+            case "train":
+                if seenEval { throw bad("\(f).mode", "train step after an eval step") }
+                try count(s.gradOutput, "gradOutput", n)
+                try count(s.expected.gradInput, "expected.gradInput", n)
+                try count(s.expected.gradWeight, "expected.gradWeight", c)
+                try count(s.expected.gradBias, "expected.gradBias", c)
+                try count(s.expected.runningVar, "expected.runningVar", c)
+                try count(s.expected.emaGz, "expected.emaGz", c)
+                try count(s.expected.bufferX2, "expected.bufferX2", config.fpWindow * c)
+                try count(s.expected.bufferGz, "expected.bufferGz", config.bpWindow * c)
+                guard s.expected.skipCounter != nil else { throw bad("\(f).expected.skipCounter", "missing") }
+                guard s.expected.iters != nil else { throw bad("\(f).expected.iters", "missing") }
+            case "eval":
+                seenEval = true
+            default:
+                throw bad("\(f).mode", "must be \"train\" or \"eval\", found \"\(s.mode)\"")
+            }
+        }
+    }
+
+    /// The step's input as a batch of this trace's shape.
+    func batch(_ values: [Double], padMask: [Bool]?) throws -> TokenBatch<Double> {
+        shape.count == 3
+            ? try TokenBatch(batch: shape[0], tokens: shape[1], channels: shape[2], values: values, padMask: padMask)
+            : try TokenBatch(tokens: shape[0], channels: shape[1], values: values, padMask: padMask)
+    }
+}
+
+/// Why a trace could not be used.
+public enum TraceError: Error, Equatable, CustomStringConvertible {
+    case unreadable(file: String, reason: String)
+    case malformed(file: String, field: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case let .unreadable(f, r): return "\(f): cannot read: \(r)"
+        case let .malformed(f, field, r): return "\(f): field \(field): \(r)"
+        }
+    }
+
+    static func from(_ e: DecodingError, file: String) -> TraceError {
+        func path(_ p: [CodingKey]) -> String {
+            p.isEmpty ? "(document)" : p.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
+                .replacingOccurrences(of: ".[", with: "[").trimmingCharacters(in: CharacterSet(charactersIn: "."))
+        }
+        switch e {
+        case let .keyNotFound(k, ctx): return .malformed(file: file, field: path(ctx.codingPath + [k]), reason: "missing")
+        case let .typeMismatch(_, ctx): return .malformed(file: file, field: path(ctx.codingPath), reason: ctx.debugDescription)
+        case let .valueNotFound(_, ctx): return .malformed(file: file, field: path(ctx.codingPath), reason: "null where a value is required")
+        case let .dataCorrupted(ctx):
+            return .malformed(file: file, field: path(ctx.codingPath), reason: "not valid JSON (truncated or corrupted): \(ctx.underlyingError.map { "\($0)" } ?? ctx.debugDescription)")
+        @unknown default: return .malformed(file: file, field: "(document)", reason: "\(e)")
+        }
+    }
+}

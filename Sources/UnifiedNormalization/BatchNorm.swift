@@ -1,0 +1,100 @@
+/// BatchNorm over tokens: per channel, statistics over the real tokens of the batch,
+/// `z = (x − μ) / sqrt(v + ε)` (biased variance `v`), `y = γ ⊙ z + β`.
+///
+/// Training updates `runningMean ← α·runningMean + (1−α)·μ` and
+/// `runningVar ← α·runningVar + (1−α)·v·T/(T−1)` (unbiased, as PyTorch does; `α` is the weight
+/// of the old value, PyTorch's `1 − momentum`). Inference uses the running statistics and is
+/// therefore a per-channel affine map.
+public struct BatchNorm<Scalar: NormScalar>: NormalizationLayer {
+    public struct Cache: Sendable { let z: [Scalar]; let scale: [Scalar]; let shape: [Int]; let realTokens: Int }
+
+    public let channels: Int
+    public let eps: Scalar
+    public let momentum: Scalar
+    public private(set) var weight: [Scalar]
+    public private(set) var bias: [Scalar]
+    public private(set) var runningMean: [Scalar]
+    public private(set) var runningVar: [Scalar]
+    public var name: String { "BatchNorm" }
+
+    public init(channels: Int, eps: Scalar = 1e-5, momentum: Scalar = 0.9,
+                weight: [Scalar]? = nil, bias: [Scalar]? = nil) throws {
+        try ConfigurationCheck.channels(channels)
+        try ConfigurationCheck.eps(eps)
+        try ConfigurationCheck.momentum(momentum)
+        let w = weight ?? Array(repeating: 1, count: channels)
+        let b = bias ?? Array(repeating: 0, count: channels)
+        try Self.validatedAffine(w, b, channels: channels)
+        self.channels = channels
+        self.eps = eps
+        self.momentum = momentum
+        self.weight = w
+        self.bias = b
+        self.runningMean = Array(repeating: 0, count: channels)
+        self.runningVar = Array(repeating: 1, count: channels)
+    }
+
+    public mutating func setAffine(weight: [Scalar], bias: [Scalar]) throws {
+        try Self.validatedAffine(weight, bias, channels: channels)
+        self.weight = weight
+        self.bias = bias
+    }
+
+    /// Sets the running statistics (for inference from a trained state).
+    public mutating func setRunningStatistics(mean: [Scalar], variance: [Scalar]) throws {
+        try requireCount(mean, channels, "runningMean")
+        try requireCount(variance, channels, "runningVar")
+        try requireFinite(mean, "runningMean")
+        try requireFinite(variance, "runningVar")
+        if let i = variance.firstIndex(where: { $0 < 0 }) {
+            throw NormalizationError.invalidConfiguration(parameter: "runningVar[\(i)]", value: "\(variance[i])", requirement: "must be ≥ 0")
+        }
+        runningMean = mean
+        runningVar = variance
+    }
+
+    public mutating func forwardTraining(_ x: TokenBatch<Scalar>) throws -> (output: TokenBatch<Scalar>, cache: Cache) {
+        try x.validatedForStatistics(channels: channels)
+        let t = x.realTokenCount
+        let mu = ChannelReductions.mean(x)
+        let v = ChannelReductions.sum(x, realOnly: true) { i in
+            let d = x.values[i] - mu[i % channels]; return d * d
+        }.map { $0 / Scalar(t) }
+        let s = v.map { ($0 + eps).squareRoot() }
+        let z = ChannelReductions.map(x) { i, c in (x.values[i] - mu[c]) / s[c] }
+        let unbias = t > 1 ? Scalar(t) / Scalar(t - 1) : 1
+        for c in 0..<channels {
+            runningMean[c] = momentum * runningMean[c] + (1 - momentum) * mu[c]
+            runningVar[c] = momentum * runningVar[c] + (1 - momentum) * v[c] * unbias
+        }
+        return (AffineOutput.apply(z, weight: weight, bias: bias, like: x),
+                Cache(z: z, scale: s, shape: x.shape, realTokens: t))
+    }
+
+    /// Exact gradient with padding: for a real row `i`,
+    /// `∂L/∂x_i = (G_i − (Σ_all G + z_i Σ_all G⊙z) / T) / s`; for a padded row `G_i / s`
+    /// (padded rows do not enter the statistics but are normalized by them).
+    public mutating func backward(_ dy: TokenBatch<Scalar>, cache: Cache) throws -> NormGradients<Scalar> {
+        guard dy.shape == cache.shape else { throw NormalizationError.staleCache(reason: "gradient shape \(dy.shape) vs forward \(cache.shape)") }
+        try requireFinite(dy.values, "gradOutput")
+        let g = AffineOutput.scaledGradient(dy, weight: weight)
+        let t = Scalar(cache.realTokens)
+        let sg = ChannelReductions.sum(dy, realOnly: false) { g[$0] }
+        let sgz = ChannelReductions.dot(g, cache.z, like: dy, realOnly: false)
+        let dx = ChannelReductions.map(dy) { i, c in
+            let r = i / channels
+            let corr = dy.isReal(row: r) ? (sg[c] + cache.z[i] * sgz[c]) / t : 0
+            return (g[i] - corr) / cache.scale[c]
+        }
+        let p = AffineOutput.parameterGradients(dy, z: cache.z)
+        return NormGradients(input: dy.with(values: dx), weight: p.weight, bias: p.bias)
+    }
+
+    public func forwardInference(_ x: TokenBatch<Scalar>) throws -> TokenBatch<Scalar> {
+        try inferenceAffine().apply(x)
+    }
+
+    public func inferenceAffine() throws -> ChannelAffine<Scalar> {
+        try ChannelAffine.normalizing(variance: runningVar, eps: eps, weight: weight, bias: bias, mean: runningMean)
+    }
+}

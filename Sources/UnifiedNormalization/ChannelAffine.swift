@@ -1,0 +1,33 @@
+/// A per-channel affine map `y = a ⊙ x + b`: the inference form of UN, BatchNorm and PowerNorm
+/// once their running statistics are frozen. This is what makes those layers foldable.
+public struct ChannelAffine<Scalar: NormScalar>: Sendable, Equatable {
+    public var scale: [Scalar]
+    public var shift: [Scalar]
+
+    public init(scale: [Scalar], shift: [Scalar]) throws {
+        try requireCount(shift, scale.count, "shift")
+        try requireFinite(scale, "scale")
+        try requireFinite(shift, "shift")
+        self.scale = scale
+        self.shift = shift
+    }
+
+    public var channels: Int { scale.count }
+
+    /// Applies the map to every token.
+    public func apply(_ x: TokenBatch<Scalar>) throws -> TokenBatch<Scalar> {
+        try x.validatedForStatistics(channels: channels)
+        return x.with(values: ChannelReductions.map(x) { i, c in scale[c] * x.values[i] + shift[c] })
+    }
+
+    /// `γ / sqrt(v + ε)` and `β`: the map of a layer normalizing by a fixed variance `v`.
+    static func normalizing(variance v: [Scalar], eps: Scalar, weight: [Scalar], bias: [Scalar], mean: [Scalar]? = nil) throws -> ChannelAffine {
+        var a = [Scalar](repeating: 0, count: v.count)
+        var b = bias
+        for c in v.indices {
+            a[c] = weight[c] / (v[c] + eps).squareRoot()
+            if let m = mean { b[c] = bias[c] - a[c] * m[c] }
+        }
+        return try ChannelAffine(scale: a, shift: b)
+    }
+}

@@ -1,0 +1,40 @@
+/// A dense layer `y = W x + b` applied to every token (`W` is `outputs × inputs`, row-major).
+public struct LinearLayer<Scalar: NormScalar>: Sendable, Equatable {
+    public let inputs: Int
+    public let outputs: Int
+    public var weight: [Scalar]
+    public var bias: [Scalar]
+
+    public init(inputs: Int, outputs: Int, weight: [Scalar], bias: [Scalar]) throws {
+        try ConfigurationCheck.atLeast(inputs, 1, "inputs")
+        try ConfigurationCheck.atLeast(outputs, 1, "outputs")
+        if weight.count != inputs * outputs {
+            throw NormalizationError.shapeMismatch(what: "linear weight", expected: [outputs, inputs], actual: [weight.count])
+        }
+        try requireCount(bias, outputs, "linear bias")
+        try requireFinite(weight, "linear weight")
+        try requireFinite(bias, "linear bias")
+        self.inputs = inputs
+        self.outputs = outputs
+        self.weight = weight
+        self.bias = bias
+    }
+
+    /// Applies the layer to every token row.
+    public func apply(_ x: TokenBatch<Scalar>) throws -> TokenBatch<Scalar> {
+        if x.channels != inputs {
+            throw NormalizationError.shapeMismatch(what: "linear input channels", expected: [inputs], actual: [x.channels])
+        }
+        try requireFinite(x.values, "linear input")
+        var out = [Scalar](repeating: 0, count: x.rows * outputs)
+        for r in 0..<x.rows {
+            for o in 0..<outputs {
+                var s: Scalar = 0
+                for i in 0..<inputs { s += weight[o * inputs + i] * x.values[r * inputs + i] }
+                out[r * outputs + o] = s + bias[o]
+            }
+        }
+        return try TokenBatch(batch: x.batch, tokens: x.tokens, channels: outputs, values: out,
+                              padMask: x.padMask, isUnbatched: x.isUnbatched)
+    }
+}

@@ -1,0 +1,15 @@
+import RealModule
+
+/// The floating-point types the layers are generic over (`Float` and `Double`).
+///
+/// `Real` (swift-numerics) supplies `exp`, `log` and `sqrt` generically; `BinaryFloatingPoint`
+/// supplies `ulpOfOne` so that tolerances can be derived from the type's unit roundoff.
+public protocol NormScalar: Real, BinaryFloatingPoint, Codable, Sendable, LosslessStringConvertible {}
+
+extension Float: NormScalar {}
+extension Double: NormScalar {}
+
+extension NormScalar {
+    /// Unit roundoff `u = ε_mach / 2` of the type (round-to-nearest).
+    @inlinable public static var unitRoundoff: Self { ulpOfOne / 2 }
+}

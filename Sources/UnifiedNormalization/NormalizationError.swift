@@ -1,0 +1,51 @@
+/// Every way a configuration or an input can be rejected. Layers throw these instead of
+/// trapping or returning NaN, so that a caller always learns *which* value was wrong.
+public enum NormalizationError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// A configuration value outside its domain (`parameter` names it, `requirement` says why).
+    case invalidConfiguration(parameter: String, value: String, requirement: String)
+    /// Two sizes that must agree do not (`what` names the array).
+    case shapeMismatch(what: String, expected: [Int], actual: [Int])
+    /// A NaN or infinity in an input (`index` is the first offending flat index).
+    case nonFinite(what: String, index: Int)
+    /// A batch with no rows or no channels.
+    case emptyBatch
+    /// A padding mask that pads every token: no statistics can be taken.
+    case noRealTokens
+    /// A layer whose inference form is not a per-channel affine map cannot be folded.
+    case notFoldable(layer: String, reason: String)
+    /// `backward` was called with a cache from another layer state or shape.
+    case staleCache(reason: String)
+
+    public var description: String {
+        switch self {
+        case let .invalidConfiguration(p, v, r):
+            return "invalid configuration: \(p) = \(v); \(r)"
+        case let .shapeMismatch(w, e, a):
+            return "shape mismatch for \(w): expected \(e), got \(a)"
+        case let .nonFinite(w, i):
+            return "non-finite value in \(w) at flat index \(i)"
+        case .emptyBatch:
+            return "empty batch: at least one token and one channel are required"
+        case .noRealTokens:
+            return "the padding mask pads every token: no real token to take statistics over"
+        case let .notFoldable(l, r):
+            return "\(l) cannot be folded into a linear layer: \(r)"
+        case let .staleCache(r):
+            return "backward called with a stale cache: \(r)"
+        }
+    }
+}
+
+@usableFromInline
+func requireFinite<S: NormScalar>(_ values: [S], _ what: String) throws {
+    if let i = values.firstIndex(where: { !$0.isFinite }) {
+        throw NormalizationError.nonFinite(what: what, index: i)
+    }
+}
+
+@usableFromInline
+func requireCount<S>(_ values: [S], _ count: Int, _ what: String) throws {
+    if values.count != count {
+        throw NormalizationError.shapeMismatch(what: what, expected: [count], actual: [values.count])
+    }
+}

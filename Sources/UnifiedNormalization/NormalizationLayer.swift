@@ -1,0 +1,71 @@
+/// Gradients returned by a layer's backward pass.
+public struct NormGradients<Scalar: NormScalar>: Sendable, Equatable {
+    /// `∂L/∂X`, same shape as the input.
+    public var input: TokenBatch<Scalar>
+    /// `∂L/∂γ`, one per channel.
+    public var weight: [Scalar]
+    /// `∂L/∂β`, one per channel.
+    public var bias: [Scalar]
+}
+
+/// A normalization layer with an affine output `Y = γ ⊙ Z + β`, a training forward pass that
+/// may update state, a hand-derived backward pass, and an inference form.
+///
+/// Layers are value types: copying a layer copies its whole training state, which is what lets
+/// a gradient checker evaluate "the forward at this state" repeatedly without side effects.
+public protocol NormalizationLayer: Sendable {
+    associatedtype Scalar: NormScalar
+    /// What the backward pass needs from the forward pass.
+    associatedtype Cache: Sendable
+
+    /// A short human-readable name ("LayerNorm", "UN (reference-compatible)").
+    var name: String { get }
+    var channels: Int { get }
+    /// `γ` (validated to have `channels` finite entries when set through `setAffine`).
+    var weight: [Scalar] { get }
+    var bias: [Scalar] { get }
+    mutating func setAffine(weight: [Scalar], bias: [Scalar]) throws
+
+    /// Training-mode forward; may advance iteration counters and running statistics.
+    mutating func forwardTraining(_ x: TokenBatch<Scalar>) throws -> (output: TokenBatch<Scalar>, cache: Cache)
+    /// Hand-derived backward for the forward that produced `cache`; may update gradient state.
+    mutating func backward(_ gradOutput: TokenBatch<Scalar>, cache: Cache) throws -> NormGradients<Scalar>
+    /// Inference-mode forward (no state change).
+    func forwardInference(_ x: TokenBatch<Scalar>) throws -> TokenBatch<Scalar>
+    /// The inference form as a per-channel affine map, or `NormalizationError.notFoldable`.
+    func inferenceAffine() throws -> ChannelAffine<Scalar>
+}
+
+extension NormalizationLayer {
+    /// Validates an affine parameter pair for `channels` channels.
+    static func validatedAffine(_ weight: [Scalar], _ bias: [Scalar], channels: Int) throws {
+        try requireCount(weight, channels, "weight")
+        try requireCount(bias, channels, "bias")
+        try requireFinite(weight, "weight")
+        try requireFinite(bias, "bias")
+    }
+}
+
+/// Validates the shared configuration values of the layers.
+enum ConfigurationCheck {
+    static func channels(_ c: Int) throws {
+        guard c >= 1 else {
+            throw NormalizationError.invalidConfiguration(parameter: "channels", value: "\(c)", requirement: "must be at least 1")
+        }
+    }
+    static func eps<S: NormScalar>(_ e: S) throws {
+        guard e.isFinite, e > 0 else {
+            throw NormalizationError.invalidConfiguration(parameter: "eps", value: "\(e)", requirement: "must be finite and > 0")
+        }
+    }
+    static func momentum<S: NormScalar>(_ m: S, name: String = "momentum") throws {
+        guard m.isFinite, m >= 0, m < 1 else {
+            throw NormalizationError.invalidConfiguration(parameter: name, value: "\(m)", requirement: "must lie in [0, 1)")
+        }
+    }
+    static func atLeast(_ v: Int, _ lower: Int, _ name: String) throws {
+        guard v >= lower else {
+            throw NormalizationError.invalidConfiguration(parameter: name, value: "\(v)", requirement: "must be at least \(lower)")
+        }
+    }
+}

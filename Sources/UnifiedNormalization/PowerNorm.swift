@@ -1,0 +1,136 @@
+/// PowerNorm as its authors' code (`MaskPowerNorm`) behaves; the baseline UN descends from.
+///
+/// Forward, per call (iteration `t`, incremented first):
+/// 1. Group scaling: each token is divided by `sqrt(mean x² + ε)` over each of `groups`
+///    contiguous channel groups (one group by default), giving `x̃`.
+/// 2. `x2` = per-channel mean of `x̃²` over real tokens. While `t ≤ warmup` normalize by
+///    `sqrt(x2 + ε)`, afterwards by `sqrt(φ + ε)` with the running `φ` from the previous step.
+/// 3. `φ ← φ(t−1)/t + x2/t` while `t < warmup` (a cumulative mean), then always
+///    `φ ← α_f φ + (1−α_f) x2`.
+///
+/// Backward: `g = γ ⊙ ∂L/∂Y`, `a = g − (1−α_b) ν ⊙ z`, `ν ← ν + mean_all(a ⊙ z)`,
+/// `∂L/∂x̃ = a / sqrt(x2 + ε)`, then the exact backward of the group scaling.
+///
+/// Where this departs from the PowerNorm paper's equations (Shen et al. 2020, Alg. 1):
+/// - the backward divides by the *current* `sqrt(x2 + ε)` even after warm-up, although the
+///   forward then divides by the running `sqrt(φ + ε)`;
+/// - the paper's backward `ν` is a running average (`ν ← ν + (1−α_b) mean(...)`); the code adds
+///   the whole `mean(a ⊙ z)`;
+/// - the group scaling is not in the paper's algorithm; it makes the inference form depend on
+///   each token, so with `groups ≥ 1` the layer is *not* a per-channel affine map at inference
+///   (`inferenceAffine()` refuses; `affineAfterGroupScaling()` gives the affine part).
+/// - the warm-up forward uses current statistics, so in warm-up it is RMS-BatchNorm.
+public struct PowerNorm<Scalar: NormScalar>: NormalizationLayer {
+    public struct Cache: Sendable {
+        let z: [Scalar]; let x2: [Scalar]; let scaled: [Scalar]; let groupScale: [Scalar]; let shape: [Int]
+    }
+
+    public let channels: Int
+    public let eps: Scalar
+    public let forwardMomentum: Scalar
+    public let backwardMomentum: Scalar
+    public let warmupIters: Int
+    /// Number of channel groups of the per-token scaling; 0 disables it (pure PowerNorm).
+    public let groups: Int
+    public private(set) var weight: [Scalar]
+    public private(set) var bias: [Scalar]
+    public private(set) var runningPhi: [Scalar]
+    public private(set) var emaGz: [Scalar]
+    public private(set) var iters: Int = 0
+    public var name: String { "PowerNorm" }
+
+    public init(channels: Int, eps: Scalar = 1e-5, forwardMomentum: Scalar = 0.9, backwardMomentum: Scalar = 0.9,
+                warmupIters: Int = 10_000, groups: Int = 1, weight: [Scalar]? = nil, bias: [Scalar]? = nil) throws {
+        try ConfigurationCheck.channels(channels)
+        try ConfigurationCheck.eps(eps)
+        try ConfigurationCheck.momentum(forwardMomentum, name: "forwardMomentum")
+        try ConfigurationCheck.momentum(backwardMomentum, name: "backwardMomentum")
+        try ConfigurationCheck.atLeast(warmupIters, 0, "warmupIters")
+        try ConfigurationCheck.atLeast(groups, 0, "groups")
+        if groups > 0, channels % groups != 0 {
+            throw NormalizationError.invalidConfiguration(parameter: "groups", value: "\(groups)", requirement: "must divide channels (\(channels))")
+        }
+        let w = weight ?? Array(repeating: 1, count: channels)
+        let b = bias ?? Array(repeating: 0, count: channels)
+        try Self.validatedAffine(w, b, channels: channels)
+        self.channels = channels
+        self.eps = eps
+        self.forwardMomentum = forwardMomentum
+        self.backwardMomentum = backwardMomentum
+        self.warmupIters = warmupIters
+        self.groups = groups
+        self.weight = w
+        self.bias = b
+        self.runningPhi = Array(repeating: 1, count: channels)
+        self.emaGz = Array(repeating: 0, count: channels)
+    }
+
+    public mutating func setAffine(weight: [Scalar], bias: [Scalar]) throws {
+        try Self.validatedAffine(weight, bias, channels: channels)
+        self.weight = weight
+        self.bias = bias
+    }
+
+    private func groupScaled(_ x: TokenBatch<Scalar>) -> (values: [Scalar], scale: [Scalar]) {
+        guard groups > 0 else { return (x.values, []) }
+        let r = TokenwiseNormalization.forward(x.values, rows: x.rows, channels: channels,
+                                               groupSize: channels / groups, centered: false, eps: eps)
+        return (r.z, r.scale)
+    }
+
+    public mutating func forwardTraining(_ x: TokenBatch<Scalar>) throws -> (output: TokenBatch<Scalar>, cache: Cache) {
+        try x.validatedForStatistics(channels: channels)
+        iters += 1
+        let t = iters
+        let (xs, gscale) = groupScaled(x)
+        let xsBatch = x.with(values: xs)
+        let x2 = ChannelReductions.meanSquare(xsBatch)
+        let denom = (t <= warmupIters ? x2 : runningPhi).map { ($0 + eps).squareRoot() }
+        let z = ChannelReductions.map(x) { i, c in xs[i] / denom[c] }
+        for c in 0..<channels {
+            if t < warmupIters {
+                runningPhi[c] = runningPhi[c] * Scalar(t - 1) / Scalar(t) + x2[c] / Scalar(t)
+            }
+            runningPhi[c] = forwardMomentum * runningPhi[c] + (1 - forwardMomentum) * x2[c]
+        }
+        return (AffineOutput.apply(z, weight: weight, bias: bias, like: x),
+                Cache(z: z, x2: x2, scaled: xs, groupScale: gscale, shape: x.shape))
+    }
+
+    public mutating func backward(_ dy: TokenBatch<Scalar>, cache: Cache) throws -> NormGradients<Scalar> {
+        guard dy.shape == cache.shape else { throw NormalizationError.staleCache(reason: "gradient shape \(dy.shape) vs forward \(cache.shape)") }
+        try requireFinite(dy.values, "gradOutput")
+        let g = AffineOutput.scaledGradient(dy, weight: weight)
+        let ema = emaGz
+        let a = ChannelReductions.map(dy) { i, c in g[i] - (1 - backwardMomentum) * ema[c] * cache.z[i] }
+        let n = Scalar(dy.rows)
+        let az = ChannelReductions.dot(a, cache.z, like: dy, realOnly: false)
+        for c in 0..<channels { emaGz[c] += az[c] / n }
+        let s = cache.x2.map { ($0 + eps).squareRoot() }
+        let dxs = ChannelReductions.map(dy) { i, c in a[i] / s[c] }
+        let dx = groups > 0
+            ? TokenwiseNormalization.backward(dxs, z: cache.scaled, scale: cache.groupScale, rows: dy.rows,
+                                              channels: channels, groupSize: channels / groups, centered: false)
+            : dxs
+        let p = AffineOutput.parameterGradients(dy, z: cache.z)
+        return NormGradients(input: dy.with(values: dx), weight: p.weight, bias: p.bias)
+    }
+
+    public func forwardInference(_ x: TokenBatch<Scalar>) throws -> TokenBatch<Scalar> {
+        try x.validatedForStatistics(channels: channels)
+        return try affineAfterGroupScaling().apply(x.with(values: groupScaled(x).values))
+    }
+
+    /// The per-channel affine map applied after the group scaling: `γ / sqrt(φ + ε)`, `β`.
+    public func affineAfterGroupScaling() throws -> ChannelAffine<Scalar> {
+        try ChannelAffine.normalizing(variance: runningPhi, eps: eps, weight: weight, bias: bias)
+    }
+
+    /// The inference map, when it is per-channel affine (group scaling disabled).
+    public func inferenceAffine() throws -> ChannelAffine<Scalar> {
+        if groups > 0 {
+            throw NormalizationError.notFoldable(layer: name, reason: "the authors' PowerNorm divides each token by its own RMS (group scaling, groups = \(groups)) at run time; only the affine part after it folds (use groups: 0, or affineAfterGroupScaling())")
+        }
+        return try affineAfterGroupScaling()
+    }
+}

@@ -1,0 +1,58 @@
+/// RMSNorm: per token, `z = x / sqrt(mean_c x² + ε)`, `y = γ ⊙ z + β` (`β` defaults to 0).
+///
+/// Like LayerNorm its statistic is per token, so it cannot be folded into a linear layer.
+public struct RMSNorm<Scalar: NormScalar>: NormalizationLayer {
+    public struct Cache: Sendable { let z: [Scalar]; let scale: [Scalar]; let shape: [Int] }
+
+    public let channels: Int
+    public let eps: Scalar
+    public private(set) var weight: [Scalar]
+    public private(set) var bias: [Scalar]
+    public var name: String { "RMSNorm" }
+
+    public init(channels: Int, eps: Scalar = 1e-5, weight: [Scalar]? = nil, bias: [Scalar]? = nil) throws {
+        try ConfigurationCheck.channels(channels)
+        try ConfigurationCheck.eps(eps)
+        let w = weight ?? Array(repeating: 1, count: channels)
+        let b = bias ?? Array(repeating: 0, count: channels)
+        try Self.validatedAffine(w, b, channels: channels)
+        self.channels = channels
+        self.eps = eps
+        self.weight = w
+        self.bias = b
+    }
+
+    public mutating func setAffine(weight: [Scalar], bias: [Scalar]) throws {
+        try Self.validatedAffine(weight, bias, channels: channels)
+        self.weight = weight
+        self.bias = bias
+    }
+
+    private func normalize(_ x: TokenBatch<Scalar>) throws -> (TokenBatch<Scalar>, Cache) {
+        try x.validatedForStatistics(channels: channels)
+        let (z, s) = TokenwiseNormalization.forward(x.values, rows: x.rows, channels: channels,
+                                                    groupSize: channels, centered: false, eps: eps)
+        return (AffineOutput.apply(z, weight: weight, bias: bias, like: x), Cache(z: z, scale: s, shape: x.shape))
+    }
+
+    public mutating func forwardTraining(_ x: TokenBatch<Scalar>) throws -> (output: TokenBatch<Scalar>, cache: Cache) {
+        try normalize(x)
+    }
+
+    public func forwardInference(_ x: TokenBatch<Scalar>) throws -> TokenBatch<Scalar> { try normalize(x).0 }
+
+    /// Exact gradient: `∂L/∂x = (G − z ⊙ mean_c(G ⊙ z)) / s`, `G = γ ⊙ ∂L/∂Y`.
+    public mutating func backward(_ dy: TokenBatch<Scalar>, cache: Cache) throws -> NormGradients<Scalar> {
+        guard dy.shape == cache.shape else { throw NormalizationError.staleCache(reason: "gradient shape \(dy.shape) vs forward \(cache.shape)") }
+        try dy.validatedForStatistics(channels: channels, what: "gradOutput")
+        let g = AffineOutput.scaledGradient(dy, weight: weight)
+        let dx = TokenwiseNormalization.backward(g, z: cache.z, scale: cache.scale, rows: dy.rows,
+                                                 channels: channels, groupSize: channels, centered: false)
+        let p = AffineOutput.parameterGradients(dy, z: cache.z)
+        return NormGradients(input: dy.with(values: dx), weight: p.weight, bias: p.bias)
+    }
+
+    public func inferenceAffine() throws -> ChannelAffine<Scalar> {
+        throw NormalizationError.notFoldable(layer: name, reason: "its root mean square is computed per token at run time")
+    }
+}

@@ -1,0 +1,90 @@
+/// Activations of one normalization layer: `B × N × C` (batch, tokens, channels) or `N × C`,
+/// stored row-major, with an optional padding mask over the `B × N` token positions.
+///
+/// A *row* is one token position (`B·N` rows of `C` channels). Padded rows are excluded from
+/// every statistic but are still normalized and still receive outputs and gradients, as in the
+/// authors' implementation.
+public struct TokenBatch<Scalar: NormScalar>: Sendable, Equatable {
+    public let batch: Int
+    public let tokens: Int
+    public let channels: Int
+    /// Whether the caller gave an unbatched `N × C` array (kept so outputs have the same shape).
+    public let isUnbatched: Bool
+    public var values: [Scalar]
+    /// `B·N` flags, `true` = padded token. `nil` means every token is real.
+    public let padMask: [Bool]?
+
+    /// A `B × N × C` batch.
+    public init(batch: Int, tokens: Int, channels: Int, values: [Scalar], padMask: [Bool]? = nil) throws {
+        try self.init(batch: batch, tokens: tokens, channels: channels, values: values,
+                      padMask: padMask, isUnbatched: false)
+    }
+
+    /// An unbatched `N × C` array.
+    public init(tokens: Int, channels: Int, values: [Scalar], padMask: [Bool]? = nil) throws {
+        try self.init(batch: 1, tokens: tokens, channels: channels, values: values,
+                      padMask: padMask, isUnbatched: true)
+    }
+
+    init(batch: Int, tokens: Int, channels: Int, values: [Scalar], padMask: [Bool]?, isUnbatched: Bool) throws {
+        guard batch >= 0, tokens >= 0, channels >= 0 else {
+            throw NormalizationError.shapeMismatch(what: "shape", expected: [], actual: [batch, tokens, channels])
+        }
+        guard batch > 0, tokens > 0, channels > 0 else { throw NormalizationError.emptyBatch }
+        let (n, ovf) = (batch * tokens).multipliedReportingOverflow(by: channels)
+        guard !ovf, values.count == n else {
+            throw NormalizationError.shapeMismatch(what: "values", expected: [batch, tokens, channels], actual: [values.count])
+        }
+        if let m = padMask, m.count != batch * tokens {
+            throw NormalizationError.shapeMismatch(what: "padMask", expected: [batch, tokens], actual: [m.count])
+        }
+        self.batch = batch
+        self.tokens = tokens
+        self.channels = channels
+        self.values = values
+        self.padMask = padMask
+        self.isUnbatched = isUnbatched
+    }
+
+    /// The same shape and mask with other values (used for outputs and gradients).
+    public func with(values newValues: [Scalar]) -> TokenBatch {
+        precondition(newValues.count == values.count, "internal: value count must be preserved")
+        var copy = self
+        copy.values = newValues
+        return copy
+    }
+
+    public var rows: Int { batch * tokens }
+    public var shape: [Int] { isUnbatched ? [tokens, channels] : [batch, tokens, channels] }
+
+    /// Whether row `r` is a real (non-padded) token.
+    @inlinable public func isReal(row r: Int) -> Bool { padMask.map { !$0[r] } ?? true }
+
+    /// Number of real tokens `T`.
+    public var realTokenCount: Int { padMask.map { $0.lazy.filter { !$0 }.count } ?? rows }
+
+    /// The values converted to another precision (same shape and mask).
+    public func converted<T: NormScalar>(to: T.Type = T.self) -> TokenBatch<T> {
+        // Shape was validated on construction, so this cannot fail.
+        try! TokenBatch<T>(batch: batch, tokens: tokens, channels: channels,
+                           values: values.map { T($0) }, padMask: padMask, isUnbatched: isUnbatched)
+    }
+
+    /// Checks that the batch can be normalized: finite values and at least one real token.
+    func validatedForStatistics(channels expected: Int, what: String = "input") throws {
+        if channels != expected {
+            throw NormalizationError.shapeMismatch(what: "\(what) channels", expected: [expected], actual: [channels])
+        }
+        try requireFinite(values, what)
+        if realTokenCount == 0 { throw NormalizationError.noRealTokens }
+    }
+
+    /// Checks that `other` (a gradient) has this batch's shape and finite values.
+    func requireSameShape(_ other: TokenBatch, what: String) throws {
+        if other.batch != batch || other.tokens != tokens || other.channels != channels {
+            throw NormalizationError.shapeMismatch(what: what, expected: [batch, tokens, channels],
+                                                   actual: [other.batch, other.tokens, other.channels])
+        }
+        try requireFinite(other.values, what)
+    }
+}

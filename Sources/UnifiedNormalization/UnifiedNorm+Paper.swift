@@ -1,0 +1,65 @@
+/// UN as the paper's section 3 states it, with a calibrated and an exact backward.
+extension UnifiedNorm {
+    /// Whether iteration `t` smooths: warm-up over and the window full of real statistics.
+    func paperSmooths(at t: Int) -> Bool {
+        configuration.forwardWindow > 1 && t >= configuration.forwardWindow && t >= configuration.warmupIters
+    }
+
+    mutating func paperForwardStatistics(_ x2: [Scalar]) -> (variance: [Scalar], r: [Scalar], regime: UnifiedNormRegime) {
+        let m = configuration.forwardWindow
+        let t = iters
+        bufferX2.replaceSubrange(slotRange(t % m), with: x2)
+        let ones = [Scalar](repeating: 1, count: channels)
+        guard paperSmooths(at: t) else { return (x2, ones, m <= 1 ? .skip : .current) }
+        if configuration.outlierFiltration {
+            let fires = (0..<channels).contains { OutlierFilter.sameWindow(window(bufferX2, slots: m, channel: $0)).fires }
+            if fires {
+                skipCounter += 1
+                return (x2, ones, .skip)
+            }
+        }
+        let gm = (0..<channels).map { GeometricMeanWindow.geometricMean(window(bufferX2, slots: m, channel: $0)) }
+        return (gm, ones, .smoothed)
+    }
+
+    mutating func paperBackward(_ dy: TokenBatch<Scalar>, cache: Cache, exact: Bool) -> NormGradients<Scalar> {
+        let mbp = configuration.backwardWindow
+        let t = cache.iteration
+        let g = AffineOutput.scaledGradient(dy, weight: weight)
+        let tokens = Scalar(cache.realTokens)
+        // g_σ,t = Σ_all G⊙z / T: padded positions are normalized by σ̂ too, so they belong in the
+        // sum, while σ² averages over the T real tokens only.
+        let gSigma = ChannelReductions.dot(g, cache.z, like: dy, realOnly: false).map { $0 / tokens }
+        bufferGz.replaceSubrange(slotRange(t % mbp), with: gSigma)
+        let psi: [Scalar]
+        switch cache.regime {
+        case .current, .skip:
+            for c in 0..<channels { emaGz[c] = alpha * emaGz[c] + (1 - alpha) * gSigma[c] }
+            psi = gSigma
+        case .smoothed:
+            let full = t >= mbp
+            let meanG = full
+                ? (0..<channels).map { GeometricMeanWindow.arithmeticMean(window(bufferGz, slots: mbp, channel: $0)) }
+                : gSigma
+            for c in 0..<channels { emaGz[c] = alpha * emaGz[c] + (1 - alpha) * meanG[c] }
+            if exact {
+                // ∂σ̂²/∂σ²_t = σ̂² / (M σ²_t) for the geometric mean with the history held fixed.
+                let m = Scalar(configuration.forwardWindow)
+                psi = (0..<channels).map { c in
+                    let s2 = cache.currentStatistic[c]
+                    // A zero-variance channel has z = 0 on every real token: the term vanishes.
+                    return s2 > 0 ? gSigma[c] * cache.variance[c] / (m * s2) : 0
+                }
+            } else {
+                psi = emaGz
+            }
+        }
+        let s = cache.variance.map { ($0 + eps).squareRoot() }
+        let dx = ChannelReductions.map(dy) { i, c in
+            let real = dy.isReal(row: i / channels)
+            return (g[i] - (real ? psi[c] * cache.z[i] : 0)) / s[c]
+        }
+        let p = AffineOutput.parameterGradients(dy, z: cache.z)
+        return NormGradients(input: dy.with(values: dx), weight: p.weight, bias: p.bias)
+    }
+}

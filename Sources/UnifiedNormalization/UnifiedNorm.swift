@@ -1,0 +1,224 @@
+/// Which behaviour of Unified Normalization a layer reproduces. The caller always chooses.
+public enum UnifiedNormMode: Sendable, Equatable, Codable {
+    /// Every behaviour of the authors' `UN1d` (spec section 4), quirks included: the iteration
+    /// counter incremented first, buffer slot `t mod M`, the pooled unbiased threshold from the
+    /// previous buffer, a skip rewriting the slot with the running variance, the compensation
+    /// factor `r` and its clamp, moving averages from zero, statistics over real tokens but
+    /// backward means over all `B·N` positions.
+    case referenceCompatible
+    /// UN as the paper's section 3 states it (see ``PaperGradient``).
+    case paper(PaperGradient)
+}
+
+/// The backward pass of the paper mode.
+public enum PaperGradient: String, Sendable, Equatable, Codable {
+    /// `ψ_σ,t = α ψ_σ,t−1 + (1−α)·mean of the last M_bp g_σ`; `∂L/∂X = (G − ψ_σ Z)/sqrt(σ̂²+ε)`.
+    case calibrated
+    /// The true gradient of the paper-mode forward at this step (history held fixed):
+    /// `ψ = g_σ,t · σ̂² / (M σ²_t)` in the smoothed regime, `g_σ,t` otherwise.
+    case exact
+}
+
+/// Configuration of a UN layer; every value is validated by ``UnifiedNorm/init(configuration:mode:weight:bias:)``.
+public struct UnifiedNormConfiguration: Sendable, Equatable, Codable {
+    public var channels: Int
+    /// `M`, forward window.
+    public var forwardWindow: Int
+    /// `M_bp`, backward window.
+    public var backwardWindow: Int
+    public var warmupIters: Int
+    public var outlierFiltration: Bool
+    public var eps: Double
+    /// `α`, weight of the old value in every moving average.
+    public var momentum: Double
+
+    /// Defaults of the authors' `UN1d`: window 4, warm-up 4000, filtration off, ε 1e-5, α 0.9.
+    public init(channels: Int, forwardWindow: Int = 4, backwardWindow: Int? = nil, warmupIters: Int = 4000,
+                outlierFiltration: Bool = false, eps: Double = 1e-5, momentum: Double = 0.9) {
+        self.channels = channels
+        self.forwardWindow = forwardWindow
+        self.backwardWindow = backwardWindow ?? forwardWindow
+        self.warmupIters = warmupIters
+        self.outlierFiltration = outlierFiltration
+        self.eps = eps
+        self.momentum = momentum
+    }
+
+    func validate() throws {
+        try ConfigurationCheck.channels(channels)
+        try ConfigurationCheck.atLeast(forwardWindow, 1, "forwardWindow")
+        try ConfigurationCheck.atLeast(backwardWindow, 1, "backwardWindow")
+        try ConfigurationCheck.atLeast(warmupIters, 0, "warmupIters")
+        try ConfigurationCheck.eps(eps)
+        try ConfigurationCheck.momentum(momentum)
+    }
+}
+
+/// Which branch a UN training step took.
+public enum UnifiedNormRegime: String, Sendable, Codable, CaseIterable {
+    /// Current-batch statistics (warm-up, or the window not yet full).
+    case current
+    /// Geometric-mean smoothed statistics.
+    case smoothed
+    /// Outlier filtration fired (or window 1): moving averages dropped for this step.
+    case skip
+}
+
+/// Unified Normalization (Yang et al., 2022) for `B × N × C` activations.
+///
+/// Per channel, with statistics over the real tokens: `σ²_t = mean x²` (no centering),
+/// `σ̂²_t` = geometric mean of the last `M` values of `σ²`, `z = x / sqrt(σ̂²_t + ε)`,
+/// `y = γ ⊙ z + β`. Backward: `∂L/∂x = (G − ψ_σ ⊙ z) / sqrt(σ̂²_t + ε)`, `G = γ ⊙ ∂L/∂Y`.
+/// Inference: `y = γ ⊙ x / sqrt(runningVar + ε) + β`, a per-channel affine map.
+///
+/// What differs between the modes, and why:
+///
+/// | | reference-compatible | paper |
+/// |---|---|---|
+/// | smoothing starts | `t > M` and `t ≥ warmup` (buffer starts at zeros) | `t ≥ M` and `t ≥ warmup` (window full of real statistics) |
+/// | filtration threshold | pooled unbiased variance of √ of all `M·C` entries of the *previous* buffer, times `M` | per channel `M·V(Ω_t^{1/2})` of the *same* window (never fires in exact arithmetic: Kober) |
+/// | on a skip | slot rewritten with the running variance | slot keeps `σ²_t` |
+/// | compensation factor `r` | yes, clamped to [1/5, 5] after `max(1000, warmup)` | none |
+/// | `g_σ` | `mean over all B·N positions of G⊙z` (with `r`) | `Σ_all G⊙z / T` (exact with padding) |
+/// | correction applied to | every position | real tokens only (padded tokens do not enter σ²) |
+/// | `ψ` in warm-up | moving average from zero | current `g_σ` (so warm-up is exactly the gradient) |
+///
+/// The authors' choices are kept in the reference mode because the point of that mode is to
+/// match their traces bit for bit (up to reduction order); the paper mode is the method as
+/// written, with an exact option whose backward is the true gradient of its forward.
+public struct UnifiedNorm<Scalar: NormScalar>: NormalizationLayer {
+    public struct Cache: Sendable {
+        let z: [Scalar]
+        let variance: [Scalar]
+        let currentStatistic: [Scalar]
+        let compensation: [Scalar]
+        let regime: UnifiedNormRegime
+        let iteration: Int
+        let realTokens: Int
+        let shape: [Int]
+    }
+
+    public let configuration: UnifiedNormConfiguration
+    public let mode: UnifiedNormMode
+    public private(set) var weight: [Scalar]
+    public private(set) var bias: [Scalar]
+    public internal(set) var runningVar: [Scalar]
+    /// The moving average of `g_σ` (the authors' `ema_gz`; the paper's `ψ_σ`).
+    public internal(set) var emaGz: [Scalar]
+    /// Forward buffer, slot-major `M × C`; slot `t mod M` is written at iteration `t`.
+    public internal(set) var bufferX2: [Scalar]
+    /// Backward buffer, slot-major `M_bp × C`.
+    public internal(set) var bufferGz: [Scalar]
+    public internal(set) var iters: Int = 0
+    public internal(set) var skipCounter: Int = 0
+    /// The regime of the last training step.
+    public internal(set) var lastRegime: UnifiedNormRegime?
+
+    let eps: Scalar
+    let alpha: Scalar
+
+    public var channels: Int { configuration.channels }
+    public var name: String {
+        switch mode {
+        case .referenceCompatible: return "UN (reference-compatible)"
+        case .paper(let g): return "UN (paper, \(g.rawValue) gradient)"
+        }
+    }
+
+    public init(configuration: UnifiedNormConfiguration, mode: UnifiedNormMode,
+                weight: [Scalar]? = nil, bias: [Scalar]? = nil) throws {
+        try configuration.validate()
+        let c = configuration.channels
+        let w = weight ?? Array(repeating: 1, count: c)
+        let b = bias ?? Array(repeating: 0, count: c)
+        try Self.validatedAffine(w, b, channels: c)
+        self.configuration = configuration
+        self.mode = mode
+        self.weight = w
+        self.bias = b
+        self.eps = Scalar(configuration.eps)
+        self.alpha = Scalar(configuration.momentum)
+        self.runningVar = Array(repeating: 1, count: c)
+        self.emaGz = Array(repeating: 0, count: c)
+        self.bufferX2 = Array(repeating: 0, count: configuration.forwardWindow * c)
+        self.bufferGz = Array(repeating: 0, count: configuration.backwardWindow * c)
+    }
+
+    public mutating func setAffine(weight: [Scalar], bias: [Scalar]) throws {
+        try Self.validatedAffine(weight, bias, channels: channels)
+        self.weight = weight
+        self.bias = bias
+    }
+
+    /// Replaces the training state (for constructing a regime deliberately, e.g. a stationary
+    /// history for claim G3). Sizes and finiteness are validated; variances must be ≥ 0.
+    public mutating func setState(runningVar: [Scalar], emaGz: [Scalar], bufferX2: [Scalar],
+                                  bufferGz: [Scalar], iters: Int, skipCounter: Int = 0) throws {
+        let c = channels
+        try requireCount(runningVar, c, "runningVar")
+        try requireCount(emaGz, c, "emaGz")
+        try requireCount(bufferX2, configuration.forwardWindow * c, "bufferX2")
+        try requireCount(bufferGz, configuration.backwardWindow * c, "bufferGz")
+        for (v, n) in [(runningVar, "runningVar"), (emaGz, "emaGz"), (bufferX2, "bufferX2"), (bufferGz, "bufferGz")] {
+            try requireFinite(v, n)
+        }
+        if let i = (runningVar + bufferX2).firstIndex(where: { $0 < 0 }) {
+            throw NormalizationError.invalidConfiguration(parameter: "state variance entry \(i)", value: "negative", requirement: "variances must be ≥ 0")
+        }
+        try ConfigurationCheck.atLeast(iters, 0, "iters")
+        try ConfigurationCheck.atLeast(skipCounter, 0, "skipCounter")
+        self.runningVar = runningVar
+        self.emaGz = emaGz
+        self.bufferX2 = bufferX2
+        self.bufferGz = bufferGz
+        self.iters = iters
+        self.skipCounter = skipCounter
+    }
+
+    public mutating func forwardTraining(_ x: TokenBatch<Scalar>) throws -> (output: TokenBatch<Scalar>, cache: Cache) {
+        try x.validatedForStatistics(channels: channels)
+        iters += 1
+        let x2 = ChannelReductions.meanSquare(x)
+        let step: (variance: [Scalar], r: [Scalar], regime: UnifiedNormRegime)
+        switch mode {
+        case .referenceCompatible: step = referenceForwardStatistics(x2)
+        case .paper: step = paperForwardStatistics(x2)
+        }
+        lastRegime = step.regime
+        let s = step.variance.map { ($0 + eps).squareRoot() }
+        let z = ChannelReductions.map(x) { i, c in x.values[i] / s[c] }
+        for c in 0..<channels { runningVar[c] = alpha * runningVar[c] + (1 - alpha) * step.variance[c] }
+        let cache = Cache(z: z, variance: step.variance, currentStatistic: x2, compensation: step.r,
+                          regime: step.regime, iteration: iters, realTokens: x.realTokenCount, shape: x.shape)
+        return (AffineOutput.apply(z, weight: weight, bias: bias, like: x), cache)
+    }
+
+    public mutating func backward(_ dy: TokenBatch<Scalar>, cache: Cache) throws -> NormGradients<Scalar> {
+        guard dy.shape == cache.shape else { throw NormalizationError.staleCache(reason: "gradient shape \(dy.shape) vs forward \(cache.shape)") }
+        guard cache.iteration == iters else {
+            throw NormalizationError.staleCache(reason: "cache from iteration \(cache.iteration), layer at \(iters)")
+        }
+        try requireFinite(dy.values, "gradOutput")
+        switch mode {
+        case .referenceCompatible: return referenceBackward(dy, cache: cache)
+        case .paper(let g): return paperBackward(dy, cache: cache, exact: g == .exact)
+        }
+    }
+
+    public func forwardInference(_ x: TokenBatch<Scalar>) throws -> TokenBatch<Scalar> {
+        try inferenceAffine().apply(x)
+    }
+
+    /// `a = γ / sqrt(runningVar + ε)`, `b = β`.
+    public func inferenceAffine() throws -> ChannelAffine<Scalar> {
+        try ChannelAffine.normalizing(variance: runningVar, eps: eps, weight: weight, bias: bias)
+    }
+
+    /// Buffer slot `s`, channel `c`.
+    func slotRange(_ s: Int) -> Range<Int> { (s * channels)..<((s + 1) * channels) }
+
+    /// The window of channel `c` in a slot-major buffer with `m` slots.
+    func window(_ buffer: [Scalar], slots m: Int, channel c: Int) -> [Scalar] {
+        (0..<m).map { buffer[$0 * channels + c] }
+    }
+}

@@ -1,0 +1,37 @@
+import ArgumentParser
+import Foundation
+import UNVerification
+
+struct Report: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run every check and write report.md and report.json.")
+
+    @Option(help: "Output directory.")
+    var out: String = "report"
+
+    @Option(help: "Seed for every randomized check (printed in the report).")
+    var seed: UInt64 = 20_220_801
+
+    @Option(help: "Directory of un-trace/1 files to replay.")
+    var traces: String?
+
+    func run() throws {
+        let dir = traces ?? defaultTraceDirectory()
+        let context = ReportContext(seed: seed, tracePaths: try traceFiles(in: dir))
+        var builders: [any ReportSectionBuilder] = []
+        builders.append(ReplaySection())
+        var report = UNVerification.Report.build([], context: context)
+        report.sections = []
+        for (k, b) in builders.enumerated() {
+            FileHandle.standardError.write(Data("[\(k + 1)/\(builders.count)] \(b.id)…\n".utf8))
+            report.sections += UNVerification.Report.build([b], context: context).sections
+        }
+        report.configuration = ["traces": dir]
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        try report.markdown().write(toFile: out + "/report.md", atomically: true, encoding: .utf8)
+        try report.json().write(to: URL(fileURLWithPath: out + "/report.json"))
+        for s in report.sections { writeStdout("\(s.verdict.rawValue.padding(toLength: 13, withPad: " ", startingAt: 0)) \(s.title): \(s.summary)\n") }
+        writeStdout("wrote \(out)/report.md and \(out)/report.json; overall: \(report.verdict.rawValue)\n")
+        try finish(report.verdict)
+    }
+}
