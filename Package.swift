@@ -24,13 +24,13 @@ let package = Package(
             exclude: ["README.md"],
             swiftSettings: strict),
         // Finite-difference derivative checking; depends on nothing of this project.
-        .target(name: "GradientCheck", swiftSettings: strict),
+        .target(name: "GradientCheck", exclude: ["README.md"], swiftSettings: strict),
         // One-call integration of GradientCheck with Swift Testing.
         .target(name: "GradientCheckTesting", dependencies: ["GradientCheck"], swiftSettings: strict),
         // Trace replay, the gradient map and the report model (no printing, no CLI).
         .target(
             name: "UNVerification",
-            dependencies: ["UnifiedNormalization", "GradientCheck"],
+            dependencies: ["UnifiedNormalization", "GradientCheck", .product(name: "RealModule", package: "swift-numerics")],
             exclude: ["README.md"],
             swiftSettings: strict),
         .executableTarget(

@@ -20,6 +20,8 @@ struct Report: ParsableCommand {
         let context = ReportContext(seed: seed, tracePaths: try traceFiles(in: dir))
         var builders: [any ReportSectionBuilder] = []
         builders.append(ReplaySection())
+        builders.append(CheckerAccuracySection())
+        builders.append(GradientMapSection())
         var report = UNVerification.Report.build([], context: context)
         report.sections = []
         for (k, b) in builders.enumerated() {

@@ -1,0 +1,34 @@
+/// A value the checker can differentiate: it flattens to a vector of scalars and can be rebuilt
+/// from one of the same length. Conform a struct of arrays (a layer's parameters, say) to check
+/// derivatives with respect to it directly.
+public protocol Flattenable {
+    associatedtype Scalar: CheckScalar
+    /// The entries in a fixed order.
+    func flattened() -> [Scalar]
+    /// A value of the same structure as `self` with the given entries.
+    func unflattened(_ entries: [Scalar]) throws -> Self
+}
+
+extension Array: Flattenable where Element: CheckScalar {
+    public func flattened() -> [Element] { self }
+    public func unflattened(_ entries: [Element]) throws -> [Element] {
+        guard entries.count == count else { throw GradientCheckError.sizeMismatch(what: "flattened array", expected: count, actual: entries.count) }
+        return entries
+    }
+}
+
+extension Double: Flattenable {
+    public func flattened() -> [Double] { [self] }
+    public func unflattened(_ entries: [Double]) throws -> Double {
+        guard entries.count == 1 else { throw GradientCheckError.sizeMismatch(what: "flattened scalar", expected: 1, actual: entries.count) }
+        return entries[0]
+    }
+}
+
+extension Float: Flattenable {
+    public func flattened() -> [Float] { [self] }
+    public func unflattened(_ entries: [Float]) throws -> Float {
+        guard entries.count == 1 else { throw GradientCheckError.sizeMismatch(what: "flattened scalar", expected: 1, actual: entries.count) }
+        return entries[0]
+    }
+}

@@ -1,0 +1,52 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Automatic choice of the first step of the extrapolation: the largest step at which the
+/// central difference is already in its asymptotic regime.
+///
+/// With `D(h)` the central difference and `e(h) = |D(h) − D(h/2)|`, the asymptotic regime
+/// (truncation `≈ a h²` dominating) shows as `e(h)/e(h/2) ≈ 4`. Starting at `h = scale/4` the
+/// selector halves `h` until that ratio lies in `[3, 5.5]`, or until `e` is at the noise level
+/// (the function is locally quadratic, any step works). Too large a first step would start the
+/// tableau outside the Taylor regime (e.g. `sin(1000 x)` at `h = 0.25`); too small a one wastes
+/// the tableau rows to round-off. The noise level is `ε_f / h` with `ε_f` the function's
+/// estimated absolute noise.
+public struct StepSelector: Sendable, Equatable {
+    /// Maximum halvings before giving up and using the last step.
+    public var maxHalvings: Int = 40
+    public init(maxHalvings: Int = 40) { self.maxHalvings = maxHalvings }
+
+    /// The optimal step of a plain stencil: minimizes `C M h^{p−q} + A ε / h^q`
+    /// (`M` a bound on the `p`-th derivative, `A = Σ|c_i|`, `ε` the noise of `f`):
+    /// `h* = (q A ε / ((p−q) |C| M))^{1/p}`.
+    public static func optimalStep(stencil: Stencil, noise: Double, derivativeBound: Double, truncationConstant: Double) -> Double {
+        let p = Double(stencil.accuracyOrder + stencil.derivativeOrder)
+        let q = Double(stencil.derivativeOrder)
+        let m = max(derivativeBound * abs(truncationConstant), .leastNormalMagnitude)
+        return pow(q * stencil.noiseAmplification * max(noise, .leastNormalMagnitude) / ((p - q) * m), 1 / p)
+    }
+
+    /// Returns the first step for the extrapolation and the evaluations spent. `order` is the
+    /// power of the leading error term of `difference` (2 central, 1 one-sided): the regime is
+    /// asymptotic when successive differences shrink by about `2^order`.
+    func initialStep(scale: Double, noise: Double, order: Int, difference: (Double) throws -> [Double]) rethrows -> (step: Double, evaluations: Int) {
+        let expected = pow(2.0, Double(order))
+        func inRegime(_ a: Double, _ b: Double) -> Bool { b > 0 && a / b >= 0.75 * expected && a / b <= 1.4 * expected }
+        var h = scale / 4
+        var d = [try difference(h), try difference(h / 2), try difference(h / 4)]
+        for _ in 0..<maxHalvings {
+            d.append(try difference(h / 8))
+            let e = (0..<3).map { k in zip(d[k], d[k + 1]).map { abs($0 - $1) }.max() ?? 0 }
+            if e[0] <= 8 * noise / (h / 4) { return (h, 0) }
+            // Two consecutive ratios near 2^order: one alone can agree by accident before the
+            // Taylor regime is reached, and a tableau started there converges to a wrong value.
+            if inRegime(e[0], e[1]) && (inRegime(e[1], e[2]) || e[1] <= 8 * noise / (h / 8)) { return (h, 0) }
+            h /= 2
+            d.removeFirst()
+        }
+        return (h, 0)
+    }
+}
