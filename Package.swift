@@ -15,6 +15,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
+        .package(url: "https://github.com/attaswift/BigInt", from: "6.0.1"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],
     targets: [
         // The normalization layers, their hand-derived backward passes and inference-time fusion.
@@ -27,16 +29,26 @@ let package = Package(
         .target(name: "GradientCheck", exclude: ["README.md"], swiftSettings: strict),
         // One-call integration of GradientCheck with Swift Testing.
         .target(name: "GradientCheckTesting", dependencies: ["GradientCheck"], swiftSettings: strict),
+        // Exact rational arithmetic for claims over the reals.
+        .target(name: "ExactArithmetic", dependencies: [.product(name: "BigInt", package: "BigInt")],
+                exclude: ["README.md"], swiftSettings: strict),
+        // The claims catalogue: one definition per claim, shared by the tests and the report.
+        .target(
+            name: "UNClaims",
+            dependencies: ["UnifiedNormalization", "GradientCheck", "ExactArithmetic",
+                           .product(name: "RealModule", package: "swift-numerics")],
+            exclude: ["README.md"],
+            swiftSettings: strict),
         // Trace replay, the gradient map and the report model (no printing, no CLI).
         .target(
             name: "UNVerification",
-            dependencies: ["UnifiedNormalization", "GradientCheck", .product(name: "RealModule", package: "swift-numerics")],
+            dependencies: ["UnifiedNormalization", "GradientCheck", "UNClaims", .product(name: "RealModule", package: "swift-numerics")],
             exclude: ["README.md"],
             swiftSettings: strict),
         .executableTarget(
             name: "unverify",
             dependencies: [
-                "UNVerification", "UnifiedNormalization", "GradientCheck",
+                "UNVerification", "UnifiedNormalization", "GradientCheck", "UNClaims",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
@@ -51,6 +63,11 @@ let package = Package(
         .testTarget(
             name: "UNVerificationTests",
             dependencies: ["UNVerification", "UnifiedNormalization", "GradientCheck", "GradientCheckTesting"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "UNClaimsTests",
+            dependencies: ["UNClaims", "ExactArithmetic", "UnifiedNormalization", "GradientCheck",
+                           .product(name: "PropertyBased", package: "swift-property-based")],
             swiftSettings: strict),
     ]
 )

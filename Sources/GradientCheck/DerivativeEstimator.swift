@@ -85,8 +85,8 @@ public struct DerivativeEstimator: Sendable, Equatable {
         case .richardson:
             let rich = Richardson(exponent: side == .central ? 2 : 1, ratio: richardsonRatio, maxRows: maxRows)
             let out = try side == .central
-                ? rich.extrapolate(from: first.step, baseAmplification: { 1 / $0 }, central)
-                : rich.extrapolate(from: first.step, baseAmplification: { 2 / $0 }, oneSided)
+                ? rich.extrapolate(from: first.step, noise: noise.max() ?? 0, baseAmplification: { 1 / $0 }, central)
+                : rich.extrapolate(from: first.step, noise: noise.max() ?? 0, baseAmplification: { 2 / $0 }, oneSided)
             // The tableau's estimate plus the noise the chosen entry carries.
             let err = zip(out.error, noise).map { $0 + out.noiseAmplification * $1 }
             return Estimate(value: out.value, error: err, evaluations: evals, step: out.step)

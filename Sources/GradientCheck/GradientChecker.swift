@@ -32,7 +32,8 @@ public struct GradientChecker: Sendable {
     public var detectKinks = true
     /// Seed of every random direction.
     public var seed: UInt64 = 0x5EED
-    /// Typical scale of the input along a direction, for the first step; `nil`: `max(|x_i|, 1)`.
+    /// Typical scale of the input along a direction, for the first step; `nil`: `max(|x_j|, mean|x|)`
+    /// (1 for an all-zero input).
     public var stepScale: Double?
 
     public init() {}
@@ -257,9 +258,13 @@ public struct GradientChecker: Sendable {
     func directional<S: CheckScalar>(_ g: ([S]) throws -> [Double], x: [S], g0: [Double], coordinate: Int?, direction: [Double]?,
                                      estimator: DerivativeEstimator) throws -> DerivativeEstimator.Estimate {
         let dnorm = direction.map { $0.map(abs).max() ?? 1 } ?? 1
-        let xscale: Double
-        if let j = coordinate { xscale = abs(Double(x[j])) } else { xscale = x.map { abs(Double($0)) }.max() ?? 0 }
-        let scale = (stepScale ?? max(xscale, 1)) / max(dnorm, .leastNormalMagnitude)
+        // The input's own scale sets the first step: the entry's magnitude, but at least the
+        // mean magnitude of the input (an entry near 0 among entries of size s still varies
+        // the function on the scale s), and 1 only when the whole input is 0.
+        let meanAbs = x.reduce(0.0) { $0 + abs(Double($1)) } / Double(x.count)
+        let entry = coordinate.map { abs(Double(x[$0])) } ?? (x.map { abs(Double($0)) }.max() ?? 0)
+        let typical = max(entry, meanAbs)
+        let scale = (stepScale ?? (typical > 0 ? typical : 1)) / max(dnorm, .leastNormalMagnitude)
         return try estimator.estimate(g0: g0, unitRoundoff: S.unitRoundoff, scale: scale) { t in
             var p = x
             var applied = t
@@ -301,7 +306,12 @@ public struct GradientChecker: Sendable {
         out.left = l.value[i]
         out.right = r.value[i]
         let gap = abs(l.value[i] - r.value[i])
-        if gap > safety * (l.error[i] + r.error[i]) + roundingUlps * S.unitRoundoff * scale { out.verdict = .kink }
+        // A kink must be resolved beyond the one-sided error estimates *and* be large enough to
+        // explain the mismatch (at a kink the central value is the mean of the two sides, so an
+        // analytic one-sided value differs from it by half the jump); otherwise it is a mismatch.
+        if gap > safety * (l.error[i] + r.error[i]) + roundingUlps * S.unitRoundoff * scale && gap >= e.absoluteError {
+            out.verdict = .kink
+        }
         return out
     }
 }

@@ -45,8 +45,9 @@ public struct Richardson: Sendable, Equatable {
     /// Extrapolates `estimate(h)` from `h0` down. `estimate` may throw (its error propagates).
     /// `baseAmplification(h)` is the noise amplification of one base estimate (`1/h` for a
     /// central difference, `2/h` for a one-sided one); the tableau combines them as its
-    /// entries are combined, `(fac·A_a + A_b)/(fac − 1)`.
-    public func extrapolate(from h0: Double, baseAmplification: (Double) -> Double = { 1 / $0 },
+    /// entries are combined, `(fac·A_a + A_b)/(fac − 1)`. `noise` is the absolute noise of the
+    /// function values (0: never stop early).
+    public func extrapolate(from h0: Double, noise: Double = 0, baseAmplification: (Double) -> Double = { 1 / $0 },
                             _ estimate: (Double) throws -> [Double]) rethrows -> Outcome {
         var h = h0
         var prev: [[Double]] = [try estimate(h)]
@@ -81,7 +82,11 @@ public struct Richardson: Sendable, Equatable {
             let diag = zip(cur[cur.count - 1], prev[prev.count - 1]).map { abs($0 - $1) }.max() ?? 0
             prev = cur
             prevAmp = curAmp
-            if rows >= minRows && diag >= 2 * bestNorm { break }
+            // Stop only once round-off rules: the diagonal moves away *and* by no more than the
+            // noise the finest entries carry. Stopping on the first move alone (Ridders' rule)
+            // trusts accidental early agreements, which were seen to return values 10–100×
+            // further off than their error estimate.
+            if rows >= minRows && diag >= 2 * bestNorm && diag <= 16 * noise * (curAmp.last ?? 0) { break }
         }
         return Outcome(value: best, error: bestErr, step: bestStep, rows: rows, noiseAmplification: bestAmp)
     }

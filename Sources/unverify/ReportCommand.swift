@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import UNClaims
 import UNVerification
 
 struct Report: ParsableCommand {
@@ -12,23 +13,30 @@ struct Report: ParsableCommand {
     @Option(help: "Seed for every randomized check (printed in the report).")
     var seed: UInt64 = 20_220_801
 
+    @Option(help: "Multiplier on the number of randomized cases relative to swift test (default 100).")
+    var effort: Int = 100
+
     @Option(help: "Directory of un-trace/1 files to replay.")
     var traces: String?
 
     func run() throws {
         let dir = traces ?? defaultTraceDirectory()
-        let context = ReportContext(seed: seed, tracePaths: try traceFiles(in: dir))
+        guard effort >= 1 else { throw ValidationError("--effort must be ≥ 1") }
+        let context = ReportContext(seed: seed, tracePaths: try traceFiles(in: dir), effort: effort)
         var builders: [any ReportSectionBuilder] = []
         builders.append(ReplaySection())
         builders.append(CheckerAccuracySection())
         builders.append(GradientMapSection())
+        let progress: @Sendable (String) -> Void = { FileHandle.standardError.write(Data("  \($0)\r".utf8)) }
+        for entry in ClaimCatalogue.all { builders.append(ClaimSection(entry, progress: progress)) }
+        builders.append(FiltrationStudySection())
         var report = UNVerification.Report.build([], context: context)
         report.sections = []
         for (k, b) in builders.enumerated() {
             FileHandle.standardError.write(Data("[\(k + 1)/\(builders.count)] \(b.id)…\n".utf8))
             report.sections += UNVerification.Report.build([b], context: context).sections
         }
-        report.configuration = ["traces": dir]
+        report.configuration = ["traces": dir, "effort": "\(effort)× the cases of swift test"]
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         try report.markdown().write(toFile: out + "/report.md", atomically: true, encoding: .utf8)
         try report.json().write(to: URL(fileURLWithPath: out + "/report.json"))

@@ -102,7 +102,7 @@ struct CheckerTests {
         let c = GradientChecker()
         var fast = c; fast.size = .fast(trials: 3)
         let jr = try c.checkJacobian(of: Sample.g, at: x, jacobian: wrongJ)
-        #expect(!jr.passed && jr.mismatches.count == 1 && jr.mismatches[0].index == [2, 0], "\(jr)")
+        #expect(!jr.passed && jr.mismatches.count == 1 && jr.mismatches.first?.index == [2, 0], "\(jr)")
         let wrongVJP: ([Double]) -> [Double] = { u in (0..<3).map { c in (0..<3).reduce(0.0) { $0 + wrongJ[$1][c] * u[$1] } } }
         let wrongJVP: ([Double]) -> [Double] = { v in wrongJ.map { zip($0, v).reduce(0.0) { $0 + $1.0 * $1.1 } } }
         #expect(!(try c.checkVJP(of: Sample.g, at: x, vjp: wrongVJP).passed))

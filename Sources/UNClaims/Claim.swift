@@ -1,0 +1,107 @@
+import GradientCheck
+
+/// One sub-check of a claim at one input: whether it holds and how far from failing it was.
+public struct ClaimCheck: Sendable, Codable, Equatable {
+    public var name: String
+    public var holds: Bool
+    /// Normalized slack: ≥ 0 when the check holds, negative when it fails. Inequalities and
+    /// rounding bounds give their relative slack (`1 − error/bound`, or the relative gap); an
+    /// exact identity decided in rational arithmetic gives 1 (holds) or −1 (fails); an
+    /// equality case of an inequality (K1 at M = 2) gives 0, since it sits on the boundary.
+    public var margin: Double
+
+    public init(_ name: String, holds: Bool, margin: Double) {
+        self.name = name; self.holds = holds; self.margin = margin
+    }
+    /// A check whose holding is `margin ≥ 0`.
+    public init(_ name: String, margin: Double) { self.init(name, holds: margin >= 0, margin: margin) }
+}
+
+/// The outcome of a claim at one input.
+public struct ClaimOutcome: Sendable, Codable {
+    public var checks: [ClaimCheck]
+    /// Measured counts that are not pass/fail (e.g. how often a naive comparison fails).
+    public var notes: [String: Double]
+    public init(_ checks: [ClaimCheck], notes: [String: Double] = [:]) { self.checks = checks; self.notes = notes }
+    public var holds: Bool { checks.allSatisfy(\.holds) }
+    public var margin: Double { checks.map(\.margin).min() ?? .infinity }
+    public var failing: [ClaimCheck] { checks.filter { !$0.holds } }
+}
+
+/// A claim: its identifier, statement in words and symbols, where its proof is, the generator
+/// of its inputs (aimed at where claims break) and the check. The same value serves
+/// `swift test` (through property-based generators producing `Input`) and the report.
+public struct Claim<Input: Sendable & CustomStringConvertible>: Sendable {
+    public var id: String
+    public var title: String
+    public var statement: String
+    public var symbols: String
+    /// `proofs/FILE.md#anchor`.
+    public var proof: String
+    public var generate: @Sendable (inout SeededGenerator) -> Input
+    public var check: @Sendable (Input) throws -> ClaimOutcome
+
+    public init(id: String, title: String, statement: String, symbols: String, proof: String,
+                generate: @escaping @Sendable (inout SeededGenerator) -> Input,
+                check: @escaping @Sendable (Input) throws -> ClaimOutcome) {
+        self.id = id; self.title = title; self.statement = statement; self.symbols = symbols; self.proof = proof
+        self.generate = generate; self.check = check
+    }
+}
+
+/// What running a claim over many cases found.
+public struct ClaimRun: Sendable, Codable {
+    public var id: String
+    public var title: String
+    public var statement: String
+    public var symbols: String
+    public var proof: String
+    public var cases: Int
+    public var seed: UInt64
+    public var failures: Int
+    public var smallestMargin: Double
+    public var smallestMarginCheck: String
+    public var smallestMarginInput: String
+    public var counterexample: String?
+    public var notes: [String: Double]
+    public var holds: Bool { failures == 0 }
+}
+
+/// A claim with its input type erased, so the catalogue can list them all.
+public protocol CatalogueEntry: Sendable {
+    var id: String { get }
+    var title: String { get }
+    var proof: String { get }
+    func run(cases: Int, seed: UInt64, progress: (@Sendable (Int) -> Void)?) -> ClaimRun
+}
+
+extension Claim: CatalogueEntry {
+    public func run(cases: Int, seed: UInt64, progress: (@Sendable (Int) -> Void)? = nil) -> ClaimRun {
+        var rng = SeededGenerator(seed: seed)
+        var failures = 0
+        var smallest = Double.infinity, smallestCheck = "", smallestInput = ""
+        var counterexample: String?
+        var notes: [String: Double] = [:]
+        for k in 0..<cases {
+            let input = generate(&rng)
+            let outcome: ClaimOutcome
+            do { outcome = try check(input) } catch {
+                outcome = ClaimOutcome([ClaimCheck("check threw: \(error)", holds: false, margin: -.infinity)])
+            }
+            for (n, v) in outcome.notes { notes[n, default: 0] += v }
+            if let worst = outcome.checks.min(by: { $0.margin < $1.margin }), worst.margin < smallest {
+                smallest = worst.margin; smallestCheck = worst.name; smallestInput = input.description
+            }
+            if !outcome.holds {
+                failures += 1
+                if counterexample == nil {
+                    counterexample = "case \(k): \(input) — failing: " + outcome.failing.map { "\($0.name) (margin \($0.margin))" }.joined(separator: ", ")
+                }
+            }
+            progress?(k + 1)
+        }
+        return ClaimRun(id: id, title: title, statement: statement, symbols: symbols, proof: proof, cases: cases, seed: seed,
+                        failures: failures, smallestMargin: smallest, smallestMarginCheck: smallestCheck,
+                        smallestMarginInput: smallestInput, counterexample: counterexample, notes: notes)
+    }
+}

@@ -1,0 +1,126 @@
+import ExactArithmetic
+import GradientCheck
+import PropertyBased
+import Testing
+import UnifiedNormalization
+@testable import UNClaims
+
+/// Records the failing sub-checks of an outcome as test issues, with the input; the property
+/// library adds the shrunk input and the seed that reproduces it.
+func expectHolds(_ outcome: ClaimOutcome, _ input: some CustomStringConvertible, sourceLocation: SourceLocation = #_sourceLocation) {
+    for f in outcome.failing {
+        Issue.record("\(f.name) fails (margin \(f.margin)) at \(input)", sourceLocation: sourceLocation)
+    }
+}
+
+@Suite("Claims K1–K4: the outlier-filtration bound")
+struct OutlierFiltrationClaimTests {
+    @Test func koberBothHalvesExact() async {
+        await propertyCheck(count: 80, input: Gens.rootWindow) { w in expectHolds(OutlierFiltrationClaims.kober(w), w) }
+    }
+
+    /// At M = 2 both halves are equalities, exactly; the rigorous float test never fires while
+    /// the naive float comparison of the two sides does fire on some of these windows.
+    @Test func koberEqualityAtWindowTwoAndNaiveComparisonFails() async {
+        let naiveFired = Counter()
+        await propertyCheck(count: 150, input: Gens.windowOfTwo) { w in
+            let o = OutlierFiltrationClaims.kober(w)
+            expectHolds(o, w)
+            #expect(o.checks.contains { $0.name.hasPrefix("equality") && $0.holds })
+            if (o.notes["naive float comparison fired"] ?? 0) > 0 { naiveFired.add() }
+        }
+        #expect(naiveFired.value > 0, "the naive comparison should fail on some near-equal M = 2 windows")
+    }
+
+    /// A hand-picked near-equal window where the naive comparison provably misfires.
+    @Test func naiveComparisonFailsOnNearEqualWindow() {
+        var found = false
+        for k in 1...200 {
+            let s0 = RootWindow.root(mantissa: (1 << 25) + 12_345 * k, exponent: 0)
+            let w = RootWindow(roots: [s0, s0.nextUp])
+            let d = OutlierFilter.sameWindow(w.window)
+            if d.gap > d.threshold { found = true; #expect(!d.fires) }
+        }
+        #expect(found, "no near-equal window made the naive comparison fire")
+    }
+
+    @Test func twoSidedInterval() async {
+        await propertyCheck(count: 40, input: Gens.history) { h in expectHolds(OutlierFiltrationClaims.interval(h), h) }
+    }
+
+    @Test func invariances() async {
+        await propertyCheck(count: 40, input: Gens.invariance) { c in expectHolds(OutlierFiltrationClaims.invariance(c), c) }
+    }
+
+    @Test func logDomainGeometricMean() async {
+        await propertyCheck(count: 80, input: Gens.exponentWindow) { c in expectHolds(OutlierFiltrationClaims.logDomain(c), c) }
+    }
+
+    @Test func logDomainSurvivesWhereNaiveProductOverflows() {
+        for w in [Array(repeating: 1e300, count: 4), Array(repeating: 1e-300, count: 4), [1e308, 1e308, 1e-5]] {
+            let o = OutlierFiltrationClaims.logDomain(.init(window: w))
+            #expect(o.holds)
+            #expect(o.notes["naive product overflowed or underflowed"] == 1, "\(w)")
+        }
+    }
+}
+
+@Suite("Claims G1–G4: gradient calibration")
+struct GradientCalibrationClaimTests {
+    @Test func unifiedBackwardIsExact() async {
+        await propertyCheck(count: 40, input: Gens.exactLayer, Gens.layerCase) { l, c in
+            let case_ = GradientCalibrationClaims.G1Case(layer: l, data: c)
+            expectHolds(try GradientCalibrationClaims.unifiedBackwardIsExact(case_), case_)
+        }
+    }
+
+    @Test func invarianceResiduals() async {
+        await propertyCheck(count: 50, input: Gens.exactLayer.filter { $0 != .unCalibratedWindow1 }, Gens.layerCase) { l, c in
+            let case_ = GradientCalibrationClaims.G1Case(layer: l, data: c)
+            expectHolds(try GradientCalibrationClaims.invarianceResiduals(case_), case_)
+        }
+    }
+
+    @Test func stationaryCalibration() async {
+        await propertyCheck(count: 20, input: Gen.int(in: 2...6), Gens.layerCase) { m, c in
+            let case_ = GradientCalibrationClaims.StationaryCase(window: m, data: c)
+            expectHolds(try GradientCalibrationClaims.calibration(case_), case_)
+        }
+    }
+
+    @Test func geometricConvergence() async {
+        await propertyCheck(count: 10, input: Gen.int(in: 0...3), Gen.int(in: 5...30), Gens.unpaddedLayerCase) { a, t, c in
+            let case_ = GradientCalibrationClaims.ConvergenceCase(data: c, momentum: [0.9, 0.5, 0.99, 0.0][a], steps: t)
+            expectHolds(try GradientCalibrationClaims.convergence(case_), case_)
+        }
+    }
+}
+
+@Suite("Claims F1–F3: fusion")
+struct FusionClaimTests {
+    @Test func foldIsExactOverTheRationals() async {
+        await propertyCheck(count: 25, input: Gens.foldCase) { f in expectHolds(try FusionClaims.exactFold(f), f) }
+    }
+
+    @Test func foldWithinRoundingBound() async {
+        await propertyCheck(count: 80, input: Gens.foldCase) { f in expectHolds(try FusionClaims.roundingBound(f), f) }
+    }
+
+    /// The property finds inputs where LayerNorm is not affine (midpoint test beyond rounding).
+    @Test func layerNormIsNotAffine() async {
+        let found = Counter()
+        await propertyCheck(count: 40, input: Gens.unpaddedLayerCase) { c in
+            let o = try FusionClaims.layerNormNotAffine(c)
+            expectHolds(o, c)
+            if (o.notes["counterexamples to affinity found"] ?? 0) > 0 { found.add() }
+        }
+        #expect(found.value > 0)
+    }
+}
+
+/// A counter the property bodies (which may not capture inout state) can bump.
+final class Counter: @unchecked Sendable {
+    private var n = 0
+    func add() { n += 1 }
+    var value: Int { n }
+}
