@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "GradientCheck", targets: ["GradientCheck"]),
         .library(name: "GradientCheckTesting", targets: ["GradientCheckTesting"]),
         .library(name: "UNVerification", targets: ["UNVerification"]),
+        .library(name: "UNStatistics", targets: ["UNStatistics"]),
         .executable(name: "unverify", targets: ["unverify"]),
     ],
     dependencies: [
@@ -29,20 +30,26 @@ let package = Package(
         .target(name: "GradientCheck", exclude: ["README.md"], swiftSettings: strict),
         // One-call integration of GradientCheck with Swift Testing.
         .target(name: "GradientCheckTesting", dependencies: ["GradientCheck"], swiftSettings: strict),
+        // GSL, found with pkg-config (installed by scripts/bootstrap.sh).
+        .systemLibrary(name: "CGSL", pkgConfig: "gsl", providers: [.apt(["libgsl-dev"])]),
+        // A C error handler that records GSL errors instead of aborting.
+        .target(name: "GSLShim", dependencies: ["CGSL"]),
+        // Statistical tests and samplers on GSL; no C type in its API.
+        .target(name: "UNStatistics", dependencies: ["CGSL", "GSLShim"], exclude: ["README.md"], swiftSettings: strict),
         // Exact rational arithmetic for claims over the reals.
         .target(name: "ExactArithmetic", dependencies: [.product(name: "BigInt", package: "BigInt")],
                 exclude: ["README.md"], swiftSettings: strict),
         // The claims catalogue: one definition per claim, shared by the tests and the report.
         .target(
             name: "UNClaims",
-            dependencies: ["UnifiedNormalization", "GradientCheck", "ExactArithmetic",
+            dependencies: ["UnifiedNormalization", "GradientCheck", "ExactArithmetic", "UNStatistics",
                            .product(name: "RealModule", package: "swift-numerics")],
             exclude: ["README.md"],
             swiftSettings: strict),
         // Trace replay, the gradient map and the report model (no printing, no CLI).
         .target(
             name: "UNVerification",
-            dependencies: ["UnifiedNormalization", "GradientCheck", "UNClaims", .product(name: "RealModule", package: "swift-numerics")],
+            dependencies: ["UnifiedNormalization", "GradientCheck", "UNClaims", "UNStatistics", .product(name: "RealModule", package: "swift-numerics")],
             exclude: ["README.md"],
             swiftSettings: strict),
         .executableTarget(
@@ -63,6 +70,10 @@ let package = Package(
         .testTarget(
             name: "UNVerificationTests",
             dependencies: ["UNVerification", "UnifiedNormalization", "GradientCheck", "GradientCheckTesting"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "UNStatisticsTests",
+            dependencies: ["UNStatistics", "UNVerification", "GradientCheck"],
             swiftSettings: strict),
         .testTarget(
             name: "UNClaimsTests",

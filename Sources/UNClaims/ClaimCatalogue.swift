@@ -5,5 +5,6 @@ public enum ClaimCatalogue {
         OutlierFiltrationClaims.k1, OutlierFiltrationClaims.k2, OutlierFiltrationClaims.k3, OutlierFiltrationClaims.k4,
         GradientCalibrationClaims.g1, GradientCalibrationClaims.g2, GradientCalibrationClaims.g3, GradientCalibrationClaims.g4,
         FusionClaims.f1, FusionClaims.f2, FusionClaims.f3,
+        StatisticalClaims.s1,
     ]
 }

@@ -30,6 +30,8 @@ struct Report: ParsableCommand {
         let progress: @Sendable (String) -> Void = { FileHandle.standardError.write(Data("  \($0)\r".utf8)) }
         for entry in ClaimCatalogue.all { builders.append(ClaimSection(entry, progress: progress)) }
         builders.append(FiltrationStudySection())
+        builders.append(FilterRatesSection())
+        builders.append(SciPyAgreementSection())
         var report = UNVerification.Report.build([], context: context)
         report.sections = []
         for (k, b) in builders.enumerated() {

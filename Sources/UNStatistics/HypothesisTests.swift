@@ -1,0 +1,117 @@
+import CGSL
+
+/// The outcome of a hypothesis test.
+public struct TestResult: Sendable, Codable, Equatable {
+    public var statistic: Double
+    /// Two-sided unless the test says otherwise.
+    public var pValue: Double
+    public var degreesOfFreedom: Double?
+}
+
+/// Hypothesis tests with their statistic and p-value. Inputs that make a test meaningless
+/// (fewer than two samples, zero variance, NaN) throw `StatisticsError`.
+public enum HypothesisTests {
+    static func meanVar(_ x: [Double]) throws -> (Double, Double) {
+        let d = try Description(x)
+        return (d.mean, d.variance)
+    }
+
+    /// Two-sided p-value of a statistic with lower/upper tails computed directly.
+    static func twoSided(_ lower: Double, _ upper: Double) -> Double { min(1, 2 * min(lower, upper)) }
+
+    /// One-sample t-test of `H0: mean = mu`.
+    public static func oneSampleT(_ x: [Double], mu: Double = 0) throws -> TestResult {
+        let (m, v) = try meanVar(x)
+        let n = Double(x.count)
+        let t = (m - mu) / (v / n).squareRoot()
+        let df = n - 1
+        return TestResult(statistic: t, pValue: try Distributions.studentTTwoSided(t, nu: df), degreesOfFreedom: df)
+    }
+
+    /// Two-sample t-test of `H0: equal means`; pooled variance, or Welch's when `equalVariances` is false.
+    public static func twoSampleT(_ x: [Double], _ y: [Double], equalVariances: Bool) throws -> TestResult {
+        let (m1, v1) = try meanVar(x), (m2, v2) = try meanVar(y)
+        let n1 = Double(x.count), n2 = Double(y.count)
+        let t: Double, df: Double
+        if equalVariances {
+            df = n1 + n2 - 2
+            let sp = ((n1 - 1) * v1 + (n2 - 1) * v2) / df
+            t = (m1 - m2) / (sp * (1 / n1 + 1 / n2)).squareRoot()
+        } else {
+            let a = v1 / n1, b = v2 / n2
+            t = (m1 - m2) / (a + b).squareRoot()
+            df = (a + b) * (a + b) / (a * a / (n1 - 1) + b * b / (n2 - 1))
+        }
+        return TestResult(statistic: t, pValue: try Distributions.studentTTwoSided(t, nu: df), degreesOfFreedom: df)
+    }
+
+    /// Chi-square test of `H0: variance = sigma2` (two-sided): `(n−1)s²/σ₀² ~ χ²_{n−1}`.
+    public static func chiSquareVariance(_ x: [Double], sigma2: Double) throws -> TestResult {
+        guard sigma2 > 0, sigma2.isFinite else { throw StatisticsError.invalidParameter(name: "sigma2", requirement: "must be finite and > 0") }
+        let (_, v) = try meanVar(x)
+        let df = Double(x.count - 1)
+        let s = df * v / sigma2
+        return TestResult(statistic: s, pValue: twoSided(try Distributions.chiSquareP(s, nu: df), try Distributions.chiSquareQ(s, nu: df)), degreesOfFreedom: df)
+    }
+
+    /// F test of `H0: equal variances` (two-sided), statistic `s_x² / s_y²`.
+    public static func varianceRatio(_ x: [Double], _ y: [Double]) throws -> TestResult {
+        let (_, v1) = try meanVar(x), (_, v2) = try meanVar(y)
+        let f = v1 / v2
+        let d1 = Double(x.count - 1), d2 = Double(y.count - 1)
+        return TestResult(statistic: f, pValue: twoSided(try Distributions.fP(f, nu1: d1, nu2: d2), try Distributions.fQ(f, nu1: d1, nu2: d2)), degreesOfFreedom: d1)
+    }
+
+    /// Pearson's chi-square goodness of fit with `k − 1 − ddof` degrees of freedom.
+    public static func chiSquareGoodnessOfFit(observed: [Double], expected: [Double], ddof: Int = 0) throws -> TestResult {
+        guard observed.count == expected.count else { throw StatisticsError.invalidParameter(name: "expected", requirement: "must have \(observed.count) entries") }
+        guard observed.count - 1 - ddof >= 1 else { throw StatisticsError.tooFewSamples(what: "categories", needed: ddof + 2, got: observed.count) }
+        if let i = expected.firstIndex(where: { !($0 > 0) || !$0.isFinite }) { throw StatisticsError.invalidParameter(name: "expected[\(i)]", requirement: "must be finite and > 0") }
+        if let i = observed.firstIndex(where: { !$0.isFinite || $0 < 0 }) { throw StatisticsError.nonFinite(what: "observed", index: i) }
+        let s = zip(observed, expected).reduce(0.0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) / $1.1 }
+        let df = Double(observed.count - 1 - ddof)
+        return TestResult(statistic: s, pValue: try Distributions.chiSquareQ(s, nu: df), degreesOfFreedom: df)
+    }
+
+    /// Exact two-sided binomial test of `H0: success probability = p`, SciPy's definition: the
+    /// p-value sums the probabilities of all outcomes no more likely than the observed one
+    /// (with a relative tolerance of 1e-7 on "no more likely").
+    public static func binomial(successes k: Int, trials n: Int, p: Double) throws -> TestResult {
+        guard n >= 1 else { throw StatisticsError.tooFewSamples(what: "trials", needed: 1, got: n) }
+        guard k >= 0, k <= n else { throw StatisticsError.invalidParameter(name: "successes", requirement: "must lie in 0…\(n)") }
+        guard p >= 0, p <= 1 else { throw StatisticsError.invalidParameter(name: "p", requirement: "must lie in [0, 1]") }
+        let pk = try Distributions.binomialPMF(k, n: n, p: p)
+        let cutoff = pk * (1 + 1e-7)
+        // Sum the small terms from the tails inwards: all terms positive, no cancellation.
+        var total = 0.0
+        for i in 0...n {
+            let q = try Distributions.binomialPMF(i, n: n, p: p)
+            if q <= cutoff { total += q }
+        }
+        return TestResult(statistic: Double(k) / Double(n), pValue: min(1, total), degreesOfFreedom: nil)
+    }
+
+    /// The Clopper–Pearson (exact) interval for a binomial proportion at `confidence`.
+    public static func clopperPearson(successes k: Int, trials n: Int, confidence: Double = 0.95) throws -> (low: Double, high: Double) {
+        guard n >= 1, k >= 0, k <= n else { throw StatisticsError.invalidParameter(name: "successes", requirement: "need 0 ≤ k ≤ n, n ≥ 1") }
+        guard confidence > 0, confidence < 1 else { throw StatisticsError.invalidParameter(name: "confidence", requirement: "must lie in (0, 1)") }
+        let a = (1 - confidence) / 2
+        let lo = k == 0 ? 0 : try Distributions.betaQuantile(a, a: Double(k), b: Double(n - k + 1))
+        let hi = k == n ? 1 : try Distributions.betaUpperQuantile(a, a: Double(k + 1), b: Double(n - k))
+        return (lo, hi)
+    }
+
+    /// Holm's step-down adjusted p-values (family-wise error control), in the input order.
+    public static func holm(_ p: [Double]) throws -> [Double] {
+        if let i = p.firstIndex(where: { !($0 >= 0 && $0 <= 1) }) { throw StatisticsError.invalidParameter(name: "p[\(i)]", requirement: "must lie in [0, 1]") }
+        let m = p.count
+        let order = p.indices.sorted { p[$0] < p[$1] }
+        var adjusted = [Double](repeating: 0, count: m)
+        var running = 0.0
+        for (rank, i) in order.enumerated() {
+            running = max(running, min(1, Double(m - rank) * p[i]))
+            adjusted[i] = running
+        }
+        return adjusted
+    }
+}
