@@ -11,7 +11,9 @@ let package = Package(
         .library(name: "GradientCheckTesting", targets: ["GradientCheckTesting"]),
         .library(name: "UNVerification", targets: ["UNVerification"]),
         .library(name: "UNStatistics", targets: ["UNStatistics"]),
+        .library(name: "UNParity", targets: ["UNParity"]),
         .executable(name: "unverify", targets: ["unverify"]),
+        .executable(name: "unverify-parity", targets: ["unverify-parity"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -36,6 +38,13 @@ let package = Package(
         .target(name: "GSLShim", dependencies: ["CGSL"]),
         // Statistical tests and samplers on GSL; no C type in its API.
         .target(name: "UNStatistics", dependencies: ["CGSL", "GSLShim"], exclude: ["README.md"], swiftSettings: strict),
+        // GPU-vs-CPU parity: kernels per backend, loaded with dlopen (no GPU headers or libraries
+        // to build), compared with the numeric module. No system library dependency.
+        .target(name: "UNParity", dependencies: ["UnifiedNormalization"], exclude: ["README.md"], swiftSettings: strict),
+        .executableTarget(
+            name: "unverify-parity",
+            dependencies: ["UNParity", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strict),
         // Exact rational arithmetic for claims over the reals.
         .target(name: "ExactArithmetic", dependencies: [.product(name: "BigInt", package: "BigInt")],
                 exclude: ["README.md"], swiftSettings: strict),
@@ -49,13 +58,13 @@ let package = Package(
         // Trace replay, the gradient map and the report model (no printing, no CLI).
         .target(
             name: "UNVerification",
-            dependencies: ["UnifiedNormalization", "GradientCheck", "UNClaims", "UNStatistics", .product(name: "RealModule", package: "swift-numerics")],
+            dependencies: ["UnifiedNormalization", "GradientCheck", "UNClaims", "UNStatistics", "UNParity", .product(name: "RealModule", package: "swift-numerics")],
             exclude: ["README.md"],
             swiftSettings: strict),
         .executableTarget(
             name: "unverify",
             dependencies: [
-                "UNVerification", "UnifiedNormalization", "GradientCheck", "UNClaims",
+                "UNVerification", "UnifiedNormalization", "GradientCheck", "UNClaims", "UNParity",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
@@ -70,6 +79,10 @@ let package = Package(
         .testTarget(
             name: "UNVerificationTests",
             dependencies: ["UNVerification", "UnifiedNormalization", "GradientCheck", "GradientCheckTesting"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "UNParityTests",
+            dependencies: ["UNParity", "UnifiedNormalization"],
             swiftSettings: strict),
         .testTarget(
             name: "UNStatisticsTests",

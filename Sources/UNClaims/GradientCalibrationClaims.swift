@@ -59,8 +59,14 @@ public enum GradientCalibrationClaims {
                 let v = xs.reduce(0.0) { $0 + ($1 - mu) * ($1 - mu) } / Double(ch)
                 let mgz = zip(gs, zs).reduce(0.0) { $0 + $1.0 * $1.1 } / Double(ch)
                 // Magnitude of each dx entry's terms, for its own rounding: (|G| + |mean G| + |z||mean Gz|)/s.
-                let mg = abs(gs.reduce(0, +) / Double(ch))
-                let mags = (0..<ch).map { (abs(gs[$0]) + mg + abs(zs[$0]) * abs(mgz)) / s[r] }
+                // Magnitudes of the terms behind each dx entry (means of absolute values: the sums
+                // inside mean(G) and mean(Gz) may cancel, their rounding does not).
+                let mg = gs.reduce(0.0) { $0 + abs($1) } / Double(ch)
+                let mgzAbs = zip(gs, zs).reduce(0.0) { $0 + abs($1.0 * $1.1) } / Double(ch)
+                // The computed mean is off by up to γ·mean|x|, which shifts every z by that over s:
+                // that error reaches dx through z·mean(Gz) and through mean(Gz) itself.
+                let zShift = (centered ? xs.reduce(0.0) { $0 + abs($1) } / Double(ch) : 0) / s[r]
+                let mags = (0..<ch).map { (abs(gs[$0]) + mg + abs(zs[$0]) * mgzAbs + zShift * (mgzAbs + abs(zs[$0]) * mg)) / s[r] }
                 if centered {
                     identity("LN row \(r): Σ dx = 0", lhsTerms: dxs, rhs: 0, rhsMagnitude: mags.reduce(0, +), termCount: ch)
                 }
@@ -91,9 +97,10 @@ public enum GradientCalibrationClaims {
                 let v = real.reduce(0.0) { $0 + (x.values[$1] - mu) * (x.values[$1] - mu) } / t
                 let s = (v + d.eps).squareRoot()
                 let sgz = idx.reduce(0.0) { $0 + dy.values[$1] * z[$1] }
-                let sg = abs(idx.reduce(0.0) { $0 + dy.values[$1] })
+                let sg = idx.reduce(0.0) { $0 + abs(dy.values[$1]) }
                 let sgzAbs = idx.reduce(0.0) { $0 + abs(dy.values[$1] * z[$1]) }
-                let mags = idx.map { (abs(dy.values[$0]) + (sg + abs(z[$0]) * sgzAbs) / t) / s }
+                let zShift = (isBN ? real.reduce(0.0) { $0 + abs(x.values[$1]) } / t : 0) / s
+                let mags = idx.map { (abs(dy.values[$0]) + (sg + abs(z[$0]) * sgzAbs) / t + zShift * (sgzAbs + abs(z[$0]) * sg) / t) / s }
                 let n = x.rows
                 if isBN {
                     identity("BN channel \(j): Σ_all dx = 0", lhsTerms: idx.map { dx[$0] }, rhs: 0, rhsMagnitude: mags.reduce(0, +), termCount: n)

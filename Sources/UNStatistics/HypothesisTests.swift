@@ -62,6 +62,23 @@ public enum HypothesisTests {
         return TestResult(statistic: f, pValue: twoSided(try Distributions.fP(f, nu1: d1, nu2: d2), try Distributions.fQ(f, nu1: d1, nu2: d2)), degreesOfFreedom: d1)
     }
 
+    /// Brown–Forsythe test of equal variances (Levene's test centred at the median): the
+    /// one-way ANOVA F statistic of `|x_ij − median_i|`, with `F(k−1, N−k)` tails. Robust to
+    /// non-normal data, where the F variance-ratio test is not.
+    public static func brownForsythe(_ groups: [[Double]]) throws -> TestResult {
+        guard groups.count >= 2 else { throw StatisticsError.tooFewSamples(what: "groups", needed: 2, got: groups.count) }
+        for (i, g) in groups.enumerated() { try requireSamples(g, "group \(i)") }
+        let z = try groups.map { g -> [Double] in let m = try Description.quantile(g, 0.5); return g.map { abs($0 - m) } }
+        let n = Double(z.reduce(0) { $0 + $1.count }), k = Double(z.count)
+        let means = z.map { $0.reduce(0, +) / Double($0.count) }
+        let grand = z.flatMap { $0 }.reduce(0, +) / n
+        let between = zip(z, means).reduce(0.0) { $0 + Double($1.0.count) * ($1.1 - grand) * ($1.1 - grand) }
+        let within = zip(z, means).reduce(0.0) { acc, gm in acc + gm.0.reduce(0.0) { $0 + ($1 - gm.1) * ($1 - gm.1) } }
+        guard within > 0 else { throw StatisticsError.zeroVariance(what: "absolute deviations") }
+        let f = (between / (k - 1)) / (within / (n - k))
+        return TestResult(statistic: f, pValue: try Distributions.fQ(f, nu1: k - 1, nu2: n - k), degreesOfFreedom: k - 1)
+    }
+
     /// Pearson's chi-square goodness of fit with `k − 1 − ddof` degrees of freedom.
     public static func chiSquareGoodnessOfFit(observed: [Double], expected: [Double], ddof: Int = 0) throws -> TestResult {
         guard observed.count == expected.count else { throw StatisticsError.invalidParameter(name: "expected", requirement: "must have \(observed.count) entries") }

@@ -41,3 +41,13 @@ enum ChannelReductions {
         return out
     }
 }
+
+/// Per-channel statistics over the real tokens, public for other modules (the parity runner
+/// compares device reductions with these).
+public enum ChannelStatistics {
+    /// `σ²_c = (1/T) Σ_{real rows} x_{r,c}²`, summed left to right.
+    public static func meanSquare<S: NormScalar>(_ x: TokenBatch<S>) throws -> [S] {
+        try x.validatedForStatistics(channels: x.channels)
+        return ChannelReductions.meanSquare(x)
+    }
+}

@@ -32,6 +32,7 @@ struct Report: ParsableCommand {
         builders.append(FiltrationStudySection())
         builders.append(FilterRatesSection())
         builders.append(SciPyAgreementSection())
+        builders.append(HardwarePathSection())
         var report = UNVerification.Report.build([], context: context)
         report.sections = []
         for (k, b) in builders.enumerated() {

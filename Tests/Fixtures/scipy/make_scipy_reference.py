@@ -42,6 +42,16 @@ for n1, n2, s1, s2 in [(25, 30, 1, 1), (40, 40, 1.4, 1), (200, 150, 1, 1.8), (10
     f = np.var(x, ddof=1) / np.var(y, ddof=1)
     p = 2 * min(stats.f.cdf(f, n1 - 1, n2 - 1), stats.f.sf(f, n1 - 1, n2 - 1))
     add("ftest", dict(x=x.tolist(), y=y.tolist()), f, min(p, 1.0))
+# Brown-Forsythe (Levene centred at the median).
+for n1, n2, s1, s2, dist in [(40, 50, 1, 1, "t"), (100, 100, 1, 1.5, "norm"), (300, 250, 1, 2.2, "t"), (30, 30, 1, 1, "lognorm")]:
+    if dist == "t":
+        x = rng.standard_t(4, n1) * s1; y = rng.standard_t(4, n2) * s2
+    elif dist == "lognorm":
+        x = rng.lognormal(0, s1, n1); y = rng.lognormal(0, s2, n2)
+    else:
+        x = rng.normal(0, s1, n1); y = rng.normal(0, s2, n2)
+    r = stats.levene(x, y, center="median")
+    add("brownforsythe", dict(x=x.tolist(), y=y.tolist()), r.statistic, r.pvalue)
 # Chi-square goodness of fit.
 for k, n, skew in [(6, 600, 0.0), (10, 1000, 0.15), (4, 5000, 0.2), (8, 80, 0.0)]:
     probs = np.ones(k) / k

@@ -1,0 +1,41 @@
+import Foundation
+import UNParity
+
+/// Report section: the hardware path. Runs every backend available here against the CPU
+/// reference, marks the others as not run with the reason, and includes results recorded on
+/// GPU machines (`parity-results/*.json`, written by `unverify-parity --out`), if any.
+public struct HardwarePathSection: ReportSectionBuilder {
+    public let id = "hardware-path"
+    public var recordedDirectory: String
+    public init(recordedDirectory: String = "parity-results") { self.recordedDirectory = recordedDirectory }
+
+    public func build(_ context: ReportContext) throws -> ReportSection {
+        let live = ParityCLI.run(backend: "all")
+        var recorded: [(String, ParityCLI.Document)] = []
+        if let files = try? FileManager.default.contentsOfDirectory(atPath: recordedDirectory) {
+            for f in files.sorted() where f.hasSuffix(".json") {
+                if let d = try? JSONDecoder().decode(ParityCLI.Document.self, from: Data(contentsOf: URL(fileURLWithPath: recordedDirectory + "/" + f))) {
+                    recorded.append((f, d))
+                }
+            }
+        }
+        var md = "Kernels of UN's hardware path — (1) the inference affine map, (2) the folded linear layer against the unfolded pair (UN then linear), (3) the masked per-channel quadratic mean and the log-domain geometric mean, (4) LayerNorm — run on each backend and compared entry by entry with the CPU numeric module. Each entry's difference is measured in ulps and relative error and checked against a bound derived from the operation count (`ParityBounds`: the sum of both sides' forward-error bounds, device math functions at the OpenCL accuracy limits). Shapes include 1×1, sizes around the 64-wide work group, and 4096×96.\n\n**Backends on this machine.**\n\n"
+        for b in live.backends {
+            md += b.available ? "- \(b.name): ran on \(b.device ?? "")\(b.error.map { " — failed: \($0)" } ?? "")\n" : "- \(b.name): not run — \(b.reason ?? "")\n"
+        }
+        if !live.rows.isEmpty { md += "\n```\n" + ParityRunner.table(live.rows) + "```\n" }
+        if recorded.isEmpty {
+            md += "\n**GPU runs.** None recorded yet: no GPU machine was available to this toolkit's sessions so far. Build the self-contained runner with `scripts/build-parity.sh` and run it on a GPU machine with `--out parity-results/<name>`; its JSON is picked up here.\n"
+        } else {
+            for (f, d) in recorded {
+                md += "\n**Recorded run `\(f)`.** " + d.backends.map { "\($0.name): \($0.available ? ($0.device ?? "") : "not available — \($0.reason ?? "")")" }.joined(separator: "; ") + "\n\n```\n" + ParityRunner.table(d.rows) + "```\n"
+            }
+        }
+        let all = [live] + recorded.map(\.1)
+        let ok = all.allSatisfy(\.allWithinBounds)
+        let ran = live.backends.filter { $0.available }.map(\.name)
+        return ReportSection(id: id, title: "Hardware path: GPU-vs-CPU parity", verdict: ok ? .holds : .falsified,
+                             summary: "ran here: \(ran.isEmpty ? "none" : ran.joined(separator: ", ")); \(live.rows.count) comparisons, \(live.rows.reduce(0) { $0 + $1.boundViolations }) entries beyond their bound; \(recorded.count) recorded GPU run(s)",
+                             markdown: md, data: (try? JSONValue(encoding: ["live": JSONValue(encoding: live), "recorded": JSONValue(encoding: recorded.map(\.1))])) ?? .null)
+    }
+}
