@@ -72,8 +72,11 @@ public enum GradientCalibrationClaims {
                 }
                 let y = xs.map { $0 - mu }
                 let rhs = Double(ch) * d.eps / (v + d.eps) * mgz
+                // x − μ itself is computed: its error is γ·mean|x| per entry, whatever its size.
+                let meanAbsX = xs.reduce(0.0) { $0 + abs($1) } / Double(ch)
                 identity("\(c.layer.rawValue) row \(r): ⟨dx, x − μ⟩ = C ε/(v+ε)·mean(Gz)", lhsTerms: zip(dxs, y).map { $0 * $1 },
-                         rhs: rhs, rhsMagnitude: zip(mags, y).reduce(0.0) { $0 + $1.0 * abs($1.1) } + abs(rhs), termCount: ch)
+                         rhs: rhs, rhsMagnitude: zip(mags, y).reduce(0.0) { $0 + $1.0 * abs($1.1) } + abs(rhs)
+                            + (centered ? dxs.reduce(0.0) { $0 + abs($1) } * meanAbsX : 0), termCount: ch)
             }
         case .batchNorm, .unWindow1, .unCalibratedWindow1:
             let isBN = c.layer == .batchNorm
@@ -107,8 +110,9 @@ public enum GradientCalibrationClaims {
                 }
                 let y = idx.map { x.values[$0] - mu }
                 let rhs = sgz * d.eps / (v + d.eps)
+                let dxMu = isBN ? idx.reduce(0.0) { $0 + abs(dx[$1]) } * zShift * s : 0
                 identity("\(isBN ? "BN" : "UN") channel \(j): ⟨dx, x − μ⟩ = (Σ G z)·ε/(σ²+ε)", lhsTerms: zip(idx, y).map { dx[$0] * $1 },
-                         rhs: rhs, rhsMagnitude: zip(mags, y).reduce(0.0) { $0 + $1.0 * abs($1.1) } + abs(rhs) + sgzAbs * d.eps / (v + d.eps), termCount: n)
+                         rhs: rhs, rhsMagnitude: zip(mags, y).reduce(0.0) { $0 + $1.0 * abs($1.1) } + abs(rhs) + sgzAbs * d.eps / (v + d.eps) + dxMu, termCount: n)
             }
         }
         return ClaimOutcome(checks)
