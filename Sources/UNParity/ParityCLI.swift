@@ -8,6 +8,8 @@ public enum ParityCLI {
         public var backends: [BackendStatus]
         public var rows: [ParityRow]
         public var allWithinBounds: Bool
+        /// Whether any backend ran (false: every requested backend was unavailable).
+        public var anyRan: Bool { !rows.isEmpty }
     }
     public struct BackendStatus: Codable, Sendable {
         public var name: String
@@ -43,13 +45,29 @@ public enum ParityCLI {
         return Document(backends: statuses, rows: rows, allWithinBounds: ok)
     }
 
+    /// Validates the backend name, runs, writes `out/parity.json` and `out/parity.txt` when
+    /// asked, and returns what to print (the table or the JSON) and whether every entry held.
+    public static func execute(backend: String, json: Bool, out: String?, quick: Bool) throws -> (output: String, allWithinBounds: Bool, anyRan: Bool) {
+        guard backendNames.contains(backend) else { throw BackendError("parity", "--backend must be one of \(backendNames)") }
+        let doc = run(backend: backend, quick: quick)
+        let data = try ParityCLI.json(doc)
+        if let out {
+            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            try data.write(to: URL(fileURLWithPath: out + "/parity.json"))
+            try text(doc).write(toFile: out + "/parity.txt", atomically: true, encoding: .utf8)
+        }
+        return (json ? String(decoding: data, as: UTF8.self) + "\n" : text(doc), doc.allWithinBounds, doc.anyRan)
+    }
+
     public static func text(_ d: Document) -> String {
         var s = ""
         for b in d.backends {
             s += b.available ? "\(b.name): \(b.device ?? "")\(b.error.map { " — FAILED: \($0)" } ?? "")\n" : "\(b.name): not available — \(b.reason ?? "")\n"
         }
         if !d.rows.isEmpty { s += "\n" + ParityRunner.table(d.rows) }
-        s += "\n" + (d.allWithinBounds ? "every entry within its derived bound" : "BOUND VIOLATIONS or backend failures (see above)") + "\n"
+        if d.rows.isEmpty { s += "\nno backend ran: nothing was compared\n" } else {
+            s += "\n" + (d.allWithinBounds ? "every entry within its derived bound" : "BOUND VIOLATIONS or backend failures (see above)") + "\n"
+        }
         return s
     }
 

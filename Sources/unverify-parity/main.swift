@@ -2,9 +2,9 @@ import ArgumentParser
 import Foundation
 import UNParity
 
-/// The self-contained parity runner: no GSL, no system library beyond libc, so that
-/// `swift build -c release --static-swift-stdlib --product unverify-parity` runs on a GPU
-/// machine with NVIDIA's driver and no Swift toolchain.
+/// The self-contained parity runner: no GSL, no system library beyond the C and C++ runtimes,
+/// so that `swift build -c release --static-swift-stdlib --product unverify-parity` runs on a
+/// GPU machine with NVIDIA's driver and no Swift toolchain.
 struct ParityMain: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "unverify-parity",
         abstract: "Compare UN's hardware-path kernels on OpenCL/CUDA with the CPU reference.")
@@ -15,16 +15,10 @@ struct ParityMain: ParsableCommand {
     @Flag(help: "Fewer, smaller shapes.") var quick = false
 
     func run() throws {
-        guard ParityCLI.backendNames.contains(backend) else { throw ValidationError("--backend must be one of \(ParityCLI.backendNames)") }
-        let doc = ParityCLI.run(backend: backend, quick: quick)
-        let data = try ParityCLI.json(doc)
-        if let out {
-            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-            try data.write(to: URL(fileURLWithPath: out + "/parity.json"))
-            try ParityCLI.text(doc).write(toFile: out + "/parity.txt", atomically: true, encoding: .utf8)
-        }
-        FileHandle.standardOutput.write(json ? data + Data("\n".utf8) : Data(ParityCLI.text(doc).utf8))
-        if !doc.allWithinBounds { throw ExitCode(1) }
+        let r = try ParityCLI.execute(backend: backend, json: json, out: out, quick: quick)
+        FileHandle.standardOutput.write(Data(r.output.utf8))
+        if !r.anyRan { throw ExitCode(2) }
+        if !r.allWithinBounds { throw ExitCode(1) }
     }
 }
 

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import UNParity
 
 struct Parity: ParsableCommand {
@@ -11,15 +10,13 @@ struct Parity: ParsableCommand {
     @Flag(help: "Fewer, smaller shapes.") var quick = false
 
     func run() throws {
-        guard ParityCLI.backendNames.contains(backend) else { throw ValidationError("--backend must be one of \(ParityCLI.backendNames)") }
-        let doc = ParityCLI.run(backend: backend, quick: quick)
-        let data = try ParityCLI.json(doc)
-        if let out {
-            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-            try data.write(to: URL(fileURLWithPath: out + "/parity.json"))
-            try ParityCLI.text(doc).write(toFile: out + "/parity.txt", atomically: true, encoding: .utf8)
+        let r: (output: String, allWithinBounds: Bool, anyRan: Bool)
+        do { r = try ParityCLI.execute(backend: backend, json: json, out: out, quick: quick) } catch let e as BackendError {
+            throw ValidationError(e.description)
         }
-        writeStdout(json ? String(decoding: data, as: UTF8.self) + "\n" : ParityCLI.text(doc))
-        try finish(doc.allWithinBounds ? .holds : .falsified)
+        writeStdout(r.output)
+        // No requested backend available here: an environment condition, not a verdict.
+        if !r.anyRan { throw ExitCode(ExitStatus.usageOrEnvironment.rawValue) }
+        try finish(r.allWithinBounds ? .holds : .falsified)
     }
 }

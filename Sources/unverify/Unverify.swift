@@ -30,7 +30,7 @@ struct Unverify: ParsableCommand {
                 print(fullMessage(for: error))
                 Foundation.exit(0)
             }
-            FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+            FileHandle.standardError.write(Data(("error: " + (error is ValidationError ? "\(error)" : fullMessage(for: error)) + "\n").utf8))
             Foundation.exit(ExitStatus.usageOrEnvironment.rawValue)
         }
     }
