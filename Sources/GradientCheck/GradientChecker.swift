@@ -41,13 +41,19 @@ public struct GradientChecker: Sendable {
     // MARK: Gradient of f: ℝⁿ → ℝ
 
     /// Checks `gradient` against the numerical gradient of `f` at `x`.
-    public func checkGradient<S: CheckScalar>(of f: ([S]) throws -> S, at x: [S], gradient: [S]) throws -> CheckResult {
-        try checkJacobian(of: { [try f($0)] }, at: x, jacobian: [gradient], kind: .gradient)
+    ///
+    /// `termMagnitudes`, when given, is for each entry the magnitude of the terms the analytic
+    /// value was computed from (for `(G − mean G − z·mean(Gz))/s`: `(|G| + mean|G| + |z| mean|Gz|)/s`).
+    /// Its rounding allowance then scales with those terms rather than with the result, which
+    /// matters where they cancel (a gradient of a nearly constant function).
+    public func checkGradient<S: CheckScalar>(of f: ([S]) throws -> S, at x: [S], gradient: [S], termMagnitudes: [S]? = nil) throws -> CheckResult {
+        if let t = termMagnitudes, t.count != x.count { throw GradientCheckError.sizeMismatch(what: "termMagnitudes", expected: x.count, actual: t.count) }
+        return try checkJacobian(of: { [try f($0)] }, at: x, jacobian: [gradient], kind: .gradient, termMagnitudes: termMagnitudes.map { [$0] })
     }
 
     /// The same for any ``Flattenable`` value.
     public func checkGradient<T: Flattenable>(of f: (T) throws -> T.Scalar, at x: T, gradient: T) throws -> CheckResult {
-        try checkGradient(of: { try f(x.unflattened($0)) }, at: x.flattened(), gradient: gradient.flattened())
+        try checkGradient(of: { try f(x.unflattened($0)) }, at: x.flattened(), gradient: gradient.flattened(), termMagnitudes: nil)
     }
 
     /// The numerical gradient alone, with its per-entry error estimates.
@@ -79,7 +85,8 @@ public struct GradientChecker: Sendable {
         try checkJacobian(of: g, at: x, jacobian: jacobian, kind: .jacobian)
     }
 
-    func checkJacobian<S: CheckScalar>(of g: ([S]) throws -> [S], at x: [S], jacobian: [[S]], kind: CheckResult.Kind) throws -> CheckResult {
+    func checkJacobian<S: CheckScalar>(of g: ([S]) throws -> [S], at x: [S], jacobian: [[S]], kind: CheckResult.Kind,
+                                       termMagnitudes: [[S]]? = nil) throws -> CheckResult {
         guard !x.isEmpty else { throw GradientCheckError.emptyInput(what: "input x") }
         for (i, row) in jacobian.enumerated() where row.count != x.count {
             throw GradientCheckError.sizeMismatch(what: kind == .gradient ? "gradient" : "Jacobian row \(i)", expected: x.count, actual: row.count)
@@ -94,9 +101,10 @@ public struct GradientChecker: Sendable {
         for i in jacobian.indices {
             for j in x.indices {
                 let idx = kind == .gradient ? [j] : [i, j]
-                var e = entry(idx, analytic: Double(jacobian[i][j]), numerical: num.value[j][i], error: num.error[j][i], scale: scale, u: S.unitRoundoff)
+                let entryScale = max(scale, termMagnitudes.map { abs(Double($0[i][j])) } ?? 0)
+                var e = entry(idx, analytic: Double(jacobian[i][j]), numerical: num.value[j][i], error: num.error[j][i], scale: entryScale, u: S.unitRoundoff)
                 if e.verdict == .mismatch && detectKinks && estimator.side == .central {
-                    e = try kinkCheck(e, g: g, x: x, coordinate: j, output: i, scale: scale)
+                    e = try kinkCheck(e, g: g, x: x, coordinate: j, output: i, scale: entryScale)
                 }
                 entries.append(e)
             }

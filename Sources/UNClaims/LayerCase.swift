@@ -77,12 +77,39 @@ public enum ExactLayer: String, CaseIterable, Sendable {
     func check<L: NormalizationLayer>(_ layer: L, _ c: LayerCase, _ checker: GradientChecker) throws -> CheckResult where L.Scalar == Double {
         let x: TokenBatch<Double> = try c.input(), dy: TokenBatch<Double> = try c.gradient()
         var l = layer
-        let (_, cache) = try l.forwardTraining(x)
+        let (y, cache) = try l.forwardTraining(x)
         let g = try l.backward(dy, cache: cache)
         return try checker.checkGradient(of: { v in
             var copy = layer
             let y = try copy.forwardTraining(x.with(values: v)).output
             return zip(y.values, dy.values).reduce(0.0) { $0 + $1.0 * $1.1 }
-        }, at: x.values, gradient: g.input.values)
+        }, at: x.values, gradient: g.input.values, termMagnitudes: termMagnitudes(x, dy: dy, z: y.values, eps: c.eps))
+    }
+
+    /// `(|G_i| + mean|G| + |z_i| mean|G z| + zShift·(…))/s` over the normalization group of each
+    /// entry (per token for LayerNorm and RMSNorm, per channel over the real rows otherwise),
+    /// plus the shift of every centred value by the mean's rounding (`mean|x|/s`).
+    func termMagnitudes(_ x: TokenBatch<Double>, dy: TokenBatch<Double>, z: [Double], eps: Double) -> [Double] {
+        let ch = x.channels
+        let perToken = self == .layerNorm || self == .rmsNorm
+        let centered = self == .layerNorm || self == .batchNorm
+        let groups: [[Int]] = perToken
+            ? (0..<x.rows).map { r in (0..<ch).map { r * ch + $0 } }
+            : (0..<ch).map { j in (0..<x.rows).map { $0 * ch + j } }
+        var out = [Double](repeating: 0, count: x.values.count)
+        for idx in groups {
+            let stat = perToken ? idx : idx.filter { x.isReal(row: $0 / ch) }
+            let n = Double(stat.count)
+            let mu = centered ? stat.reduce(0.0) { $0 + x.values[$1] } / n : 0
+            let v = stat.reduce(0.0) { $0 + (x.values[$1] - mu) * (x.values[$1] - mu) } / n
+            let s = (v + eps).squareRoot()
+            let mg = idx.reduce(0.0) { $0 + abs(dy.values[$1]) } / n
+            let mgz = idx.reduce(0.0) { $0 + abs(dy.values[$1] * z[$1]) } / n
+            let shift = centered ? stat.reduce(0.0) { $0 + abs(x.values[$1]) } / n / s : 0
+            for i in idx {
+                out[i] = (abs(dy.values[i]) + mg + abs(z[i]) * mgz + shift * (mgz + abs(z[i]) * mg)) / s
+            }
+        }
+        return out
     }
 }

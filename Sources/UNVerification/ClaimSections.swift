@@ -16,7 +16,10 @@ public struct ClaimSection: ReportSectionBuilder {
         let cases = baseCases * context.effort
         let id = entry.id
         let p = progress
-        let run = entry.run(cases: cases, seed: context.seed &+ UInt64(abs(id.hashValue % 1000))) { k in
+        // A per-claim seed derived deterministically from the report seed and the claim id (FNV-1a;
+        // Swift's hashValue is randomized per process and would make runs irreproducible).
+        let claimSeed = id.utf8.reduce(context.seed ^ 0xCBF2_9CE4_8422_2325) { ($0 ^ UInt64($1)) &* 0x100_0000_01B3 }
+        let run = entry.run(cases: cases, seed: claimSeed) { k in
             if k % max(cases / 20, 1) == 0 || k == cases { p?("\(id): \(k)/\(cases) cases") }
         }
         var md = "**Statement.** \(run.statement)\n\n**In symbols.** `\(run.symbols)`\n\n**Proof.** [\(run.proof)](../\(run.proof))\n\n"
