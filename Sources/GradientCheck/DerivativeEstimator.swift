@@ -106,8 +106,11 @@ public struct DerivativeEstimator: Sendable, Equatable {
                 let gap = abs(a.value[j] - b.value[j])
                 if gap > a.error[j] + b.error[j] {
                     value[j] = b.value[j]; error[j] = max(b.error[j], gap)
-                } else if b.error[j] < a.error[j] {
-                    value[j] = b.value[j]; error[j] = b.error[j]
+                } else {
+                    // Agreement: keep the better estimate, but never claim more accuracy than the
+                    // two independent estimates show (their spread bounds the error from below).
+                    if b.error[j] < a.error[j] { value[j] = b.value[j]; error[j] = b.error[j] }
+                    error[j] = max(error[j], gap)
                 }
             }
             return Estimate(value: value, error: error, evaluations: evals, step: min(a.step, b.step))

@@ -203,7 +203,7 @@ public enum GradientCalibrationClaims {
             var copy = ex
             let y = try copy.forwardTraining(x.with(values: v)).output
             return zip(y.values, dy.values).reduce(0.0) { $0 + $1.0 * $1.1 }
-        }, at: x.values, gradient: dxe)
+        }, at: x.values, gradient: dxe, termMagnitudes: ExactLayer.unWindow1.termMagnitudes(x, dy: dy, z: z1, eps: d.eps))
         checks.append(ClaimCheck("exact-mode backward = numerical gradient of the smoothed forward", holds: r.passed, margin: checkerMargin(r)))
         // Correction terms: (G/s − dx)·s/z = ψ on real tokens with z ≠ 0.
         var ratioWorst = Double.infinity
