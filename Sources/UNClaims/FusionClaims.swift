@@ -132,13 +132,52 @@ public enum FusionClaims {
                 ClaimCheck("\(S.self): preceding fold within 2γ_{n+3}·magnitudes", margin: worst2)]
     }
 
+    /// A pre-norm transformer block built from the case's values (tokens = rows + 1,
+    /// width = channels + 1, hidden = 2·width), every UN folded, against the unfolded block:
+    /// both are within their running error bounds of the same exact value (F1), so they differ by
+    /// at most the sum of the two bounds.
+    static func blockBound<S: NormScalar>(_ f: FoldCase, _: S.Type) -> (check: ClaimCheck, relativeBound: Double) {
+        let n = f.rows + 1, c = f.channels + 1, h = 2 * c
+        var k = 0
+        func take(_ count: Int, scale: Double) -> [Double] {
+            (0..<count).map { _ in
+                defer { k += 1 }
+                let pool = f.weight + f.x + f.scale + f.shift + f.bias
+                return Double(Float(scale * pool[k % pool.count] / max(pool.map(abs).max() ?? 1, .leastNormalMagnitude)))
+            }
+        }
+        let block = TransformerBlock(tokens: n, width: c, hidden: h,
+                                     a1: take(c, scale: 1).map { 0.5 + abs($0) }, b1: take(c, scale: 0.2), a2: take(c, scale: 1).map { 0.5 + abs($0) }, b2: take(c, scale: 0.2),
+                                     wq: take(c * c, scale: 1), wk: take(c * c, scale: 1), wv: take(c * c, scale: 1), wo: take(c * c, scale: 1),
+                                     w1: take(h * c, scale: 1), w2: take(c * h, scale: 1),
+                                     bq: take(c, scale: 0.1), bk: take(c, scale: 0.1), bv: take(c, scale: 0.1), bo: take(c, scale: 0.1),
+                                     c1: take(h, scale: 0.1), c2: take(c, scale: 0.1), x: take(n * c, scale: 2))
+        let fo = block.run(S.self, folded: true), un = block.run(S.self, folded: false)
+        var worst = Double.infinity, maxBound = 0.0, maxOut = 0.0
+        for r in 0..<n {
+            for j in 0..<c {
+                let d = abs(Double(fo[r][j].value) - Double(un[r][j].value))
+                let bound = fo[r][j].error + un[r][j].error
+                maxBound = max(maxBound, bound); maxOut = max(maxOut, abs(Double(un[r][j].value)))
+                worst = min(worst, bound.isFinite && bound > 0 ? 1 - d / bound : (d == 0 ? 1 : -1))
+            }
+        }
+        return (ClaimCheck("\(S.self): transformer block, both UNs folded, within the composed running error bound", margin: worst),
+                maxBound / max(maxOut, .leastNormalMagnitude))
+    }
+
     public static func roundingBound(_ f: FoldCase) throws -> ClaimOutcome {
-        ClaimOutcome(try foldBound(f, Double.self) + foldBound(f, Float.self))
+        let bd = blockBound(f, Double.self), bf = blockBound(f, Float.self)
+        // How informative the composed bound is: counted when it is below 1e-4 (Float) and
+        // 1e-12 (Double) of the largest output.
+        return ClaimOutcome(try foldBound(f, Double.self) + foldBound(f, Float.self) + [bd.check, bf.check],
+                            notes: ["block cases": 1, "Float block bound < 1e-4·max|output|": bf.relativeBound < 1e-4 ? 1 : 0,
+                                    "Double block bound < 1e-12·max|output|": bd.relativeBound < 1e-12 ? 1 : 0])
     }
 
     public static let f2 = Claim<FoldCase>(
         id: "F2", title: "Folded and unfolded layers agree within a forward-error bound",
-        statement: "In floating point the folded and unfolded results differ, per output entry, by at most 2γ_{n+3} times the sum of the magnitudes of the terms involved (γ_k = k u/(1 − k u)), in Float and Double.",
+        statement: "In floating point the folded and unfolded results differ, per output entry, by at most 2γ_{n+3} times the sum of the magnitudes of the terms involved (γ_k = k u/(1 − k u)), in Float and Double; a whole pre-norm transformer block (attention and a tanh MLP) with both UNs folded differs from the unfolded block by at most the sum of the two computations' running error bounds.",
         symbols: "|ŷ_fold − ŷ| ≤ 2 γ_{n+3} (Σ_k |W_ik|(|a_k x_k| + |b_k|) + |c_i|)",
         proof: "proofs/fusion.md#f2", generate: { FoldCase.random(&$0, spread: 30) }, check: roundingBound)
 

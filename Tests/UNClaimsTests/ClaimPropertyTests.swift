@@ -1,4 +1,5 @@
 import ExactArithmetic
+import Foundation
 import GradientCheck
 import PropertyBased
 import Testing
@@ -104,6 +105,32 @@ struct FusionClaimTests {
 
     @Test func foldWithinRoundingBound() async {
         await propertyCheck(count: 80, input: Gens.foldCase) { f in expectHolds(try FusionClaims.roundingBound(f), f) }
+    }
+
+    /// The composed bound of the transformer block is not vacuous: it is a worst-case running
+    /// bound (here about 1e-3 of the outputs in Float, ≈ 2e4·u, since absolute row sums of four
+    /// weight matrices multiply), and a fold 1e-2 off (relative, in the value weights) falls
+    /// outside it.
+    @Test func transformerBlockBoundCatchesAWrongFold() {
+        let block = TransformerBlock(tokens: 3, width: 4, hidden: 8,
+                                     a1: [1.2, 0.7, 2, 1], b1: [0.1, -0.2, 0, 0.3], a2: [0.9, 1.1, 1.5, 0.6], b2: [0, 0.1, -0.1, 0.2],
+                                     wq: (0..<16).map { sin(Double($0)) }, wk: (0..<16).map { cos(Double($0)) }, wv: (0..<16).map { sin(2 * Double($0)) },
+                                     wo: (0..<16).map { cos(3 * Double($0)) }, w1: (0..<32).map { sin(0.5 * Double($0)) }, w2: (0..<32).map { cos(0.7 * Double($0)) },
+                                     bq: [0.1, 0, 0, 0], bk: [0, 0.1, 0, 0], bv: [0, 0, 0.1, 0], bo: [0, 0, 0, 0.1], c1: Array(repeating: 0.05, count: 8), c2: [0, 0, 0, 0],
+                                     x: (0..<12).map { 2 * sin(1.3 * Double($0)) })
+        let unfolded = block.run(Float.self, folded: false)
+        let right = block.run(Float.self, folded: true)
+        let wrong = block.run(Float.self, folded: true, plantedFoldError: 1e-2)
+        var rightOK = true, wrongCaught = false
+        for r in 0..<3 {
+            for j in 0..<4 {
+                let bound = right[r][j].error + unfolded[r][j].error
+                if abs(Double(right[r][j].value) - Double(unfolded[r][j].value)) > bound { rightOK = false }
+                if abs(Double(wrong[r][j].value) - Double(unfolded[r][j].value)) > wrong[r][j].error + unfolded[r][j].error { wrongCaught = true }
+            }
+        }
+        #expect(rightOK)
+        #expect(wrongCaught)
     }
 
     /// The property finds inputs where LayerNorm is not affine (midpoint test beyond rounding).
