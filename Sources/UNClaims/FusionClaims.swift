@@ -178,7 +178,7 @@ public enum FusionClaims {
     public static let f2 = Claim<FoldCase>(
         id: "F2", title: "Folded and unfolded layers agree within a forward-error bound",
         statement: "In floating point the folded and unfolded results differ, per output entry, by at most 2γ_{n+3} times the sum of the magnitudes of the terms involved (γ_k = k u/(1 − k u)), in Float and Double; a whole pre-norm transformer block (attention and a tanh MLP) with both UNs folded differs from the unfolded block by at most the sum of the two computations' running error bounds.",
-        symbols: "|ŷ_fold − ŷ| ≤ 2 γ_{n+3} (Σ_k |W_ik|(|a_k x_k| + |b_k|) + |c_i|)",
+        symbols: "|ŷ_fold − ŷ| ≤ 2 γ_{n+3} (Σ_k |W_ik|(|a_k x_k| + |b_k|) + |c_i|);  block: |ŷ_fold − ŷ| ≤ e_fold + e_unfold (running error bounds)",
         proof: "proofs/fusion.md#f2", generate: { FoldCase.random(&$0, spread: 30) }, check: roundingBound)
 
     // MARK: F3

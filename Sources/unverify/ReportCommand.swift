@@ -33,6 +33,7 @@ struct Report: ParsableCommand {
         builders.append(FilterRatesSection())
         builders.append(SciPyAgreementSection())
         builders.append(HardwarePathSection())
+        builders.append(InferenceBenchmarkSection())
         var report = UNVerification.Report.build([], context: context)
         report.sections = []
         for (k, b) in builders.enumerated() {
