@@ -31,7 +31,7 @@ let package = Package(
         // Finite-difference derivative checking; depends on nothing of this project.
         .target(name: "GradientCheck", exclude: ["README.md"], swiftSettings: strict),
         // One-call integration of GradientCheck with Swift Testing.
-        .target(name: "GradientCheckTesting", dependencies: ["GradientCheck"], swiftSettings: strict),
+        .target(name: "GradientCheckTesting", dependencies: ["GradientCheck"], exclude: ["README.md"], swiftSettings: strict),
         // GSL, found with pkg-config (installed by scripts/bootstrap.sh).
         .systemLibrary(name: "CGSL", pkgConfig: "gsl", providers: [.apt(["libgsl-dev"])]),
         // A C error handler that records GSL errors instead of aborting.
