@@ -64,7 +64,7 @@ At inference UN is a per-channel affine map and folds into the neighbouring line
 fold is exact over the reals and within a derived rounding bound in floating point. LayerNorm is
 not affine and cannot be folded. The statistical routines behind S1 and S2 are checked against
 SciPy, and the kernels of the hardware path are compared with the CPU on OpenCL.
-""", ["claim-f1", "claim-f2", "claim-f3", "claim-s1", "claim-s3", "hardware-path"]),
+""", ["claim-f1", "claim-f2", "claim-f3", "claim-s1", "claim-s3", "hardware-path", "inference-cost"]),
 }
 
 out = Path("notebooks-md")
