@@ -138,12 +138,15 @@ public enum FusionClaims {
     /// at most the sum of the two bounds.
     static func blockBound<S: NormScalar>(_ f: FoldCase, _: S.Type) -> (check: ClaimCheck, relativeBound: Double) {
         let n = f.rows + 1, c = f.channels + 1, h = 2 * c
+        // The block's parameters and input are drawn, in order, from the case's own values,
+        // normalized to magnitude ≤ 1 and rounded to Float (exact in both precisions).
+        let pool = f.weight + f.x + f.scale + f.shift + f.bias
+        let norm = max(pool.map(abs).max() ?? 1, .leastNormalMagnitude)
         var k = 0
         func take(_ count: Int, scale: Double) -> [Double] {
             (0..<count).map { _ in
                 defer { k += 1 }
-                let pool = f.weight + f.x + f.scale + f.shift + f.bias
-                return Double(Float(scale * pool[k % pool.count] / max(pool.map(abs).max() ?? 1, .leastNormalMagnitude)))
+                return Double(Float(scale * pool[k % pool.count] / norm))
             }
         }
         let block = TransformerBlock(tokens: n, width: c, hidden: h,

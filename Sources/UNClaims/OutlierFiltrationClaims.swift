@@ -113,7 +113,7 @@ public enum OutlierFiltrationClaims {
         } else if tau > noise {
             // Bisection in log x on each side of x*.
             func root(_ a: Double, _ b: Double) -> Double {
-                var lo = Foundation_log(a), hi = Foundation_log(b)
+                var lo = Double.log(a), hi = Double.log(b)
                 let increasingAtHi = phi(b) > 0
                 for _ in 0..<200 {
                     let mid = (lo + hi) / 2
@@ -308,4 +308,3 @@ public enum OutlierFiltrationClaims {
         }, check: logDomain)
 }
 
-@inline(__always) func Foundation_log(_ x: Double) -> Double { Double.log(x) }

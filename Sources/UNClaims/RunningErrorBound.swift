@@ -42,7 +42,7 @@ struct Bounded<S: NormScalar> {
     func exp() -> Bounded {
         let v = S.exp(value)
         let m = abs(Double(v))
-        return Bounded(v, error: m * Foundation_expm1(error) * (1 + Self.libraryFactor * Self.u) + Self.libraryFactor * Self.u * m)
+        return Bounded(v, error: m * Double.expMinusOne(error) * (1 + Self.libraryFactor * Self.u) + Self.libraryFactor * Self.u * m)
     }
     /// `|tanh'| ≤ 1`.
     func tanh() -> Bounded {
@@ -55,7 +55,6 @@ struct Bounded<S: NormScalar> {
     }
 }
 
-@inline(__always) func Foundation_expm1(_ x: Double) -> Double { Double.expMinusOne(x) }
 
 /// A pre-norm transformer block (single-head attention and a tanh MLP, residual connections)
 /// whose two normalizations are UN in inference form, evaluated unfolded and with both UNs
