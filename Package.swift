@@ -12,6 +12,8 @@ let package = Package(
         .library(name: "UNVerification", targets: ["UNVerification"]),
         .library(name: "UNStatistics", targets: ["UNStatistics"]),
         .library(name: "UNParity", targets: ["UNParity"]),
+        .library(name: "UNClaims", targets: ["UNClaims"]),
+        .library(name: "ExactArithmetic", targets: ["ExactArithmetic"]),
         .executable(name: "unverify", targets: ["unverify"]),
         .executable(name: "unverify-parity", targets: ["unverify-parity"]),
     ],
