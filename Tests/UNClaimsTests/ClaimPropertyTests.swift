@@ -17,14 +17,14 @@ func expectHolds(_ outcome: ClaimOutcome, _ input: some CustomStringConvertible,
 @Suite("Claims K1–K4: the outlier-filtration bound")
 struct OutlierFiltrationClaimTests {
     @Test func koberBothHalvesExact() async {
-        await propertyCheck(count: 80, input: Gens.rootWindow) { w in expectHolds(OutlierFiltrationClaims.kober(w), w) }
+        await boundedPropertyCheck(count: 80, input: Gens.rootWindow) { w in expectHolds(OutlierFiltrationClaims.kober(w), w) }
     }
 
     /// At M = 2 both halves are equalities, exactly; the rigorous float test never fires while
     /// the naive float comparison of the two sides does fire on some of these windows.
     @Test func koberEqualityAtWindowTwoAndNaiveComparisonFails() async {
         let naiveFired = Counter()
-        await propertyCheck(count: 150, input: Gens.windowOfTwo) { w in
+        await boundedPropertyCheck(count: 150, input: Gens.windowOfTwo) { w in
             let o = OutlierFiltrationClaims.kober(w)
             expectHolds(o, w)
             #expect(o.checks.contains { $0.name.hasPrefix("equality") && $0.holds })
@@ -46,15 +46,15 @@ struct OutlierFiltrationClaimTests {
     }
 
     @Test func twoSidedInterval() async {
-        await propertyCheck(count: 40, input: Gens.history) { h in expectHolds(OutlierFiltrationClaims.interval(h), h) }
+        await boundedPropertyCheck(count: 40, input: Gens.history) { h in expectHolds(OutlierFiltrationClaims.interval(h), h) }
     }
 
     @Test func invariances() async {
-        await propertyCheck(count: 40, input: Gens.invariance) { c in expectHolds(OutlierFiltrationClaims.invariance(c), c) }
+        await boundedPropertyCheck(count: 40, input: Gens.invariance) { c in expectHolds(OutlierFiltrationClaims.invariance(c), c) }
     }
 
     @Test func logDomainGeometricMean() async {
-        await propertyCheck(count: 80, input: Gens.exponentWindow) { c in expectHolds(OutlierFiltrationClaims.logDomain(c), c) }
+        await boundedPropertyCheck(count: 80, input: Gens.exponentWindow) { c in expectHolds(OutlierFiltrationClaims.logDomain(c), c) }
     }
 
     @Test func logDomainSurvivesWhereNaiveProductOverflows() {
@@ -69,28 +69,28 @@ struct OutlierFiltrationClaimTests {
 @Suite("Claims G1–G4: gradient calibration")
 struct GradientCalibrationClaimTests {
     @Test func unifiedBackwardIsExact() async {
-        await propertyCheck(count: 40, input: Gens.exactLayer, Gens.layerCase) { l, c in
+        await boundedPropertyCheck(count: 40, input: Gens.exactLayer, Gens.layerCase) { l, c in
             let case_ = GradientCalibrationClaims.G1Case(layer: l, data: c)
             expectHolds(try GradientCalibrationClaims.unifiedBackwardIsExact(case_), case_)
         }
     }
 
     @Test func invarianceResiduals() async {
-        await propertyCheck(count: 50, input: Gens.exactLayer.filter { $0 != .unCalibratedWindow1 }, Gens.layerCase) { l, c in
+        await boundedPropertyCheck(count: 50, input: Gens.exactLayer.filter { $0 != .unCalibratedWindow1 }, Gens.layerCase) { l, c in
             let case_ = GradientCalibrationClaims.G1Case(layer: l, data: c)
             expectHolds(try GradientCalibrationClaims.invarianceResiduals(case_), case_)
         }
     }
 
     @Test func stationaryCalibration() async {
-        await propertyCheck(count: 20, input: Gen.int(in: 2...6), Gens.layerCase) { m, c in
+        await boundedPropertyCheck(count: 20, input: Gen.int(in: 2...6), Gens.layerCase) { m, c in
             let case_ = GradientCalibrationClaims.StationaryCase(window: m, data: c)
             expectHolds(try GradientCalibrationClaims.calibration(case_), case_)
         }
     }
 
     @Test func geometricConvergence() async {
-        await propertyCheck(count: 10, input: Gen.int(in: 0...3), Gen.int(in: 5...30), Gens.unpaddedLayerCase) { a, t, c in
+        await boundedPropertyCheck(count: 10, input: Gen.int(in: 0...3), Gen.int(in: 5...30), Gens.unpaddedLayerCase) { a, t, c in
             let case_ = GradientCalibrationClaims.ConvergenceCase(data: c, momentum: [0.9, 0.5, 0.99, 0.0][a], steps: t)
             expectHolds(try GradientCalibrationClaims.convergence(case_), case_)
         }
@@ -100,11 +100,11 @@ struct GradientCalibrationClaimTests {
 @Suite("Claims F1–F3: fusion")
 struct FusionClaimTests {
     @Test func foldIsExactOverTheRationals() async {
-        await propertyCheck(count: 25, input: Gens.foldCase) { f in expectHolds(try FusionClaims.exactFold(f), f) }
+        await boundedPropertyCheck(count: 25, input: Gens.foldCase) { f in expectHolds(try FusionClaims.exactFold(f), f) }
     }
 
     @Test func foldWithinRoundingBound() async {
-        await propertyCheck(count: 80, input: Gens.foldCase) { f in expectHolds(try FusionClaims.roundingBound(f), f) }
+        await boundedPropertyCheck(count: 80, input: Gens.foldCase) { f in expectHolds(try FusionClaims.roundingBound(f), f) }
     }
 
     /// The composed bound of the transformer block is not vacuous: it is a worst-case running
@@ -136,7 +136,7 @@ struct FusionClaimTests {
     /// The property finds inputs where LayerNorm is not affine (midpoint test beyond rounding).
     @Test func layerNormIsNotAffine() async {
         let found = Counter()
-        await propertyCheck(count: 40, input: Gens.unpaddedLayerCase) { c in
+        await boundedPropertyCheck(count: 40, input: Gens.unpaddedLayerCase) { c in
             let o = try FusionClaims.layerNormNotAffine(c)
             expectHolds(o, c)
             if (o.notes["counterexamples to affinity found"] ?? 0) > 0 { found.add() }
