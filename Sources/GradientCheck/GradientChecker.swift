@@ -30,6 +30,9 @@ public struct GradientChecker: Sendable {
     public var roundingUlps: Double = 64
     /// Look at one-sided derivatives of failing entries and report kinks as kinks.
     public var detectKinks = true
+    /// Re-estimate a failing entry from a 16× smaller first step and accept it if that
+    /// independent estimate agrees (a wrong derivative disagrees with both).
+    public var secondOpinion = true
     /// Seed of every random direction.
     public var seed: UInt64 = 0x5EED
     /// Typical scale of the input along a direction, for the first step; `nil`: `max(|x_j|, mean|x|)`
@@ -103,6 +106,15 @@ public struct GradientChecker: Sendable {
                 let idx = kind == .gradient ? [j] : [i, j]
                 let entryScale = max(scale, termMagnitudes.map { abs(Double($0[i][j])) } ?? 0)
                 var e = entry(idx, analytic: Double(jacobian[i][j]), numerical: num.value[j][i], error: num.error[j][i], scale: entryScale, u: S.unitRoundoff)
+                if e.verdict == .mismatch && secondOpinion {
+                    // An independent estimate, its first step 16× smaller: a wrong analytic value
+                    // disagrees with both, while an unlucky estimate (an error estimate that fell
+                    // short) rarely repeats from a different starting step.
+                    let alt = try directional({ p in try call("g(x + t e_\(j))") { try g(p) }.map(Double.init) }, x: x, g0: g0ForSecondOpinion(g, x),
+                                              coordinate: j, direction: nil, estimator: estimator, scaleFactor: 1.0 / 16)
+                    let e2 = entry(idx, analytic: e.analytic, numerical: alt.value[i], error: alt.error[i], scale: entryScale, u: S.unitRoundoff)
+                    if e2.verdict == .pass { e = e2 }
+                }
                 if e.verdict == .mismatch && detectKinks && estimator.side == .central {
                     e = try kinkCheck(e, g: g, x: x, coordinate: j, output: i, scale: entryScale)
                 }
@@ -264,7 +276,7 @@ public struct GradientChecker: Sendable {
 
     /// `d/dt g(x + t d)` where `d` is the coordinate vector `e_j` or `direction`.
     func directional<S: CheckScalar>(_ g: ([S]) throws -> [Double], x: [S], g0: [Double], coordinate: Int?, direction: [Double]?,
-                                     estimator: DerivativeEstimator) throws -> DerivativeEstimator.Estimate {
+                                     estimator: DerivativeEstimator, scaleFactor: Double = 1) throws -> DerivativeEstimator.Estimate {
         let dnorm = direction.map { $0.map(abs).max() ?? 1 } ?? 1
         // The input's own scale sets the first step: the entry's magnitude, but at least the
         // mean magnitude of the input (an entry near 0 among entries of size s still varies
@@ -272,7 +284,7 @@ public struct GradientChecker: Sendable {
         let meanAbs = x.reduce(0.0) { $0 + abs(Double($1)) } / Double(x.count)
         let entry = coordinate.map { abs(Double(x[$0])) } ?? (x.map { abs(Double($0)) }.max() ?? 0)
         let typical = max(entry, meanAbs)
-        let scale = (stepScale ?? (typical > 0 ? typical : 1)) / max(dnorm, .leastNormalMagnitude)
+        let scale = scaleFactor * (stepScale ?? (typical > 0 ? typical : 1)) / max(dnorm, .leastNormalMagnitude)
         return try estimator.estimate(g0: g0, unitRoundoff: S.unitRoundoff, scale: scale) { t in
             var p = x
             var applied = t
@@ -292,6 +304,10 @@ public struct GradientChecker: Sendable {
             guard applied != 0 else { throw GradientCheckError.invalidOption(name: "step", requirement: "step \(t) vanishes at this x in \(S.self); set stepScale") }
             return (try g(p), applied)
         }
+    }
+
+    func g0ForSecondOpinion<S: CheckScalar>(_ g: ([S]) throws -> [S], _ x: [S]) throws -> [Double] {
+        try call("g(x)") { try g(x) }.map(Double.init)
     }
 
     func entry(_ index: [Int], analytic a: Double, numerical n: Double, error: Double, scale: Double, u: Double) -> EntryResult {
