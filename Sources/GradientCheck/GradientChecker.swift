@@ -100,6 +100,14 @@ public struct GradientChecker: Sendable {
             throw GradientCheckError.sizeMismatch(what: "Jacobian rows (outputs of g)", expected: num.value[0].count, actual: jacobian.count)
         }
         let scale = jacobian.flatMap { $0 }.map { abs(Double($0)) }.max() ?? 0
+        // g(x), evaluated once, and only if some entry needs a second look.
+        var g0Cache: [Double]?
+        func g0() throws -> [Double] {
+            if let v = g0Cache { return v }
+            let v = try call("g(x)") { try g(x) }.map(Double.init)
+            g0Cache = v
+            return v
+        }
         var entries: [EntryResult] = []
         for i in jacobian.indices {
             for j in x.indices {
@@ -110,13 +118,13 @@ public struct GradientChecker: Sendable {
                     // An independent estimate, its first step 16× smaller: a wrong analytic value
                     // disagrees with both, while an unlucky estimate (an error estimate that fell
                     // short) rarely repeats from a different starting step.
-                    let alt = try directional({ p in try call("g(x + t e_\(j))") { try g(p) }.map(Double.init) }, x: x, g0: g0ForSecondOpinion(g, x),
+                    let alt = try directional({ p in try call("g(x + t e_\(j))") { try g(p) }.map(Double.init) }, x: x, g0: g0(),
                                               coordinate: j, direction: nil, estimator: estimator, scaleFactor: 1.0 / 16)
                     let e2 = entry(idx, analytic: e.analytic, numerical: alt.value[i], error: alt.error[i], scale: entryScale, u: S.unitRoundoff)
                     if e2.verdict == .pass { e = e2 }
                 }
                 if e.verdict == .mismatch && detectKinks && estimator.side == .central {
-                    e = try kinkCheck(e, g: g, x: x, coordinate: j, output: i, scale: entryScale)
+                    e = try kinkCheck(e, g: g, x: x, g0: g0(), coordinate: j, output: i, scale: entryScale)
                 }
                 entries.append(e)
             }
@@ -306,10 +314,6 @@ public struct GradientChecker: Sendable {
         }
     }
 
-    func g0ForSecondOpinion<S: CheckScalar>(_ g: ([S]) throws -> [S], _ x: [S]) throws -> [Double] {
-        try call("g(x)") { try g(x) }.map(Double.init)
-    }
-
     func entry(_ index: [Int], analytic a: Double, numerical n: Double, error: Double, scale: Double, u: Double) -> EntryResult {
         let allowed = safety * error + roundingUlps * u * scale
         let d = abs(a - n)
@@ -320,8 +324,7 @@ public struct GradientChecker: Sendable {
 
     /// Re-examines a failing entry with one-sided derivatives: if they disagree beyond their
     /// error estimates, the point is a kink and the entry is reported as such.
-    func kinkCheck<S: CheckScalar>(_ e: EntryResult, g: ([S]) throws -> [S], x: [S], coordinate j: Int, output i: Int, scale: Double) throws -> EntryResult {
-        let g0 = try call("g(x)") { try g(x) }.map(Double.init)
+    func kinkCheck<S: CheckScalar>(_ e: EntryResult, g: ([S]) throws -> [S], x: [S], g0: [Double], coordinate j: Int, output i: Int, scale: Double) throws -> EntryResult {
         var left = estimator; left.side = .backward
         var right = estimator; right.side = .forward
         let l = try directional({ p in try call("g (left)") { try g(p) }.map(Double.init) }, x: x, g0: g0, coordinate: j, direction: nil, estimator: left)

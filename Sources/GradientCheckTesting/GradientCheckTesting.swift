@@ -11,25 +11,26 @@ public func expectPasses(_ result: CheckResult, _ comment: Comment? = nil,
     Issue.record(Comment(rawValue: prefix + result.description), sourceLocation: sourceLocation)
 }
 
+/// Runs a check and records its failure, or the reason it could not run, at `sourceLocation`.
+func expectCheck(_ what: String, sourceLocation: SourceLocation, _ check: () throws -> CheckResult) {
+    do {
+        expectPasses(try check(), sourceLocation: sourceLocation)
+    } catch {
+        Issue.record(Comment(rawValue: "\(what) could not run: \(error)"), sourceLocation: sourceLocation)
+    }
+}
+
 /// Checks `gradient` against the numerical gradient of `f` at `x` and records an issue with the
 /// worst entries if they disagree (or if the check itself could not run).
 public func expectGradient<S: CheckScalar>(of f: ([S]) throws -> S, at x: [S], matches gradient: [S],
                                            checker: GradientChecker = GradientChecker(),
                                            sourceLocation: SourceLocation = #_sourceLocation) {
-    do {
-        expectPasses(try checker.checkGradient(of: f, at: x, gradient: gradient), sourceLocation: sourceLocation)
-    } catch {
-        Issue.record(Comment(rawValue: "gradient check could not run: \(error)"), sourceLocation: sourceLocation)
-    }
+    expectCheck("gradient check", sourceLocation: sourceLocation) { try checker.checkGradient(of: f, at: x, gradient: gradient) }
 }
 
 /// The same for a caller's reverse-mode product.
 public func expectVJP<S: CheckScalar>(of g: ([S]) throws -> [S], at x: [S], vjp: ([S]) throws -> [S],
                                       checker: GradientChecker = GradientChecker(),
                                       sourceLocation: SourceLocation = #_sourceLocation) {
-    do {
-        expectPasses(try checker.checkVJP(of: g, at: x, vjp: vjp), sourceLocation: sourceLocation)
-    } catch {
-        Issue.record(Comment(rawValue: "VJP check could not run: \(error)"), sourceLocation: sourceLocation)
-    }
+    expectCheck("VJP check", sourceLocation: sourceLocation) { try checker.checkVJP(of: g, at: x, vjp: vjp) }
 }

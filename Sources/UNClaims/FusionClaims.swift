@@ -95,41 +95,24 @@ public enum FusionClaims {
     /// (following fold; proofs/fusion.md#f2), and the mirror bound for the preceding fold.
     static func foldBound<S: NormScalar>(_ f: FoldCase, _: S.Type) throws -> [ClaimCheck] {
         let n = f.channels, o = f.outputs
-        let u = Double(S.ulpOfOne) / 2
-        let gamma = Double(n + 3) * u / (1 - Double(n + 3) * u)
-        let a = try ChannelAffine(scale: f.scale.prefix(n).map { S($0) }, shift: f.shift.prefix(n).map { S($0) })
         let lin = try LinearLayer(inputs: n, outputs: o, weight: f.weight.map { S($0) }, bias: f.bias.map { S($0) })
         let x = try TokenBatch(batch: 1, tokens: f.rows, channels: n, values: (0..<(f.rows * n)).map { S(f.x[$0]) })
-        let unfolded = try lin.apply(a.apply(x))
-        let folded = try Fusion.fold(a, intoFollowing: lin).apply(x)
-        var worst = Double.infinity
-        for r in 0..<f.rows {
-            for i in 0..<o {
-                var mag = abs(Double(lin.bias[i]))
-                for k in 0..<n {
-                    mag += abs(Double(lin.weight[i * n + k])) * (abs(Double(a.scale[k] * x.values[r * n + k])) + abs(Double(a.shift[k])))
-                }
-                let d = abs(Double(folded.values[r * o + i]) - Double(unfolded.values[r * o + i]))
-                let bound = 2 * gamma * mag
-                worst = min(worst, bound > 0 ? 1 - d / bound : (d == 0 ? 1 : -1))
-            }
+        /// `min (1 − |folded − unfolded| / bound)` over the entries.
+        func margin(_ folded: [S], _ unfolded: [S], _ bound: [Double]) -> Double {
+            bound.indices.map { i in
+                let d = abs(Double(folded[i]) - Double(unfolded[i]))
+                return bound[i] > 0 ? 1 - d / bound[i] : (d == 0 ? 1 : -1)
+            }.min() ?? 1
         }
+        let a = try ChannelAffine(scale: f.scale.prefix(n).map { S($0) }, shift: f.shift.prefix(n).map { S($0) })
+        let following = margin(try Fusion.fold(a, intoFollowing: lin).apply(x).values, try lin.apply(a.apply(x)).values,
+                               Fusion.followingFoldErrorBound(a, lin, input: x))
         // Preceding: norm over the linear's outputs.
         let ap = try ChannelAffine(scale: f.scale.prefix(o).map { S($0) }, shift: f.shift.prefix(o).map { S($0) })
-        let unf2 = try ap.apply(lin.apply(x))
-        let fol2 = try Fusion.fold(ap, intoPreceding: lin).apply(x)
-        var worst2 = Double.infinity
-        for r in 0..<f.rows {
-            for i in 0..<o {
-                var mag = abs(Double(ap.scale[i] * lin.bias[i])) + abs(Double(ap.shift[i]))
-                for k in 0..<n { mag += abs(Double(ap.scale[i] * lin.weight[i * n + k] * x.values[r * n + k])) }
-                let d = abs(Double(fol2.values[r * o + i]) - Double(unf2.values[r * o + i]))
-                let bound = 2 * gamma * mag
-                worst2 = min(worst2, bound > 0 ? 1 - d / bound : (d == 0 ? 1 : -1))
-            }
-        }
-        return [ClaimCheck("\(S.self): following fold within 2γ_{n+3}·magnitudes", margin: worst),
-                ClaimCheck("\(S.self): preceding fold within 2γ_{n+3}·magnitudes", margin: worst2)]
+        let preceding = margin(try Fusion.fold(ap, intoPreceding: lin).apply(x).values, try ap.apply(lin.apply(x)).values,
+                               Fusion.precedingFoldErrorBound(ap, lin, input: x))
+        return [ClaimCheck("\(S.self): following fold within 2γ_{n+3}·magnitudes", margin: following),
+                ClaimCheck("\(S.self): preceding fold within 2γ_{n+3}·magnitudes", margin: preceding)]
     }
 
     /// A pre-norm transformer block built from the case's values (tokens = rows + 1,

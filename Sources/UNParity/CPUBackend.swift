@@ -11,10 +11,6 @@ public struct CPUBackend: ComputeBackend {
         try TokenBatch(tokens: x.count / channels, channels: channels, values: x.map { S($0) }, padMask: mask)
     }
 
-    func inPrecision(_ p: Precision, _ body: (any NormScalar.Type) throws -> [Double]) rethrows -> [Double] {
-        try body(p == .float ? Float.self : Double.self)
-    }
-
     public func affine(x: [Double], scale: [Double], shift: [Double], channels: Int, precision: Precision) throws -> [Double] {
         func run<S: NormScalar>(_: S.Type) throws -> [Double] {
             try ChannelAffine(scale: scale.map { S($0) }, shift: shift.map { S($0) }).apply(batch(x, channels: channels, S.self)).values.map { Double($0) }

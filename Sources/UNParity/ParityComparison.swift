@@ -1,3 +1,4 @@
+import UnifiedNormalization
 /// The distribution of differences between a device result and the CPU reference for one
 /// kernel, shape and precision, with the per-entry bound derived for that kernel.
 public struct ParityRow: Sendable, Codable, Equatable {
@@ -61,16 +62,7 @@ public enum ParityBounds {
     /// the summation order (the `γ_n` bound holds for any order, and fused operations only remove roundings).
     public static func fold(x: [Double], weight: [Double], bias: [Double], scale: [Double], shift: [Double],
                             inputs n: Int, outputs o: Int, u: Double) -> [Double] {
-        let rows = x.count / n
-        var out: [Double] = []
-        for r in 0..<rows {
-            for i in 0..<o {
-                var m = abs(bias[i])
-                for k in 0..<n { m += abs(weight[i * n + k]) * (abs(scale[k] * x[r * n + k]) + abs(shift[k])) }
-                out.append(2 * ParityStatistics.gamma(n + 3, u) * m)
-            }
-        }
-        return out
+        Fusion.followingFoldErrorBound(scale: scale, shift: shift, weight: weight, bias: bias, input: x, inputs: n, outputs: o, unitRoundoff: u)
     }
 
     /// (3a) mean of `T` non-negative terms: `2 γ_{T+1} · result` (no cancellation).

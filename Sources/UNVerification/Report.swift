@@ -62,9 +62,12 @@ public struct Report: Codable, Sendable {
 
     /// Builds every section; a builder that throws yields a `falsified` section naming the error
     /// (a check that cannot complete is not a pass).
+    /// `willBuild(k, id)` is called before section `k` (0-based) is built, for a progress line.
     public static func build(_ builders: [any ReportSectionBuilder], context: ReportContext,
-                             configuration: [String: String] = [:], now: Date = Date()) -> Report {
-        let sections = builders.map { b -> ReportSection in
+                             configuration: [String: String] = [:], now: Date = Date(),
+                             willBuild: ((Int, String) -> Void)? = nil) -> Report {
+        let sections = builders.enumerated().map { k, b -> ReportSection in
+            willBuild?(k, b.id)
             do { return try b.build(context) } catch {
                 return ReportSection(id: b.id, title: b.id, verdict: .falsified,
                                      summary: "section failed to build: \(error)", markdown: "Error: `\(error)`\n", data: .null)

@@ -63,13 +63,6 @@ public struct TokenBatch<Scalar: NormScalar>: Sendable, Equatable {
     /// Number of real tokens `T`.
     public var realTokenCount: Int { padMask.map { $0.lazy.filter { !$0 }.count } ?? rows }
 
-    /// The values converted to another precision (same shape and mask).
-    public func converted<T: NormScalar>(to: T.Type = T.self) -> TokenBatch<T> {
-        // Shape was validated on construction, so this cannot fail.
-        try! TokenBatch<T>(batch: batch, tokens: tokens, channels: channels,
-                           values: values.map { T($0) }, padMask: padMask, isUnbatched: isUnbatched)
-    }
-
     /// Checks that the batch can be normalized: finite values and at least one real token.
     func validatedForStatistics(channels expected: Int, what: String = "input") throws {
         if channels != expected {
@@ -77,14 +70,5 @@ public struct TokenBatch<Scalar: NormScalar>: Sendable, Equatable {
         }
         try requireFinite(values, what)
         if realTokenCount == 0 { throw NormalizationError.noRealTokens }
-    }
-
-    /// Checks that `other` (a gradient) has this batch's shape and finite values.
-    func requireSameShape(_ other: TokenBatch, what: String) throws {
-        if other.batch != batch || other.tokens != tokens || other.channels != channels {
-            throw NormalizationError.shapeMismatch(what: what, expected: [batch, tokens, channels],
-                                                   actual: [other.batch, other.tokens, other.channels])
-        }
-        try requireFinite(other.values, what)
     }
 }

@@ -34,13 +34,9 @@ struct Report: ParsableCommand {
         builders.append(SciPyAgreementSection())
         builders.append(HardwarePathSection())
         builders.append(InferenceBenchmarkSection())
-        var report = UNVerification.Report.build([], context: context)
-        report.sections = []
-        for (k, b) in builders.enumerated() {
-            FileHandle.standardError.write(Data("[\(k + 1)/\(builders.count)] \(b.id)…\n".utf8))
-            report.sections += UNVerification.Report.build([b], context: context).sections
-        }
-        report.configuration = ["traces": dir, "effort": "\(effort)× the cases of swift test"]
+        let report = UNVerification.Report.build(
+            builders, context: context, configuration: ["traces": dir, "effort": "\(effort)× the cases of swift test"]
+        ) { k, id in FileHandle.standardError.write(Data("[\(k + 1)/\(builders.count)] \(id)…\n".utf8)) }
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         try report.markdown().write(toFile: out + "/report.md", atomically: true, encoding: .utf8)
         try report.json().write(to: URL(fileURLWithPath: out + "/report.json"))

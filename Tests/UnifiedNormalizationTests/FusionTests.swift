@@ -21,10 +21,7 @@ struct FusionTests {
         return un
     }
 
-    /// `|folded − unfolded| ≤ 2 γ_{n+3} (Σ_i |W_oi| (|a_i x_i| + |b_i|) + |c_o|)` per output entry:
-    /// both evaluations are a length-`n` dot product plus a bias of terms each carrying at most
-    /// three roundings (scale, shift, product), so each is within `γ_{n+3}` of the exact
-    /// value times the sum of magnitudes; their difference is within twice that.
+    /// `|folded − unfolded|` within `Fusion.followingFoldErrorBound` (F2, proofs/fusion.md#f2).
     func checkFollowingFold<S: NormScalar>(_: S.Type) throws {
         let c = 5, outs = 4
         let un = try trainedUN(S.self, channels: c)
@@ -32,27 +29,19 @@ struct FusionTests {
                                      bias: Self.values(outs, seed: 4).map { S($0) })
         let folded = try Fusion.fold(un, intoFollowing: lin)
         let x = try TokenBatch<S>(batch: 2, tokens: 4, channels: c, values: Self.values(8 * c, seed: 5, scale: 2).map { S($0) })
-        let unfolded = try lin.apply(un.forwardInference(x))
-        let fused = try folded.apply(x)
-        let a = try un.inferenceAffine()
-        let u = Double(S.unitRoundoff)
-        let gamma = Double(c + 3) * u / (1 - Double(c + 3) * u)
-        for r in 0..<x.rows {
-            for o in 0..<outs {
-                var mag = abs(Double(lin.bias[o]))
-                for i in 0..<c {
-                    mag += abs(Double(lin.weight[o * c + i])) * (abs(Double(a.scale[i] * x.values[r * c + i])) + abs(Double(a.shift[i])))
-                }
-                let diff = abs(Double(fused.values[r * outs + o]) - Double(unfolded.values[r * outs + o]))
-                #expect(diff <= 2 * gamma * mag, "row \(r) out \(o): \(diff) > \(2 * gamma * mag)")
-            }
+        let unfolded = try lin.apply(un.forwardInference(x)).values
+        let fused = try folded.apply(x).values
+        let bound = Fusion.followingFoldErrorBound(try un.inferenceAffine(), lin, input: x)
+        for i in bound.indices {
+            let diff = abs(Double(fused[i]) - Double(unfolded[i]))
+            #expect(diff <= bound[i], "entry \(i): \(diff) > \(bound[i])")
         }
     }
 
     @Test func followingFoldDouble() throws { try checkFollowingFold(Double.self) }
     @Test func followingFoldFloat() throws { try checkFollowingFold(Float.self) }
 
-    /// `norm(linear(x))` vs the folded linear: same per-entry bound with the roles swapped.
+    /// `norm(linear(x))` vs the folded linear, within `Fusion.precedingFoldErrorBound`.
     @Test func precedingFoldDouble() throws {
         let c = 4, ins = 3
         var bn = try BatchNorm<Double>(channels: c, weight: [1.2, 0.7, 2, 1], bias: [0.1, -0.3, 0, 0.5])
@@ -60,18 +49,10 @@ struct FusionTests {
         let lin = try LinearLayer<Double>(inputs: ins, outputs: c, weight: Self.values(ins * c, seed: 6), bias: Self.values(c, seed: 7))
         let folded = try Fusion.fold(bn, intoPreceding: lin)
         let x = try TokenBatch<Double>(tokens: 6, channels: ins, values: Self.values(6 * ins, seed: 8, scale: 3))
-        let expected = try bn.forwardInference(lin.apply(x))
-        let got = try folded.apply(x)
-        let a = try bn.inferenceAffine()
-        let u = Double.unitRoundoff
-        let gamma = Double(ins + 3) * u / (1 - Double(ins + 3) * u)
-        for r in 0..<6 {
-            for o in 0..<c {
-                var mag = abs(a.scale[o] * lin.bias[o]) + abs(a.shift[o])
-                for i in 0..<ins { mag += abs(a.scale[o] * lin.weight[o * ins + i] * x.values[r * ins + i]) }
-                #expect(abs(got.values[r * c + o] - expected.values[r * c + o]) <= 2 * gamma * mag)
-            }
-        }
+        let expected = try bn.forwardInference(lin.apply(x)).values
+        let got = try folded.apply(x).values
+        let bound = Fusion.precedingFoldErrorBound(try bn.inferenceAffine(), lin, input: x)
+        for i in bound.indices { #expect(abs(got[i] - expected[i]) <= bound[i], "entry \(i)") }
     }
 
     @Test func layerNormAndRMSNormRefuse() throws {
