@@ -32,3 +32,23 @@ extension Float: Flattenable {
         return entries[0]
     }
 }
+
+// SIMD vectors of checkable scalars flatten to their lanes (and, being their own tangent
+// vectors, work with `checkDifferentiable` directly).
+extension SIMD2: Flattenable where Scalar: CheckScalar {}
+extension SIMD3: Flattenable where Scalar: CheckScalar {}
+extension SIMD4: Flattenable where Scalar: CheckScalar {}
+extension SIMD8: Flattenable where Scalar: CheckScalar {}
+extension SIMD16: Flattenable where Scalar: CheckScalar {}
+extension SIMD32: Flattenable where Scalar: CheckScalar {}
+extension SIMD64: Flattenable where Scalar: CheckScalar {}
+
+extension SIMD where Self: Flattenable {
+    public func flattened() -> [Scalar] { indices.map { self[$0] } }
+    public func unflattened(_ entries: [Scalar]) throws -> Self {
+        guard entries.count == scalarCount else {
+            throw GradientCheckError.sizeMismatch(what: "flattened SIMD vector", expected: scalarCount, actual: entries.count)
+        }
+        return Self(entries)
+    }
+}

@@ -1,21 +1,33 @@
-/// Checks hand-written derivatives against numerical ones.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Checks hand-written derivatives against numerical ones, with a three-valued verdict.
 ///
 /// Every check composes the same pieces: a direction (a coordinate or a random vector), the
-/// ``DerivativeEstimator`` (step selection, then Richardson extrapolation, with an error
-/// estimate per entry), and a verdict per entry:
+/// domain-aware ``DerivativeEstimator`` (step selection, Richardson extrapolation, an error
+/// estimate per entry), and a verdict per entry judged on that entry alone:
 ///
-///     |analytic − numerical| ≤ safety · errorEstimate + roundingUlps · u · scale
+///     allowed = safety · errorEstimate + roundingUlps · u · max(|analytic|, |numerical|, terms)
 ///
-/// where `u` is the unit roundoff of the function's precision and `scale` the magnitude of the
-/// compared quantity (the largest entry for a gradient or Jacobian, `Σ|a_i b_i|` for a dot
-/// product). The second term is the rounding the *analytic* side is allowed: a hand-written
-/// backward of a few dozen operations, each entry a short sum, has a relative error of order
-/// `n u` of the largest term (`γ_n` bound). Nothing else is a fixed tolerance.
+/// - `mismatch` when `|analytic − numerical| > allowed` and the function was seen to be smooth;
+/// - `pass` when it is within `allowed` *and* `allowed / max(|analytic|, |numerical|)` — the
+///   smallest relative error the check could have seen — is at most `resolution`;
+/// - `inconclusive` otherwise, with a typed ``InconclusiveReason``.
+///
+/// `u` is the unit roundoff of the function's precision; the second term is the rounding the
+/// *analytic* side is allowed (a hand-written backward of a few dozen operations has a relative
+/// error of order `n u` of its terms, the `γ_n` bound). Nothing else is a fixed tolerance.
+/// A second, independent estimate can only add evidence: it confirms a failure, turns it into
+/// `inconclusive` when the two estimates disagree, or tightens a band that was too wide.
 public struct GradientChecker: Sendable {
     public enum Size: Sendable, Equatable {
         /// Every entry (`n` directional derivatives).
         case full
-        /// `trials` random projections, a constant number of evaluations whatever `n` is.
+        /// `trials` random projections `uᵀJv`, a constant number of evaluations whatever `n` is;
+        /// a failed projection is traced to the input entry responsible by bisection.
         case fast(trials: Int)
         /// Full up to `threshold` inputs, fast above.
         case automatic(threshold: Int)
@@ -25,41 +37,102 @@ public struct GradientChecker: Sendable {
     public var size: Size = .automatic(threshold: 256)
     /// Multiplies the error estimate in the verdict (the estimate is a heuristic bound: on the
     /// accuracy suite it is ≥ the true error on ≥ 99% of entries; the factor covers the rest).
+    /// Finite, in `[1, 1000]`.
     public var safety: Double = 4
-    /// Rounding allowance of the analytic side, in units of `u · scale`.
+    /// Rounding allowance of the analytic side, in units of `u · magnitude` of the entry.
     public var roundingUlps: Double = 64
+    /// The relative error an entry must be able to resolve to `pass` (`nil`: 1e-6 for Double,
+    /// 1e-3 for Float). In `(0, 1)`.
+    public var resolution: Double?
     /// Look at one-sided derivatives of failing entries and report kinks as kinks.
     public var detectKinks = true
-    /// Re-estimate a failing entry from a 16× smaller first step and accept it if that
-    /// independent estimate agrees (a wrong derivative disagrees with both).
+    /// Re-estimate a failing or undecided entry from a 16× smaller first step (evidence only adds).
     public var secondOpinion = true
     /// Seed of every random direction.
     public var seed: UInt64 = 0x5EED
     /// Typical scale of the input along a direction, for the first step; `nil`: `max(|x_j|, mean|x|)`
-    /// (1 for an all-zero input).
+    /// per coordinate (1 for an all-zero input), with `|x_j|` tried too when that never shows the regime.
     public var stepScale: Double?
+    /// Per-coordinate step scales (overrides `stepScale` for coordinate directions); `n` entries.
+    public var stepScales: [Double]?
+    /// An upper bound on the first step (FiniteDifferences.jl's `max_range`), e.g. the distance
+    /// to a domain edge.
+    public var maxStep: Double?
 
     public init() {}
+
+    /// Throws ``GradientCheckError/invalidOption(name:requirement:)`` for any option outside its domain.
+    public func validate() throws {
+        try estimator.validate()
+        guard safety.isFinite, safety >= 1, safety <= 1000 else {
+            throw GradientCheckError.invalidOption(name: "safety", requirement: "must be finite and in [1, 1000], got \(safety)")
+        }
+        guard roundingUlps.isFinite, roundingUlps >= 0, roundingUlps <= 1e12 else {
+            throw GradientCheckError.invalidOption(name: "roundingUlps", requirement: "must be finite and in [0, 1e12], got \(roundingUlps)")
+        }
+        if let r = resolution, !(r > 0 && r < 1) {
+            throw GradientCheckError.invalidOption(name: "resolution", requirement: "must be in (0, 1), got \(r)")
+        }
+        try validateStep(stepScale, "stepScale")
+        try validateStep(maxStep, "maxStep")
+        for s in stepScales ?? [] { try validateStep(s, "stepScales entry") }
+        switch size {
+        case .full: break
+        case .fast(let t):
+            guard (1...100_000).contains(t) else {
+                throw GradientCheckError.invalidOption(name: "size", requirement: "fast(trials:) needs 1...100000 trials, got \(t)")
+            }
+        case .automatic(let t):
+            guard t >= 0 else { throw GradientCheckError.invalidOption(name: "size", requirement: "automatic(threshold:) needs ≥ 0, got \(t)") }
+        }
+    }
+
+    func resolution(_ u: Double) -> Double { resolution ?? (u < 1e-10 ? 1e-6 : 1e-3) }
 
     // MARK: Gradient of f: ℝⁿ → ℝ
 
     /// Checks `gradient` against the numerical gradient of `f` at `x`.
     ///
-    /// `termMagnitudes`, when given, is for each entry the magnitude of the terms the analytic
-    /// value was computed from (for `(G − mean G − z·mean(Gz))/s`: `(|G| + mean|G| + |z| mean|Gz|)/s`).
-    /// Its rounding allowance then scales with those terms rather than with the result, which
-    /// matters where they cancel (a gradient of a nearly constant function).
-    public func checkGradient<S: CheckScalar>(of f: ([S]) throws -> S, at x: [S], gradient: [S], termMagnitudes: [S]? = nil) throws -> CheckResult {
-        if let t = termMagnitudes, t.count != x.count { throw GradientCheckError.sizeMismatch(what: "termMagnitudes", expected: x.count, actual: t.count) }
-        return try checkJacobian(of: { [try f($0)] }, at: x, jacobian: [gradient], kind: .gradient, termMagnitudes: termMagnitudes.map { [$0] })
+    /// - Parameters:
+    ///   - f: the function (any ``Flattenable`` input: `[Float]`, `[Double]`, SIMD vectors, your structs).
+    ///   - x: the point.
+    ///   - gradient: the claimed `∇f(x)`, same structure as `x`.
+    ///   - termMagnitudes: optional, per entry, the magnitude of the terms the analytic value was
+    ///     computed from (for `(G − mean G − z·mean(Gz))/s`: `(|G| + mean|G| + |z| mean|Gz|)/s`);
+    ///     its rounding allowance then scales with those terms, which matters where they cancel,
+    ///     and the entry's resolution is measured against them (an entry that cancels to near 0
+    ///     is known only relative to its terms).
+    /// - Returns: one entry per input entry, or per trial in fast mode.
+    /// - Throws: ``GradientCheckError`` for empty input, size mismatches, non-finite values at `x`,
+    ///   invalid options, or `f` throwing at `x` itself.
+    public func checkGradient<T: Flattenable>(of f: (T) throws -> T.Scalar, at x: T, gradient: T,
+                                              termMagnitudes: T? = nil) throws -> CheckResult {
+        try checkGradient(of: f, at: x, gradient: gradient, termMagnitudes: termMagnitudes, flattenable: ())
     }
 
-    /// The same for any ``Flattenable`` value.
-    public func checkGradient<T: Flattenable>(of f: (T) throws -> T.Scalar, at x: T, gradient: T) throws -> CheckResult {
-        try checkGradient(of: { try f(x.unflattened($0)) }, at: x.flattened(), gradient: gradient.flattened(), termMagnitudes: nil)
+    /// The same for `[Double]`: with untyped literals (`at: [1], gradient: [2]`) the closure's
+    /// argument type is taken to be `[Double]`, so such calls are never ambiguous.
+    public func checkGradient(of f: ([Double]) throws -> Double, at x: [Double], gradient: [Double],
+                              termMagnitudes: [Double]? = nil) throws -> CheckResult {
+        try withoutActuallyEscaping(f) { f in
+            try checkGradient(of: f as ([Double]) throws -> Double, at: x as [Double], gradient: gradient,
+                              termMagnitudes: termMagnitudes as [Double]?, flattenable: ())
+        }
     }
 
-    /// The numerical gradient alone, with its per-entry error estimates.
+    func checkGradient<T: Flattenable>(of f: (T) throws -> T.Scalar, at x: T, gradient: T, termMagnitudes: T?,
+                                       flattenable: Void) throws -> CheckResult {
+        let xs = x.flattened()
+        let gs = gradient.flattened()
+        let ts = termMagnitudes?.flattened()
+        if let t = ts, t.count != xs.count { throw GradientCheckError.sizeMismatch(what: "termMagnitudes", expected: xs.count, actual: t.count) }
+        return try withoutActuallyEscaping(f) { f in
+            try checkJacobian(of: { [try f(try x.unflattened($0))] }, at: xs, jacobian: [gs], kind: .gradient,
+                              termMagnitudes: ts.map { [$0] })
+        }
+    }
+
+    /// The numerical gradient alone, with its per-entry error estimates (`+∞` where undecidable).
     public func numericalGradient<S: CheckScalar>(of f: ([S]) throws -> S, at x: [S]) throws -> (value: [Double], error: [Double], evaluations: Int) {
         let j = try numericalJacobian(of: { [try f($0)] }, at: x)
         return (j.value.map { $0[0] }, j.error.map { $0[0] }, j.evaluations)
@@ -67,8 +140,13 @@ public struct GradientChecker: Sendable {
 
     // MARK: Jacobian of g: ℝⁿ → ℝᵐ
 
-    /// Numerical Jacobian, column by column: `value[j][i] = ∂g_i/∂x_j`.
+    /// Numerical Jacobian, column by column: `value[j][i] = ∂g_i/∂x_j`; the error is `+∞` where
+    /// the column could not be estimated (no smooth regime, or undefined nearby).
+    ///
+    /// - Throws: ``GradientCheckError`` for empty input or output, non-finite `x` or `g(x)`, or
+    ///   an invalid option.
     public func numericalJacobian<S: CheckScalar>(of g: ([S]) throws -> [S], at x: [S]) throws -> (value: [[Double]], error: [[Double]], evaluations: Int) {
+        try validate()
         guard !x.isEmpty else { throw GradientCheckError.emptyInput(what: "input x") }
         try requireFinite(x, "input x")
         let g0 = try call("g(x)") { try g(x) }.map(Double.init)
@@ -76,61 +154,79 @@ public struct GradientChecker: Sendable {
         var cols: [[Double]] = [], errs: [[Double]] = []
         var evals = 1
         for j in x.indices {
-            let e = try directional({ p in try call("g(x + t e_\(j))") { try g(p) }.map(Double.init) }, x: x, g0: g0, coordinate: j, direction: nil, estimator: estimator)
-            guard e.value.count == g0.count else { throw GradientCheckError.sizeMismatch(what: "output of g", expected: g0.count, actual: e.value.count) }
-            cols.append(e.value); errs.append(e.error); evals += e.evaluations
+            let e = try column(g, x: x, g0: g0, j: j)
+            cols.append(e.value)
+            errs.append(e.regimeFound ? e.error : e.error.map { _ in .infinity })
+            evals += e.evaluations
         }
         return (cols, errs, evals)
     }
 
     /// Checks a full Jacobian, given as rows (`jacobian[i][j] = ∂g_i/∂x_j`).
+    ///
+    /// - Parameters:
+    ///   - g: the function `ℝⁿ → ℝᵐ`; its output length must not change between calls.
+    ///   - x: the point (`n` entries).
+    ///   - jacobian: `m` rows of `n` entries.
+    /// - Returns: `m · n` entries (full mode) or one per trial (fast mode).
+    /// - Throws: ``GradientCheckError`` for empty or mismatched sizes, non-finite values, invalid options.
     public func checkJacobian<S: CheckScalar>(of g: ([S]) throws -> [S], at x: [S], jacobian: [[S]]) throws -> CheckResult {
         try checkJacobian(of: g, at: x, jacobian: jacobian, kind: .jacobian)
     }
 
     func checkJacobian<S: CheckScalar>(of g: ([S]) throws -> [S], at x: [S], jacobian: [[S]], kind: CheckResult.Kind,
                                        termMagnitudes: [[S]]? = nil) throws -> CheckResult {
+        try validate()
         guard !x.isEmpty else { throw GradientCheckError.emptyInput(what: "input x") }
         for (i, row) in jacobian.enumerated() where row.count != x.count {
             throw GradientCheckError.sizeMismatch(what: kind == .gradient ? "gradient" : "Jacobian row \(i)", expected: x.count, actual: row.count)
         }
         for row in jacobian { try requireFinite(row, kind == .gradient ? "gradient" : "Jacobian") }
-        let num = try numericalJacobian(of: g, at: x)
-        guard num.value[0].count == jacobian.count else {
-            throw GradientCheckError.sizeMismatch(what: "Jacobian rows (outputs of g)", expected: num.value[0].count, actual: jacobian.count)
+        try requireFinite(x, "input x")
+        if let s = stepScales, s.count != x.count { throw GradientCheckError.sizeMismatch(what: "stepScales", expected: x.count, actual: s.count) }
+        let g0 = try call("g(x)") { try g(x) }.map(Double.init)
+        guard !g0.isEmpty else { throw GradientCheckError.emptyInput(what: "output g(x)") }
+        guard g0.count == jacobian.count else {
+            throw GradientCheckError.sizeMismatch(what: "Jacobian rows (outputs of g)", expected: g0.count, actual: jacobian.count)
         }
-        let scale = jacobian.flatMap { $0 }.map { abs(Double($0)) }.max() ?? 0
-        // g(x), evaluated once, and only if some entry needs a second look.
-        var g0Cache: [Double]?
-        func g0() throws -> [Double] {
-            if let v = g0Cache { return v }
-            let v = try call("g(x)") { try g(x) }.map(Double.init)
-            g0Cache = v
-            return v
-        }
-        var entries: [EntryResult] = []
-        for i in jacobian.indices {
-            for j in x.indices {
-                let idx = kind == .gradient ? [j] : [i, j]
-                let entryScale = max(scale, termMagnitudes.map { abs(Double($0[i][j])) } ?? 0)
-                var e = entry(idx, analytic: Double(jacobian[i][j]), numerical: num.value[j][i], error: num.error[j][i], scale: entryScale, u: S.unitRoundoff)
-                if e.verdict == .mismatch && secondOpinion {
-                    // An independent estimate, its first step 16× smaller: a wrong analytic value
-                    // disagrees with both, while an unlucky estimate (an error estimate that fell
-                    // short) rarely repeats from a different starting step.
-                    let alt = try directional({ p in try call("g(x + t e_\(j))") { try g(p) }.map(Double.init) }, x: x, g0: g0(),
-                                              coordinate: j, direction: nil, estimator: estimator, scaleFactor: 1.0 / 16)
-                    let e2 = entry(idx, analytic: e.analytic, numerical: alt.value[i], error: alt.error[i], scale: entryScale, u: S.unitRoundoff)
-                    if e2.verdict == .pass { e = e2 }
+        let u = S.unitRoundoff, res = resolution(u)
+        if useFast(x.count) {
+            let jd = jacobian.map { $0.map(Double.init) }
+            return try withoutActuallyEscaping(g) { g in
+            try projected(g, x: x, g0: g0, kind: kind, analytic: { uu, v in
+                var terms: [Double] = []
+                terms.reserveCapacity(x.count)
+                for j in x.indices where v[j] != 0 {
+                    var s = 0.0
+                    for i in jd.indices { s += uu[i] * jd[i][j] }
+                    terms.append(s * v[j])
                 }
-                if e.verdict == .mismatch && detectKinks && estimator.side == .central {
-                    e = try kinkCheck(e, g: g, x: x, g0: g0(), coordinate: j, output: i, scale: entryScale)
+                return terms
+            }, located: { j in
+                // The located input entry, judged as a full column.
+                let e = try column(g, x: x, g0: g0, j: j)
+                return try g0.indices.map { i in
+                    try decide(kind == .gradient ? [j] : [i, j], analytic: jd[i][j], estimate: e, component: i,
+                               terms: termMagnitudes.map { abs(Double($0[i][j])) } ?? 0, x: x, g0: g0, g: g, coordinate: j)
                 }
-                entries.append(e)
+            })
             }
         }
-        return CheckResult(kind: kind, mode: .full, precision: "\(S.self)", entries: entries,
-                           evaluations: num.evaluations, seed: seed)
+        var entries: [EntryResult] = []
+        var evals = 1
+        for j in x.indices {
+            let e = try column(g, x: x, g0: g0, j: j)
+            evals += e.evaluations
+            for i in jacobian.indices {
+                let idx = kind == .gradient ? [j] : [i, j]
+                let terms = termMagnitudes.map { abs(Double($0[i][j])) } ?? 0
+                let r = try decide(idx, analytic: Double(jacobian[i][j]), estimate: e, component: i, terms: terms,
+                                   x: x, g0: g0, g: g, coordinate: j, evaluations: &evals)
+                entries.append(r)
+            }
+        }
+        return CheckResult(kind: kind, mode: .full, precision: "\(S.self)", entries: entries, evaluations: evals, seed: seed,
+                           resolution: res)
     }
 
     // MARK: Products
@@ -138,18 +234,32 @@ public struct GradientChecker: Sendable {
     /// Checks a reverse-mode product `vjp(u) = Jᵀu`.
     /// Full mode compares `Jᵀu` for `u = e_i` (every output) with the numerical Jacobian;
     /// fast mode compares `⟨vjp(u), v⟩` with `d/dt ⟨u, g(x + t v)⟩` for random `u`, `v`.
+    ///
+    /// - Returns: per entry (full) or per trial, plus the located input entry of a failed trial (fast).
+    /// - Throws: ``GradientCheckError`` for empty or mismatched sizes, non-finite values, invalid options.
     public func checkVJP<S: CheckScalar>(of g: ([S]) throws -> [S], at x: [S], vjp: ([S]) throws -> [S]) throws -> CheckResult {
-        let m = try call("g(x)") { try g(x) }.count
+        try validate()
+        guard !x.isEmpty else { throw GradientCheckError.emptyInput(what: "input x") }
+        try requireFinite(x, "input x")
+        let g0 = try call("g(x)") { try g(x) }.map(Double.init)
+        let m = g0.count
+        guard m > 0 else { throw GradientCheckError.emptyInput(what: "output g(x)") }
         if useFast(x.count) {
-            return try projected(g, x: x, outputs: m, kind: .vectorJacobianProduct) { u, v in
-                let a = try call("vjp(u)") { try vjp(u) }
-                guard a.count == x.count else { throw GradientCheckError.sizeMismatch(what: "vjp(u)", expected: x.count, actual: a.count) }
-                return zip(a, v).map { Double($0) * Double($1) }
-            }
+            var cache: (u: [Double], a: [Double])?
+            return try projected(g, x: x, g0: g0, kind: .vectorJacobianProduct, analytic: { uu, v in
+                let a: [Double]
+                if let c = cache, c.u == uu { a = c.a } else {
+                    let r = try call("vjp(u)") { try vjp(uu.map { S($0) }) }
+                    guard r.count == x.count else { throw GradientCheckError.sizeMismatch(what: "vjp(u)", expected: x.count, actual: r.count) }
+                    a = r.map(Double.init)
+                    cache = (uu, a)
+                }
+                return x.indices.compactMap { v[$0] != 0 ? a[$0] * v[$0] : nil }
+            }, located: nil)
         }
         let rows = try (0..<m).map { i -> [S] in
-            var u = [S](repeating: 0, count: m); u[i] = 1
-            let r = try call("vjp(e_\(i))") { try vjp(u) }
+            var uu = [S](repeating: 0, count: m); uu[i] = 1
+            let r = try call("vjp(e_\(i))") { try vjp(uu) }
             guard r.count == x.count else { throw GradientCheckError.sizeMismatch(what: "vjp(e_\(i))", expected: x.count, actual: r.count) }
             return r
         }
@@ -159,14 +269,22 @@ public struct GradientChecker: Sendable {
     }
 
     /// Checks a forward-mode product `jvp(v) = J v`.
+    ///
+    /// - Returns: per entry (full) or per trial, plus the located input entry of a failed trial (fast).
+    /// - Throws: ``GradientCheckError`` for empty or mismatched sizes, non-finite values, invalid options.
     public func checkJVP<S: CheckScalar>(of g: ([S]) throws -> [S], at x: [S], jvp: ([S]) throws -> [S]) throws -> CheckResult {
-        let m = try call("g(x)") { try g(x) }.count
+        try validate()
+        guard !x.isEmpty else { throw GradientCheckError.emptyInput(what: "input x") }
+        try requireFinite(x, "input x")
+        let g0 = try call("g(x)") { try g(x) }.map(Double.init)
+        let m = g0.count
+        guard m > 0 else { throw GradientCheckError.emptyInput(what: "output g(x)") }
         if useFast(x.count) {
-            return try projected(g, x: x, outputs: m, kind: .jacobianVectorProduct) { u, v in
-                let a = try call("jvp(v)") { try jvp(v) }
+            return try projected(g, x: x, g0: g0, kind: .jacobianVectorProduct, analytic: { uu, v in
+                let a = try call("jvp(v)") { try jvp(v.map { S($0) }) }
                 guard a.count == m else { throw GradientCheckError.sizeMismatch(what: "jvp(v)", expected: m, actual: a.count) }
-                return zip(a, u).map { Double($0) * Double($1) }
-            }
+                return zip(a, uu).map { Double($0) * $1 }
+            }, located: nil)
         }
         var cols: [[S]] = []
         for j in x.indices {
@@ -184,58 +302,72 @@ public struct GradientChecker: Sendable {
     /// The dot-product (adjoint) test `⟨u, J v⟩ = ⟨Jᵀu, v⟩` between a forward and a reverse
     /// product, for `trials` random pairs; no finite differences. The allowance is
     /// `roundingUlps · u · (n + m) · (Σ|u_i (Jv)_i| + Σ|(Jᵀu)_j v_j|)`: each product entry is a
-    /// length-`n` or `m` sum whose rounding is `γ_n` of its absolute terms.
+    /// length-`n` or `m` sum whose rounding is `γ_n` of its absolute terms. A trial whose
+    /// allowance exceeds `resolution` of the compared value (heavy cancellation) is inconclusive.
+    ///
+    /// - Throws: ``GradientCheckError`` for zero sizes, `trials < 1`, mismatched or non-finite products.
     public func adjointTest<S: CheckScalar>(inputs n: Int, outputs m: Int, trials: Int = 4,
                                             jvp: ([S]) throws -> [S], vjp: ([S]) throws -> [S]) throws -> CheckResult {
+        try validate()
         guard n > 0 else { throw GradientCheckError.emptyInput(what: "inputs") }
         guard m > 0 else { throw GradientCheckError.emptyInput(what: "outputs") }
-        guard trials > 0 else { throw GradientCheckError.invalidOption(name: "trials", requirement: "must be ≥ 1") }
+        guard (1...100_000).contains(trials) else { throw GradientCheckError.invalidOption(name: "trials", requirement: "must be in 1...100000, got \(trials)") }
+        guard n <= 1 << 40, m <= 1 << 40 else { throw GradientCheckError.invalidOption(name: "inputs/outputs", requirement: "must be ≤ 2^40") }
         var rng = SeededGenerator(seed: seed)
         var entries: [EntryResult] = []
+        let u = S.unitRoundoff
         for k in 0..<trials {
-            let u = (0..<m).map { _ in S(rng.normal()) }
+            let uu = (0..<m).map { _ in S(rng.normal()) }
             let v = (0..<n).map { _ in S(rng.normal()) }
             let jv = try call("jvp(v)") { try jvp(v) }
-            let jtu = try call("vjp(u)") { try vjp(u) }
+            let jtu = try call("vjp(u)") { try vjp(uu) }
             guard jv.count == m else { throw GradientCheckError.sizeMismatch(what: "jvp(v)", expected: m, actual: jv.count) }
             guard jtu.count == n else { throw GradientCheckError.sizeMismatch(what: "vjp(u)", expected: n, actual: jtu.count) }
-            let lhs = zip(u, jv).map { Double($0) * Double($1) }
+            let lhs = zip(uu, jv).map { Double($0) * Double($1) }
             let rhs = zip(jtu, v).map { Double($0) * Double($1) }
             let scale = lhs.map(abs).reduce(0, +) + rhs.map(abs).reduce(0, +)
             let a = lhs.reduce(0, +), b = rhs.reduce(0, +)
-            let allowed = roundingUlps * S.unitRoundoff * Double(n + m) * scale
-            let d = abs(a - b)
-            entries.append(EntryResult(index: [k], analytic: a, numerical: b, errorEstimate: 0, allowed: allowed,
-                                       absoluteError: d, relativeError: d / max(abs(b), scale * S.unitRoundoff, .leastNormalMagnitude),
-                                       verdict: d <= allowed ? .pass : .mismatch))
+            let allowed = roundingUlps * u * Double(n + m) * scale
+            entries.append(judge([k], analytic: a, numerical: b, allowed: allowed, resolution: resolution(u), regimeFound: true,
+                                 failure: nil, floor: scale))
         }
-        return CheckResult(kind: .adjoint, mode: .fast, precision: "\(S.self)", entries: entries, evaluations: 2 * trials, seed: seed)
+        return CheckResult(kind: .adjoint, mode: .fast, precision: "\(S.self)", entries: entries, evaluations: 2 * trials,
+                           seed: seed, resolution: resolution(u))
     }
 
     /// Checks a Hessian–vector product against `d/dt ∇f(x + t v)`, differentiating the
     /// caller's `gradient` numerically, for `trials` random directions `v`.
+    ///
+    /// - Throws: ``GradientCheckError`` for empty input, `trials < 1`, mismatched sizes, non-finite values.
     public func checkHVP<S: CheckScalar>(gradient: ([S]) throws -> [S], at x: [S], hvp: ([S]) throws -> [S], trials: Int = 2) throws -> CheckResult {
+        try validate()
         guard !x.isEmpty else { throw GradientCheckError.emptyInput(what: "input x") }
+        guard (1...100_000).contains(trials) else { throw GradientCheckError.invalidOption(name: "trials", requirement: "must be in 1...100000, got \(trials)") }
         try requireFinite(x, "input x")
         let g0 = try call("gradient(x)") { try gradient(x) }.map(Double.init)
         guard g0.count == x.count else { throw GradientCheckError.sizeMismatch(what: "gradient(x)", expected: x.count, actual: g0.count) }
         var rng = SeededGenerator(seed: seed)
         var entries: [EntryResult] = []
         var evals = 1
+        let u = S.unitRoundoff
         for k in 0..<trials {
             let v = (0..<x.count).map { _ in rng.normal() }
             let hv = try call("hvp(v)") { try hvp(v.map { S($0) }) }.map(Double.init)
             guard hv.count == x.count else { throw GradientCheckError.sizeMismatch(what: "hvp(v)", expected: x.count, actual: hv.count) }
             // v rounded to S, so the analytic and numerical sides use the same direction.
             let vs = v.map { Double(S($0)) }
-            let e = try directional({ p in try call("gradient(x + t v)") { try gradient(p) }.map(Double.init) }, x: x, g0: g0, coordinate: nil, direction: vs, estimator: estimator)
+            let e = try estimator.sample(gradient, at: x, g0: g0, coordinate: nil, direction: vs,
+                                         scale: directionScale(x, vs), maxStep: maxStep)
             evals += e.evaluations
-            let scale = hv.map(abs).max() ?? 0
+            let s = directionScale(x, vs)
             for i in x.indices {
-                entries.append(entry([k, i], analytic: hv[i], numerical: e.value[i], error: e.error[i], scale: scale, u: S.unitRoundoff))
+                let nat = max(abs(g0[i]) / s, abs(e.value[i]))
+                entries.append(judge([k, i], analytic: hv[i], numerical: e.value[i], error: e.error[i], terms: 0, u: u,
+                                     regimeFound: e.regimeFound, failure: e.failure, step: e.step, natural: nat))
             }
         }
-        return CheckResult(kind: .hessianVectorProduct, mode: .fast, precision: "\(S.self)", entries: entries, evaluations: evals, seed: seed)
+        return CheckResult(kind: .hessianVectorProduct, mode: .fast, precision: "\(S.self)", entries: entries,
+                           evaluations: evals, seed: seed, resolution: resolution(u))
     }
 
     // MARK: Pieces
@@ -248,98 +380,234 @@ public struct GradientChecker: Sendable {
         }
     }
 
-    var trials: Int { if case .fast(let t) = size { return max(t, 1) } else { return 4 } }
+    var trials: Int { if case .fast(let t) = size { return t } else { return 4 } }
 
-    /// Fast mode: `⟨u, J v⟩` numerically (one directional derivative of the scalar
-    /// `⟨u, g(x + t v)⟩`) against the caller's product; `analyticTerms(u, v)` returns the terms
-    /// of the analytic dot product.
-    func projected<S: CheckScalar>(_ g: ([S]) throws -> [S], x: [S], outputs m: Int, kind: CheckResult.Kind,
-                                   analyticTerms: ([S], [S]) throws -> [Double]) throws -> CheckResult {
-        guard !x.isEmpty else { throw GradientCheckError.emptyInput(what: "input x") }
-        guard m > 0 else { throw GradientCheckError.emptyInput(what: "output g(x)") }
-        try requireFinite(x, "input x")
-        var rng = SeededGenerator(seed: seed)
-        var entries: [EntryResult] = []
-        var evals = 0
-        for k in 0..<trials {
-            let u = (0..<m).map { _ in S(rng.normal()) }
-            let v = (0..<x.count).map { _ in S(rng.normal()) }
-            let e = try withoutActuallyEscaping(g) { g in
-                let ug: ([S]) throws -> [Double] = { p in
-                    let y = try call("g(x + t v)") { try g(p) }
-                    guard y.count == m else { throw GradientCheckError.sizeMismatch(what: "output of g", expected: m, actual: y.count) }
-                    // The projection in Double: the only rounding added is that of this dot product.
-                    return [zip(u, y).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }]
-                }
-                return try directional(ug, x: x, g0: ug(x), coordinate: nil, direction: v.map(Double.init), estimator: estimator)
-            }
-            evals += e.evaluations + 1
-            let terms = try analyticTerms(u, v)
-            let a = terms.reduce(0, +)
-            let scale = terms.map(abs).reduce(0, +)
-            entries.append(entry([k], analytic: a, numerical: e.value[0], error: e.error[0], scale: scale, u: S.unitRoundoff))
-        }
-        return CheckResult(kind: kind, mode: .fast, precision: "\(S.self)", entries: entries, evaluations: evals, seed: seed)
+    /// The first-step scale along coordinate `j`: the entry's magnitude, but at least the mean
+    /// magnitude of the input (an entry near 0 among entries of size s still varies the function
+    /// on the scale s), and 1 only when the whole input is 0; `|x_j|` is the alternative.
+    func coordinateScale<S: CheckScalar>(_ x: [S], _ j: Int) -> (scale: Double, alternative: Double?) {
+        if let s = stepScales?[j] { return (s, nil) }
+        if let s = stepScale { return (s, nil) }
+        var sum = 0.0
+        for v in x { sum += abs(Double(v)) / Double(x.count) }
+        let xj = abs(Double(x[j]))
+        let typical = max(xj, sum)
+        return (typical > 0 ? typical : 1, xj > 0 && xj < typical ? xj : nil)
     }
 
-    /// `d/dt g(x + t d)` where `d` is the coordinate vector `e_j` or `direction`.
-    func directional<S: CheckScalar>(_ g: ([S]) throws -> [Double], x: [S], g0: [Double], coordinate: Int?, direction: [Double]?,
-                                     estimator: DerivativeEstimator, scaleFactor: Double = 1) throws -> DerivativeEstimator.Estimate {
-        let dnorm = direction.map { $0.map(abs).max() ?? 1 } ?? 1
-        // The input's own scale sets the first step: the entry's magnitude, but at least the
-        // mean magnitude of the input (an entry near 0 among entries of size s still varies
-        // the function on the scale s), and 1 only when the whole input is 0.
-        let meanAbs = x.reduce(0.0) { $0 + abs(Double($1)) } / Double(x.count)
-        let entry = coordinate.map { abs(Double(x[$0])) } ?? (x.map { abs(Double($0)) }.max() ?? 0)
-        let typical = max(entry, meanAbs)
-        let scale = scaleFactor * (stepScale ?? (typical > 0 ? typical : 1)) / max(dnorm, .leastNormalMagnitude)
-        return try estimator.estimate(g0: g0, unitRoundoff: S.unitRoundoff, scale: scale) { t in
-            var p = x
-            var applied = t
-            if let j = coordinate {
-                p[j] = S(Double(x[j]) + t)
-                // The displacement actually applied, exactly (Sterbenz): rounding x + t to S
-                // must not be mistaken for part of the derivative.
-                applied = Double(p[j]) - Double(x[j])
-                if applied == 0 {
-                    // Below half an ulp of x_j: take the nearest representable neighbour instead.
-                    p[j] = t > 0 ? x[j].nextUp : x[j].nextDown
-                    applied = Double(p[j]) - Double(x[j])
-                }
-            } else if let d = direction {
-                for i in p.indices { p[i] = S(Double(x[i]) + t * d[i]) }
-            }
-            guard applied != 0 else { throw GradientCheckError.invalidOption(name: "step", requirement: "step \(t) vanishes at this x in \(S.self); set stepScale") }
-            return (try g(p), applied)
-        }
+    func directionScale<S: CheckScalar>(_ x: [S], _ d: [Double]) -> Double {
+        let dnorm = d.map(abs).max() ?? 1
+        let typical = x.map { abs(Double($0)) }.max() ?? 0
+        return (stepScale ?? (typical > 0 ? typical : 1)) / max(dnorm, .leastNormalMagnitude)
     }
 
-    func entry(_ index: [Int], analytic a: Double, numerical n: Double, error: Double, scale: Double, u: Double) -> EntryResult {
-        let allowed = safety * error + roundingUlps * u * scale
+    /// One column `d/dt g(x + t e_j)` with the domain handled.
+    func column<S: CheckScalar>(_ g: ([S]) throws -> [S], x: [S], g0: [Double], j: Int, factor: Double = 1) throws -> DerivativeEstimator.Estimate {
+        let s = coordinateScale(x, j)
+        return try estimator.sample(g, at: x, g0: g0, coordinate: j, direction: nil, scale: factor * s.scale,
+                                    alternativeScale: s.alternative.map { factor * $0 }, maxStep: maxStep)
+    }
+
+    /// The verdict of one entry from its numbers alone (see the type's documentation).
+    ///
+    /// `natural` is the entry's natural derivative scale, `max(|g_i(x)| / scale_j, |numerical|)`:
+    /// a band wider than that means the numerical derivative is not resolved even to the scale on
+    /// which the function itself varies (an accidental "asymptotic regime" in noise, or a
+    /// function varying below the resolution of `x`), so nothing is decided. `floor` is a
+    /// magnitude the resolution is measured against besides the entry's own (a dot product's
+    /// terms); an entry that is exactly 0 on both sides is measured against `natural`.
+    func judge(_ index: [Int], analytic a: Double, numerical n: Double, error: Double, terms: Double, u: Double,
+               regimeFound: Bool, failure: InconclusiveReason?, step: Double? = nil, natural: Double,
+               floor: Double = 0) -> EntryResult {
+        let magnitude = max(abs(a), abs(n), terms)
+        let allowed = safety * error + roundingUlps * u * magnitude
+        var failure = failure
+        if failure == nil, regimeFound, natural > 0, safety * error > natural { failure = .notSmooth }
+        return judge(index, analytic: a, numerical: n, allowed: allowed, resolution: resolution(u), regimeFound: regimeFound,
+                     failure: failure, error: error, step: step, floor: floor,
+                     zeroReference: max(natural, zeroFloor(u)))
+    }
+
+    func judge(_ index: [Int], analytic a: Double, numerical n: Double, allowed: Double, resolution res: Double,
+               regimeFound: Bool, failure: InconclusiveReason?, error: Double = 0, step: Double? = nil,
+               floor: Double = 0, zeroReference: Double = 0) -> EntryResult {
         let d = abs(a - n)
+        // Exact zeros on both sides (a structural zero of a Jacobian) are measured against the
+        // entry's natural scale: relative to themselves they would never be decided.
+        let ref = max(abs(a), abs(n), floor) > 0 ? max(abs(a), abs(n), floor) : zeroReference
+        let detectable = allowed == 0 ? 0 : (ref > 0 ? allowed / ref : .infinity)
+        var verdict = EntryVerdict.inconclusive
+        var reason: InconclusiveReason?
+        if let f = failure { reason = f }
+        else if !regimeFound { reason = .notSmooth }
+        else if !allowed.isFinite || !d.isFinite { reason = .errorBandTooWide }
+        else if d > allowed { verdict = .mismatch }
+        else if detectable <= res { verdict = .pass }
+        else { reason = .errorBandTooWide }
         return EntryResult(index: index, analytic: a, numerical: n, errorEstimate: error, allowed: allowed, absoluteError: d,
-                           relativeError: d / max(abs(n), scale * u, .leastNormalMagnitude),
-                           verdict: d <= allowed ? .pass : .mismatch)
+                           relativeError: d / max(ref, .leastNonzeroMagnitude), detectableRelativeError: detectable,
+                           verdict: verdict, reason: reason, step: step)
+    }
+
+    /// Below this magnitude a derivative is at the edge of what the precision with unit roundoff
+    /// `u` represents (`leastNormal / u`): a function identically 0 near `x` has a band of that order.
+    func zeroFloor(_ u: Double) -> Double { u < 1e-10 ? Double.leastNormalMagnitude / u : Double(Float.leastNormalMagnitude) / u }
+
+    /// `max(|g_i(x)| / scale_j, |numerical|)`: see ``judge(_:analytic:numerical:error:terms:u:regimeFound:failure:step:natural:floor:)``.
+    func natural<S: CheckScalar>(_ x: [S], _ g0: [Double], _ i: Int, _ j: Int, _ n: Double) -> Double {
+        max(abs(g0[i]) / coordinateScale(x, j).scale, abs(n))
+    }
+
+    /// Judges entry `component` of the column estimate `e`, then gathers more evidence where the
+    /// first verdict is not a pass: a second estimate from a 16× smaller step, one-sided
+    /// derivatives for a kink, and the range of the input.
+    func decide<S: CheckScalar>(_ idx: [Int], analytic a: Double, estimate e: DerivativeEstimator.Estimate, component i: Int,
+                                terms: Double, x: [S], g0: [Double], g: ([S]) throws -> [S], coordinate j: Int) throws -> EntryResult {
+        var evals = 0
+        return try decide(idx, analytic: a, estimate: e, component: i, terms: terms, x: x, g0: g0, g: g, coordinate: j,
+                          evaluations: &evals)
+    }
+
+    func decide<S: CheckScalar>(_ idx: [Int], analytic a: Double, estimate e: DerivativeEstimator.Estimate, component i: Int,
+                                terms: Double, x: [S], g0: [Double], g: ([S]) throws -> [S], coordinate j: Int,
+                                evaluations: inout Int) throws -> EntryResult {
+        let u = S.unitRoundoff
+        let nat1 = natural(x, g0, i, j, e.value[i])
+        var r = judge(idx, analytic: a, numerical: e.value[i], error: e.error[i], terms: terms, u: u,
+                      regimeFound: e.regimeFound, failure: e.failure, step: e.step, natural: nat1, floor: terms)
+        if r.verdict == .pass { return r }
+        let needsSecond = r.verdict == .mismatch || r.reason == .errorBandTooWide || r.reason == .notSmooth
+        if secondOpinion && needsSecond {
+            let alt = try column(g, x: x, g0: g0, j: j, factor: 1.0 / 16)
+            evaluations += alt.evaluations
+            let nat2 = natural(x, g0, i, j, alt.value[i])
+            let r2 = judge(idx, analytic: a, numerical: alt.value[i], error: alt.error[i], terms: terms, u: u,
+                           regimeFound: alt.regimeFound, failure: alt.failure, step: alt.step, natural: nat2,
+                           floor: terms)
+            // The two numerical estimates are consistent when their difference is within the sum
+            // of their own error bounds (if both bounds hold, it must be): otherwise one bound
+            // failed, and the first estimate's band is no evidence for a mismatch.
+            let agree = abs(e.value[i] - alt.value[i]) <= e.error[i] + alt.error[i] + 4 * u * max(abs(e.value[i]), abs(alt.value[i]))
+            if r.verdict == .mismatch {
+                // Confirmed by a second mismatch, or by an estimate too wide to contradict it;
+                // an estimate that contradicts it beyond both bands makes it undecided.
+                if r2.verdict != .mismatch && r2.reason != .notSmooth && r2.reason != .undefinedNearby && !agree {
+                    r.verdict = .inconclusive
+                    r.reason = .estimatesDisagree
+                }
+            } else if r2.verdict != .inconclusive && (agree || r.reason == .notSmooth) && r2.detectableRelativeError < r.detectableRelativeError {
+                // A tighter band from the independent estimate decides the entry.
+                r = r2
+            }
+        }
+        if r.verdict == .mismatch && detectKinks && e.side == .central {
+            r = try kinkCheck(r, g: g, x: x, g0: g0, coordinate: j, output: i, evaluations: &evaluations)
+        }
+        if r.verdict == .inconclusive && Self.rangeLimited(x[j], g0[i]) { r.reason = .outOfRange }
+        return r
+    }
+
+    /// The input is subnormal or near overflow, or the output is in the subnormal range.
+    static func rangeLimited<S: CheckScalar>(_ xj: S, _ y: Double) -> Bool {
+        let ax = abs(xj)
+        return (ax != 0 && ax < S.leastNormalMagnitude) || ax > S.greatestFiniteMagnitude / 1024
+            || (y != 0 && abs(y) < Double(S.leastNormalMagnitude))
     }
 
     /// Re-examines a failing entry with one-sided derivatives: if they disagree beyond their
-    /// error estimates, the point is a kink and the entry is reported as such.
-    func kinkCheck<S: CheckScalar>(_ e: EntryResult, g: ([S]) throws -> [S], x: [S], g0: [Double], coordinate j: Int, output i: Int, scale: Double) throws -> EntryResult {
+    /// error estimates, the point is a kink and the entry is inconclusive for that reason.
+    func kinkCheck<S: CheckScalar>(_ e: EntryResult, g: ([S]) throws -> [S], x: [S], g0: [Double], coordinate j: Int,
+                                   output i: Int, evaluations: inout Int) throws -> EntryResult {
         var left = estimator; left.side = .backward
         var right = estimator; right.side = .forward
-        let l = try directional({ p in try call("g (left)") { try g(p) }.map(Double.init) }, x: x, g0: g0, coordinate: j, direction: nil, estimator: left)
-        let r = try directional({ p in try call("g (right)") { try g(p) }.map(Double.init) }, x: x, g0: g0, coordinate: j, direction: nil, estimator: right)
+        let s = coordinateScale(x, j)
+        let l = try left.sample(g, at: x, g0: g0, coordinate: j, direction: nil, scale: s.scale, alternativeScale: s.alternative,
+                                maxStep: maxStep, domainRetries: 4)
+        let r = try right.sample(g, at: x, g0: g0, coordinate: j, direction: nil, scale: s.scale, alternativeScale: s.alternative,
+                                 maxStep: maxStep, domainRetries: 4)
+        evaluations += l.evaluations + r.evaluations
+        guard l.failure == nil, r.failure == nil, l.regimeFound, r.regimeFound else { return e }
         var out = e
-        out.left = l.value[i]
-        out.right = r.value[i]
         let gap = abs(l.value[i] - r.value[i])
         // A kink must be resolved beyond the one-sided error estimates *and* be large enough to
         // explain the mismatch (at a kink the central value is the mean of the two sides, so an
         // analytic one-sided value differs from it by half the jump); otherwise it is a mismatch.
+        let scale = max(abs(l.value[i]), abs(r.value[i]))
         if gap > safety * (l.error[i] + r.error[i]) + roundingUlps * S.unitRoundoff * scale && gap >= e.absoluteError {
-            out.verdict = .kink
+            out.verdict = .inconclusive
+            out.reason = .kink
+            out.left = l.value[i]
+            out.right = r.value[i]
         }
         return out
+    }
+
+    /// Fast mode: `⟨u, J v⟩` numerically (one directional derivative of the scalar
+    /// `⟨u, g(x + t v)⟩`) against the caller's product, for `trials` random pairs. `analytic(u, v)`
+    /// returns the terms of the analytic dot product for a direction `v` (zero outside a subset
+    /// while a failure is traced). A failed trial is bisected over the support of `v` down to
+    /// one input entry, which `located` (where the analytic Jacobian is known) judges in full.
+    func projected<S: CheckScalar>(_ g: ([S]) throws -> [S], x: [S], g0: [Double], kind: CheckResult.Kind,
+                                   analytic: ([Double], [Double]) throws -> [Double],
+                                   located: ((Int) throws -> [EntryResult])?) throws -> CheckResult {
+        var rng = SeededGenerator(seed: seed)
+        var entries: [EntryResult] = []
+        var evals = 1
+        let u = S.unitRoundoff
+        let m = g0.count
+        for k in 0..<trials {
+            let uu = (0..<m).map { _ in Double(S(rng.normal())) }
+            let v = (0..<x.count).map { _ in Double(S(rng.normal())) }
+            func check(_ d: [Double], index: [Int]) throws -> EntryResult {
+                let e = try withoutActuallyEscaping(g) { g in
+                    let ug: ([S]) throws -> [Double] = { p in
+                        let y = try g(p)
+                        guard y.count == m else { throw GradientCheckError.sizeMismatch(what: "output of g", expected: m, actual: y.count) }
+                        // The projection in Double: the only rounding added is that of this dot product.
+                        var s = 0.0
+                        for i in 0..<m { s += uu[i] * Double(y[i]) }
+                        return [s]
+                    }
+                    let p0 = g0.indices.reduce(0.0) { $0 + uu[$1] * g0[$1] }
+                    return try estimator.sample(ug, at: x, g0: [p0], coordinate: nil, direction: d,
+                                                scale: directionScale(x, d), maxStep: maxStep)
+                }
+                evals += e.evaluations
+                let terms = try analytic(uu, d)
+                let a = terms.reduce(0, +)
+                let scale = terms.map(abs).reduce(0, +)
+                let p0 = g0.indices.reduce(0.0) { $0 + abs(uu[$1] * g0[$1]) }
+                let nat = max(scale, abs(e.value[0]), p0 / directionScale(x, d))
+                // A dot product is judged against the magnitude of its terms (the floor): a
+                // projection that cancels is as well resolved as its terms are.
+                return judge(index, analytic: a, numerical: e.value[0], error: e.error[0], terms: scale, u: u,
+                             regimeFound: e.regimeFound, failure: e.failure, step: e.step, natural: nat, floor: scale)
+            }
+            let r = try check(v, index: [k])
+            entries.append(r)
+            guard r.verdict == .mismatch else { continue }
+            // Trace the failure to one input entry by bisecting the direction's support.
+            var support = Array(x.indices)
+            var traced: EntryResult?
+            while support.count > 1 {
+                let halves = [Array(support[..<(support.count / 2)]), Array(support[(support.count / 2)...])]
+                var next: [Int]?
+                for h in halves {
+                    var d = [Double](repeating: 0, count: x.count)
+                    for j in h { d[j] = v[j] }
+                    let rh = try check(d, index: h.count == 1 ? [k, h[0]] : [k])
+                    if rh.verdict == .mismatch { next = h; if h.count == 1 { traced = rh }; break }
+                }
+                guard let n = next else { break }
+                support = n
+            }
+            if support.count == 1 {
+                if let loc = located { entries.append(contentsOf: try loc(support[0]).filter { $0.verdict != .pass }) }
+                else if let t = traced { entries.append(t) }
+            }
+        }
+        return CheckResult(kind: kind, mode: .fast, precision: "\(S.self)", entries: entries, evaluations: evals, seed: seed,
+                           resolution: resolution(u))
     }
 }
 

@@ -71,7 +71,10 @@ public struct Richardson: Sendable, Equatable {
                 let amp = (fac * curAmp[j - 1] + prevAmp[j - 1]) / (fac - 1)
                 fac *= base
                 let err = zip(ext, zip(a, b)).map { max(abs($0 - $1.0), abs($0 - $1.1)) }
-                let norm = err.max() ?? 0
+                // The entry is chosen by its whole error: the tableau's estimate plus the noise it
+                // carries (a noise-dominated entry at a fine step can agree with its neighbours by
+                // chance while carrying far more noise than an entry at a coarser step).
+                let norm = (err.max() ?? 0) + amp * noise
                 if norm <= bestNorm {
                     bestNorm = norm; best = ext; bestErr = err; bestStep = h; bestAmp = amp
                 }
@@ -86,7 +89,7 @@ public struct Richardson: Sendable, Equatable {
             // noise the finest entries carry. Stopping on the first move alone (Ridders' rule)
             // trusts accidental early agreements, which were seen to return values 10–100×
             // further off than their error estimate.
-            if rows >= minRows && diag >= 2 * bestNorm && diag <= 16 * noise * (curAmp.last ?? 0) { break }
+            if rows >= minRows && diag >= 2 * (bestNorm - bestAmp * noise) && diag <= 16 * noise * (curAmp.last ?? 0) { break }
         }
         return Outcome(value: best, error: bestErr, step: bestStep, rows: rows, noiseAmplification: bestAmp)
     }

@@ -16,8 +16,8 @@ import Darwin
 /// estimated absolute noise.
 public struct StepSelector: Sendable, Equatable {
     /// Maximum halvings before giving up and using the last step.
-    public var maxHalvings: Int = 40
-    public init(maxHalvings: Int = 40) { self.maxHalvings = maxHalvings }
+    public var maxHalvings: Int = 60
+    public init(maxHalvings: Int = 60) { self.maxHalvings = maxHalvings }
 
     /// The optimal step of a plain stencil: minimizes `C M h^{p−q} + A ε / h^q`
     /// (`M` a bound on the `p`-th derivative, `A = Σ|c_i|`, `ε` the noise of `f`):
@@ -29,24 +29,37 @@ public struct StepSelector: Sendable, Equatable {
         return pow(q * stencil.noiseAmplification * max(noise, .leastNormalMagnitude) / ((p - q) * m), 1 / p)
     }
 
-    /// Returns the first step for the extrapolation and the evaluations spent. `order` is the
-    /// power of the leading error term of `difference` (2 central, 1 one-sided): the regime is
-    /// asymptotic when successive differences shrink by about `2^order`.
-    func initialStep(scale: Double, noise: Double, order: Int, difference: (Double) throws -> [Double]) rethrows -> (step: Double, evaluations: Int) {
+    /// Returns the first step for the extrapolation, the evaluations spent, and whether the
+    /// asymptotic regime was actually seen. `order` is the power of the leading error term of
+    /// `difference` (2 central, 1 one-sided): the regime is asymptotic when successive
+    /// differences shrink by about `2^order`. Halving stops at `minStep` (below it the
+    /// displacement is a few ulps of `x` and differences say nothing about smoothness); reaching
+    /// it, or `maxHalvings`, without seeing the regime returns `found == false`: no step the
+    /// check can take shows the function as smooth, and nothing built on it may be trusted.
+    func initialStep(scale: Double, noise: Double, order: Int, minStep: Double = 0,
+                     difference: (Double) throws -> [Double]) rethrows -> (step: Double, evaluations: Int, found: Bool) {
         let expected = pow(2.0, Double(order))
         func inRegime(_ a: Double, _ b: Double) -> Bool { b > 0 && a / b >= 0.75 * expected && a / b <= 1.4 * expected }
         var h = scale / 4
         var d = [try difference(h), try difference(h / 2), try difference(h / 4)]
+        var sawChange = false
         for _ in 0..<maxHalvings {
             d.append(try difference(h / 8))
             let e = (0..<3).map { k in zip(d[k], d[k + 1]).map { abs($0 - $1) }.max() ?? 0 }
-            if e[0] <= 8 * noise / (h / 4) { return (h, 0) }
+            // Differences that changed at larger steps by a rounding-sized amount (under ~500×
+            // the modelled noise of f) and are exactly zero now mean the function's values are
+            // quantized at this scale (a sum whose terms are far larger than its result): flat by
+            // rounding, not by smoothness. (A step function, whose changes are large, is flat.)
+            if e[0] == 0 && e[1] == 0 && sawChange { return (h, 0, false) }
+            if e[0] > 0 && e[0] * h / 4 <= 512 * noise { sawChange = true }
+            if e[0] <= 8 * noise / (h / 4) { return (h, 0, true) }
             // Two consecutive ratios near 2^order: one alone can agree by accident before the
             // Taylor regime is reached, and a tableau started there converges to a wrong value.
-            if inRegime(e[0], e[1]) && (inRegime(e[1], e[2]) || e[1] <= 8 * noise / (h / 8)) { return (h, 0) }
+            if inRegime(e[0], e[1]) && (inRegime(e[1], e[2]) || e[1] <= 8 * noise / (h / 8)) { return (h, 0, true) }
+            if h / 16 < minStep { return (h, 0, false) }
             h /= 2
             d.removeFirst()
         }
-        return (h, 0)
+        return (h, 0, false)
     }
 }

@@ -9,9 +9,12 @@ public struct ClaimCheck: Sendable, Codable, Equatable {
     /// exact identity decided in rational arithmetic gives 1 (holds) or −1 (fails); an
     /// equality case of an inequality (K1 at M = 2) gives 0, since it sits on the boundary.
     public var margin: Double
+    /// False when the check could not decide at this input (a gradient check ending
+    /// `inconclusive`): it then neither holds nor fails, and is counted apart.
+    public var decided: Bool = true
 
-    public init(_ name: String, holds: Bool, margin: Double) {
-        self.name = name; self.holds = holds; self.margin = margin
+    public init(_ name: String, holds: Bool, margin: Double, decided: Bool = true) {
+        self.name = name; self.holds = holds && decided; self.margin = margin; self.decided = decided
     }
     /// A check whose holding is `margin ≥ 0`.
     public init(_ name: String, margin: Double) { self.init(name, holds: margin >= 0, margin: margin) }
@@ -23,9 +26,14 @@ public struct ClaimOutcome: Sendable, Codable {
     /// Measured counts that are not pass/fail (e.g. how often a naive comparison fails).
     public var notes: [String: Double]
     public init(_ checks: [ClaimCheck], notes: [String: Double] = [:]) { self.checks = checks; self.notes = notes }
+    /// Every check decided and held.
     public var holds: Bool { checks.allSatisfy(\.holds) }
-    public var margin: Double { checks.map(\.margin).min() ?? .infinity }
-    public var failing: [ClaimCheck] { checks.filter { !$0.holds } }
+    /// Some decided check failed.
+    public var fails: Bool { checks.contains { $0.decided && !$0.holds } }
+    /// Nothing failed, but some check could not decide.
+    public var undecided: Bool { !fails && checks.contains { !$0.decided } }
+    public var margin: Double { checks.filter(\.decided).map(\.margin).min() ?? .infinity }
+    public var failing: [ClaimCheck] { checks.filter { $0.decided && !$0.holds } }
 }
 
 /// A claim: its identifier, statement in words and symbols, where its proof is, the generator
@@ -64,7 +72,10 @@ public struct ClaimRun: Sendable, Codable {
     public var smallestMarginInput: String
     public var counterexample: String?
     public var notes: [String: Double]
-    public var holds: Bool { failures == 0 }
+    /// Cases where no check failed but some could not decide (counted apart from failures).
+    public var undecided: Int = 0
+    /// No case failed and every case decided.
+    public var holds: Bool { failures == 0 && undecided == 0 }
 }
 
 /// A claim with its input type erased, so the catalogue can list them all.
@@ -78,7 +89,7 @@ public protocol CatalogueEntry: Sendable {
 extension Claim: CatalogueEntry {
     public func run(cases: Int, seed: UInt64, progress: (@Sendable (Int) -> Void)? = nil) -> ClaimRun {
         var rng = SeededGenerator(seed: seed)
-        var failures = 0
+        var failures = 0, undecided = 0
         var smallest = Double.infinity, smallestCheck = "", smallestInput = ""
         var counterexample: String?
         var notes: [String: Double] = [:]
@@ -89,10 +100,11 @@ extension Claim: CatalogueEntry {
                 outcome = ClaimOutcome([ClaimCheck("check threw: \(error)", holds: false, margin: -.infinity)])
             }
             for (n, v) in outcome.notes { notes[n, default: 0] += v }
-            if let worst = outcome.checks.min(by: { $0.margin < $1.margin }), worst.margin < smallest {
+            if let worst = outcome.checks.filter(\.decided).min(by: { $0.margin < $1.margin }), worst.margin < smallest {
                 smallest = worst.margin; smallestCheck = worst.name; smallestInput = input.description
             }
-            if !outcome.holds {
+            if outcome.undecided { undecided += 1 }
+            if outcome.fails {
                 failures += 1
                 if counterexample == nil {
                     counterexample = "case \(k): \(input) — failing: " + outcome.failing.map { "\($0.name) (margin \($0.margin))" }.joined(separator: ", ")
@@ -102,6 +114,7 @@ extension Claim: CatalogueEntry {
         }
         return ClaimRun(id: id, title: title, statement: statement, symbols: symbols, proof: proof, cases: cases, seed: seed,
                         failures: failures, smallestMargin: smallest, smallestMarginCheck: smallestCheck,
-                        smallestMarginInput: smallestInput, counterexample: counterexample, notes: notes)
+                        smallestMarginInput: smallestInput, counterexample: counterexample, notes: notes,
+                        undecided: undecided)
     }
 }

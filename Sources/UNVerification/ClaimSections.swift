@@ -23,15 +23,19 @@ public struct ClaimSection: ReportSectionBuilder {
             if k % max(cases / 20, 1) == 0 || k == cases { p?("\(id): \(k)/\(cases) cases") }
         }
         var md = "**Statement.** \(run.statement)\n\n**In symbols.** `\(run.symbols)`\n\n**Proof.** [\(run.proof)](../\(run.proof))\n\n"
-        md += "| cases | seed | failures | smallest margin | at check |\n|---|---|---|---|---|\n"
-        md += "| \(run.cases) | \(run.seed) | \(run.failures) | \(sci(run.smallestMargin)) | \(run.smallestMarginCheck) |\n\n"
+        md += "| cases | seed | failures | undecided | smallest margin | at check |\n|---|---|---|---|---|---|\n"
+        md += "| \(run.cases) | \(run.seed) | \(run.failures) | \(run.undecided) | \(sci(run.smallestMargin)) | \(run.smallestMarginCheck) |\n\n"
+        if run.undecided > 0 {
+            md += "*Undecided* cases are inputs where a check could not decide (a gradient check ending inconclusive, for example a derivative below what the function's own rounding lets a finite difference see); they count neither for nor against the claim. The claim is reported as holding only if no case failed and at most 1% of cases were undecided.\n\n"
+        }
         md += "Input with the smallest margin: `\(run.smallestMarginInput.prefix(600))`\n\n"
         if let ce = run.counterexample { md += "**Counterexample:** `\(ce.prefix(1200))`\n\n" }
         if !run.notes.isEmpty {
             md += "Measured along the way: " + run.notes.sorted { $0.key < $1.key }.map { "\($0.key): \(sci($0.value))" }.joined(separator: "; ") + "\n"
         }
-        return ReportSection(id: self.id, title: "\(run.id): \(run.title)", verdict: run.holds ? .holds : .falsified,
-                             summary: "\(run.cases) cases, \(run.failures) failures, smallest margin \(sci(run.smallestMargin))",
+        let verdict: Verdict = run.failures > 0 ? .falsified : (run.undecided * 100 > run.cases ? .inconclusive : .holds)
+        return ReportSection(id: self.id, title: "\(run.id): \(run.title)", verdict: verdict,
+                             summary: "\(run.cases) cases, \(run.failures) failures, \(run.undecided) undecided, smallest margin \(sci(run.smallestMargin))",
                              markdown: md, data: (try? JSONValue(encoding: run)) ?? .null)
     }
 }

@@ -19,12 +19,15 @@ public enum GradientMap {
         public var inputDeviation: Double
         public var weightDeviation: Double
         public var biasDeviation: Double
-        /// The checker found every entry of all three gradients equal within its error bound.
-        public var exact: Bool
+        /// The checker's outcome over all three gradients: `pass` (every entry agreed within its
+        /// band at the map's resolution), `fail` (an entry resolved off), or `inconclusive`.
+        public var outcome: CheckOutcome
         /// The backward is meant to be the exact gradient in this case.
         public var designedExact: Bool
-        /// A backward meant to be exact that is not is a bug.
-        public var consistent: Bool { !designedExact || exact }
+        /// Every entry of all three gradients agreed, with evidence.
+        public var exact: Bool { outcome == .pass }
+        /// A backward meant to be exact that fails is a bug; one that is undecided is not evidence.
+        public var consistent: Bool { !designedExact || outcome != .fail }
     }
 
     /// A layer prepared in a regime, and the probe it is measured at.
@@ -79,11 +82,24 @@ public enum GradientMap {
         }
         return Row(layer: c.layer.name, regime: c.regime, padded: padded, precision: "\(S.self)",
                    inputDeviation: dev(rx), weightDeviation: dev(rw), biasDeviation: dev(rb),
-                   exact: rx.passed && rw.passed && rb.passed, designedExact: c.designedExact)
+                   outcome: [rx, rw, rb].contains { $0.failed } ? .fail
+                       : ([rx, rw, rb].allSatisfy(\.passed) ? .pass : .inconclusive),
+                   designedExact: c.designedExact)
+    }
+
+    /// The map's checker: default settings, except that in Float an entry needs only be resolved
+    /// to 1e-2 of itself to count as agreeing. Why that suffices: the approximate backward passes
+    /// this map must tell apart deviate by 0.1 or more (the table in the report), while Float's
+    /// finite differences of these 24-entry losses resolve entries to about 1e-4 to 1e-3.
+    public static func checker<S: CheckScalar>(for _: S.Type) -> GradientChecker {
+        var c = GradientChecker()
+        if S.self == Float.self { c.resolution = 1e-2 }
+        return c
     }
 
     /// Every layer, mode and regime in precision `S`.
-    public static func run<S: NormScalar & CheckScalar>(_: S.Type, seed: UInt64, checker: GradientChecker = GradientChecker()) throws -> [Row] {
+    public static func run<S: NormScalar & CheckScalar>(_: S.Type, seed: UInt64, checker: GradientChecker? = nil) throws -> [Row] {
+        let checker = checker ?? Self.checker(for: S.self)
         var rows: [Row] = []
         var rng = SeededGenerator(seed: seed)
         let c = shape.channels

@@ -8,10 +8,12 @@ public enum Verdict: String, Codable, Sendable, Comparable {
     case informational
     /// Could not run here (the reason is in the section).
     case notRun = "not run"
+    /// Nothing failed, but something checked could not be decided (no verdict without evidence).
+    case inconclusive
     /// A claim or a check failed.
     case falsified
 
-    private var rank: Int { [.holds: 0, .informational: 0, .notRun: 0, .falsified: 2][self] ?? 0 }
+    private var rank: Int { [.holds: 0, .informational: 0, .notRun: 0, .inconclusive: 1, .falsified: 2][self] ?? 0 }
     public static func < (a: Verdict, b: Verdict) -> Bool { a.rank < b.rank }
 }
 

@@ -16,13 +16,33 @@ struct GradCheck: ParsableCommand {
     @Option(help: "Seed of every random input.")
     var seed: UInt64 = 20_220_801
 
-    @Option(help: "Random points per function (--suite).")
+    @Option(help: "Random points per function (--suite), at least 1.")
     var points = 30
+
+    @Option(help: "Trials per cell of the detection-power table (--suite); 0 skips it.")
+    var powerTrials = 200
+
+    func validate() throws {
+        guard points >= 1, points <= 1_000_000 else { throw ValidationError("--points must be in 1...1000000, got \(points)") }
+        guard powerTrials >= 0, powerTrials <= 1_000_000 else {
+            throw ValidationError("--power-trials must be in 0...1000000, got \(powerTrials)")
+        }
+    }
 
     func run() throws {
         let section: ReportSection
         if suite {
-            section = try CheckerAccuracySection(points: points).build(ReportContext(seed: seed, tracePaths: []))
+            let ctx = ReportContext(seed: seed, tracePaths: [])
+            let acc = try CheckerAccuracySection(points: points).build(ctx)
+            if powerTrials > 0 {
+                let power = try CheckerPowerSection(trials: powerTrials).build(ctx)
+                section = ReportSection(id: "checker", title: acc.title, verdict: max(acc.verdict, power.verdict),
+                                        summary: acc.summary + "; " + power.summary,
+                                        markdown: acc.markdown + "\n### Detection power\n\n" + power.markdown,
+                                        data: .object(["accuracy": acc.data, "power": power.data]))
+            } else {
+                section = acc
+            }
         } else {
             section = try GradientMapSection().build(ReportContext(seed: seed, tracePaths: []))
         }

@@ -26,6 +26,7 @@ struct Report: ParsableCommand {
         var builders: [any ReportSectionBuilder] = []
         builders.append(ReplaySection())
         builders.append(CheckerAccuracySection())
+        builders.append(CheckerPowerSection())
         builders.append(GradientMapSection())
         let progress: @Sendable (String) -> Void = { FileHandle.standardError.write(Data("  \($0)\r".utf8)) }
         for entry in ClaimCatalogue.all { builders.append(ClaimSection(entry, progress: progress)) }

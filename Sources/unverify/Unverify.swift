@@ -8,6 +8,8 @@ enum ExitStatus: Int32 {
     case holds = 0
     case falsified = 1
     case usageOrEnvironment = 2
+    /// Nothing was falsified, but something could not be decided.
+    case inconclusive = 3
 }
 
 @main
@@ -37,7 +39,11 @@ struct Unverify: ParsableCommand {
 }
 
 func finish(_ verdict: Verdict) throws -> Never {
-    Foundation.exit(verdict == .falsified ? ExitStatus.falsified.rawValue : ExitStatus.holds.rawValue)
+    switch verdict {
+    case .falsified: Foundation.exit(ExitStatus.falsified.rawValue)
+    case .inconclusive: Foundation.exit(ExitStatus.inconclusive.rawValue)
+    case .holds, .informational, .notRun: Foundation.exit(ExitStatus.holds.rawValue)
+    }
 }
 
 func writeStdout(_ s: String) { FileHandle.standardOutput.write(Data(s.utf8)) }

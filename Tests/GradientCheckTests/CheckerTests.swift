@@ -90,7 +90,8 @@ struct CheckerTests {
         #expect(Double(large) < 1.5 * Double(small), "fast mode: \(small) evaluations at n=8, \(large) at n=512")
         var auto = GradientChecker(); auto.size = .automatic(threshold: 16)
         let x = (0..<40).map { 0.05 * Double($0) }
-        #expect(try auto.checkGradient(of: Sample.f, at: x, gradient: Sample.gradient(x)).mode == .full)
+        #expect(try auto.checkGradient(of: Sample.f, at: Array(x.prefix(16)), gradient: Sample.gradient(Array(x.prefix(16)))).mode == .full)
+        #expect(try auto.checkGradient(of: Sample.f, at: x, gradient: Sample.gradient(x)).mode == .fast)
         #expect(try auto.checkVJP(of: { [Sample.f($0)] }, at: x, vjp: { u in Sample.gradient(x).map { $0 * u[0] } }).mode == .fast)
     }
 
@@ -159,8 +160,11 @@ struct CheckerTests {
         #expect(r.passed, "\(r)")
         #expect(r.maxRelativeError < 1e-10)
         #expect(!(try c.checkGradient(of: f, at: [0], gradient: [1.001]).passed))
-        // The central default steps outside the domain, and says so.
-        #expect(throws: GradientCheckError.self) { _ = try GradientChecker().checkGradient(of: f, at: [0], gradient: [1]) }
+        // The central default steps outside the domain, finds no central step that stays in it,
+        // and falls back to the forward stencil by itself.
+        let auto = try GradientChecker().checkGradient(of: f, at: [0], gradient: [1])
+        #expect(auto.passed, "\(auto)")
+        #expect(try GradientChecker().checkGradient(of: f, at: [0], gradient: [1.001]).failed)
     }
 
     // MARK: Any value type, and differentiable programming
@@ -209,7 +213,7 @@ struct CheckerTests {
         #expect(throws: GradientCheckError.sizeMismatch(what: "gradient", expected: 2, actual: 3)) {
             _ = try c.checkGradient(of: { (x: [Double]) in x[0] }, at: [1, 2], gradient: [1, 0, 0])
         }
-        #expect { _ = try c.checkGradient(of: { (x: [Double]) in x[0] > 1.0001 ? .nan : x[0] }, at: [1], gradient: [1]) }
+        #expect { _ = try c.checkGradient(of: { (x: [Double]) in x[0] == 1 ? .nan : x[0] }, at: [1], gradient: [1]) }
             throws: { e in if case .nonFiniteValue = e as? GradientCheckError { return true } else { return false } }
         struct Boom: Error {}
         #expect { _ = try c.checkGradient(of: { (_: [Double]) throws -> Double in throw Boom() }, at: [1], gradient: [1]) }

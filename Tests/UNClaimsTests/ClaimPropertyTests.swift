@@ -8,6 +8,8 @@ import UnifiedNormalization
 
 /// Records the failing sub-checks of an outcome as test issues, with the input; the property
 /// library adds the shrunk input and the seed that reproduces it.
+/// Records every decided check that fails. An undecided check (a gradient check that ended
+/// inconclusive) is neither a pass nor a failure; the claim runs count them (see `ClaimRun.undecided`).
 func expectHolds(_ outcome: ClaimOutcome, _ input: some CustomStringConvertible, sourceLocation: SourceLocation = #_sourceLocation) {
     for f in outcome.failing {
         Issue.record("\(f.name) fails (margin \(f.margin)) at \(input)", sourceLocation: sourceLocation)

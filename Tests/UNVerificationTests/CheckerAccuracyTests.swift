@@ -14,7 +14,7 @@ struct CheckerAccuracyTests {
         var covered = 0.0, total = 0.0
         for r in rows where r.smooth {
             #expect(r.medianRelativeError <= 1e-13, "\(r.function): median relative error \(r.medianRelativeError) (seed \(seed))")
-            #expect(r.allPassed, "\(r.function): a right gradient was rejected (seed \(seed))")
+            #expect(r.rightPassed == r.rightChecks, "\(r.function): a right gradient was not passed (seed \(seed)): \(r)")
             covered += r.estimateCoversTrueError * Double(r.entries)
             total += Double(r.entries)
         }
@@ -23,11 +23,15 @@ struct CheckerAccuracyTests {
 
     /// Float: the same functions computed in Float. The achievable accuracy is about
     /// `u_f^{2/3} ≈ 1.5e-5` for a central difference; extrapolation gains some of that back.
-    /// Right gradients must never be rejected on the smooth functions.
+    /// Right gradients are never rejected on the smooth functions (no false alarm); a Float
+    /// entry that cannot be resolved to 1e-3 of itself is undecided rather than passed, and at
+    /// least half of the checks pass outright (except LayerNorm (64), where all 64 Float entries
+    /// resolved to 1e-3 of themselves is rare: its checks end undecided, and never fail).
     @Test func floatRightGradientsAccepted() throws {
         let seed: UInt64 = 11
         for r in try CheckerAccuracySuite.run(Float.self, points: 15, seed: seed) where r.smooth {
-            #expect(r.allPassed, "\(r.function): a right Float gradient was rejected (seed \(seed))")
+            #expect(r.falseAlarms == 0, "\(r.function): a right Float gradient was rejected (seed \(seed)): \(r)")
+            #expect(2 * r.rightPassed >= r.rightChecks || r.function == "LayerNorm (64)", "\(r.function): \(r) (seed \(seed))")
             #expect(r.medianRelativeError <= 1e-4, "\(r.function): median \(r.medianRelativeError) (seed \(seed))")
         }
     }
@@ -62,5 +66,24 @@ struct GradientMapTests {
         // correction averaged over all positions — not the gradient.
         let w1 = try #require(row("UN (reference-compatible)", "skip (window 1)", true))
         #expect(!w1.exact)
+    }
+}
+
+/// The detection-power study, at a size a debug `swift test` affords (the report runs 200
+/// trials per cell over every planted size): on every smooth function, a planted 1e-8 error in
+/// Double and a 1e-2 error in Float are detected in at least 19 of 20 trials, and no right
+/// gradient or unplanted entry ever fails.
+@Suite("Gradient checker detection power")
+struct DetectionPowerTests {
+    @Test func plantedErrorsDetectedWithoutFalseAlarms() throws {
+        let seed: UInt64 = 23
+        let d = try DetectionPower.run(Double.self, trials: 20, seed: seed, exponents: [8])
+        let f = try DetectionPower.run(Float.self, trials: 20, seed: seed, exponents: [2])
+        for r in d + f {
+            #expect(r.falseAlarms == 0, "\(r.function) (\(r.precision)): \(r.falseAlarms) false alarm(s) (seed \(seed))")
+            for c in r.cells where c.exponent != nil {
+                #expect(c.detected >= 19, "\(r.function) (\(r.precision)) at 1e-\(c.exponent!): \(c) (seed \(seed))")
+            }
+        }
     }
 }
