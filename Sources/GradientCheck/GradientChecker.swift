@@ -217,11 +217,12 @@ public struct GradientChecker: Sendable {
         for j in x.indices {
             let e = try column(g, x: x, g0: g0, j: j)
             evals += e.evaluations
+            let scaleJ = coordinateScale(x, j).scale
             for i in jacobian.indices {
                 let idx = kind == .gradient ? [j] : [i, j]
                 let terms = termMagnitudes.map { abs(Double($0[i][j])) } ?? 0
                 let r = try decide(idx, analytic: Double(jacobian[i][j]), estimate: e, component: i, terms: terms,
-                                   x: x, g0: g0, g: g, coordinate: j, evaluations: &evals)
+                                   x: x, g0: g0, g: g, coordinate: j, scaleJ: scaleJ, evaluations: &evals)
                 entries.append(r)
             }
         }
@@ -454,8 +455,8 @@ public struct GradientChecker: Sendable {
     func zeroFloor(_ u: Double) -> Double { u < 1e-10 ? Double.leastNormalMagnitude / u : Double(Float.leastNormalMagnitude) / u }
 
     /// `max(|g_i(x)| / scale_j, |numerical|)`: see ``judge(_:analytic:numerical:error:terms:u:regimeFound:failure:step:natural:floor:)``.
-    func natural<S: CheckScalar>(_ x: [S], _ g0: [Double], _ i: Int, _ j: Int, _ n: Double) -> Double {
-        max(abs(g0[i]) / coordinateScale(x, j).scale, abs(n))
+    func natural(_ g0: [Double], _ i: Int, scale: Double, _ n: Double) -> Double {
+        max(abs(g0[i]) / scale, abs(n))
     }
 
     /// Judges entry `component` of the column estimate `e`, then gathers more evidence where the
@@ -470,9 +471,10 @@ public struct GradientChecker: Sendable {
 
     func decide<S: CheckScalar>(_ idx: [Int], analytic a: Double, estimate e: DerivativeEstimator.Estimate, component i: Int,
                                 terms: Double, x: [S], g0: [Double], g: ([S]) throws -> [S], coordinate j: Int,
-                                evaluations: inout Int) throws -> EntryResult {
+                                scaleJ: Double? = nil, evaluations: inout Int) throws -> EntryResult {
         let u = S.unitRoundoff
-        let nat1 = natural(x, g0, i, j, e.value[i])
+        let scaleJ = scaleJ ?? coordinateScale(x, j).scale
+        let nat1 = natural(g0, i, scale: scaleJ, e.value[i])
         var r = judge(idx, analytic: a, numerical: e.value[i], error: e.error[i], terms: terms, u: u,
                       regimeFound: e.regimeFound, failure: e.failure, step: e.step, natural: nat1, floor: terms)
         if r.verdict == .pass { return r }
@@ -480,7 +482,7 @@ public struct GradientChecker: Sendable {
         if secondOpinion && needsSecond {
             let alt = try column(g, x: x, g0: g0, j: j, factor: 1.0 / 16)
             evaluations += alt.evaluations
-            let nat2 = natural(x, g0, i, j, alt.value[i])
+            let nat2 = natural(g0, i, scale: scaleJ, alt.value[i])
             let r2 = judge(idx, analytic: a, numerical: alt.value[i], error: alt.error[i], terms: terms, u: u,
                            regimeFound: alt.regimeFound, failure: alt.failure, step: alt.step, natural: nat2,
                            floor: terms)
