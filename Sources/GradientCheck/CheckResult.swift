@@ -107,6 +107,10 @@ public struct CheckResult: Sendable, Codable, CustomStringConvertible {
     public var seed: UInt64
     /// The relative resolution the verdicts were decided at.
     public var resolution: Double = 0
+    /// The first entries (at most 6) of the point the check was made at, for messages.
+    public var point: [Double] = []
+    /// The input's length.
+    public var inputCount: Int = 0
 
     /// `pass` only if every entry passed; `fail` if any entry is a resolved mismatch.
     public var outcome: CheckOutcome {
@@ -143,7 +147,13 @@ public struct CheckResult: Sendable, Codable, CustomStringConvertible {
         return "\(v): \(kind.rawValue) (\(mode.rawValue), \(precision)), \(entries.count) entries, \(mismatches.count) "
             + "mismatches, \(inconclusiveEntries.count) inconclusive, max rel. error \(fmt(maxRelativeError)), "
             + "detectable rel. error \(fmt(detectableRelativeError)) (resolution \(fmt(resolution))), "
-            + "\(evaluations) evaluations, seed \(seed)"
+            + "\(evaluations) evaluations, seed \(seed)" + pointDescription
+    }
+
+    var pointDescription: String {
+        guard !point.isEmpty else { return "" }
+        let shown = point.map { fmt($0, 6) }.joined(separator: ", ")
+        return ", at x = [" + shown + (inputCount > point.count ? ", … (\(inputCount) entries)]" : "]")
     }
 
     /// A summary line, a table of the worst entries with their indices, and what to try for

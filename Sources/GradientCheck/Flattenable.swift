@@ -6,6 +6,9 @@ public protocol Flattenable {
     /// The entries in a fixed order.
     func flattened() -> [Scalar]
     /// A value of the same structure as `self` with the given entries.
+    ///
+    /// - Throws: ``GradientCheckError/sizeMismatch(what:expected:actual:)`` (or your own error)
+    ///   when `entries` has the wrong length.
     func unflattened(_ entries: [Scalar]) throws -> Self
 }
 

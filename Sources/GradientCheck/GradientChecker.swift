@@ -227,7 +227,7 @@ public struct GradientChecker: Sendable {
             }
         }
         return CheckResult(kind: kind, mode: .full, precision: "\(S.self)", entries: entries, evaluations: evals, seed: seed,
-                           resolution: res)
+                           resolution: res, point: x.prefix(6).map(Double.init), inputCount: x.count)
     }
 
     // MARK: Products
@@ -368,7 +368,8 @@ public struct GradientChecker: Sendable {
             }
         }
         return CheckResult(kind: .hessianVectorProduct, mode: .fast, precision: "\(S.self)", entries: entries,
-                           evaluations: evals, seed: seed, resolution: resolution(u))
+                           evaluations: evals, seed: seed, resolution: resolution(u), point: x.prefix(6).map(Double.init),
+                           inputCount: x.count)
     }
 
     // MARK: Pieces
@@ -491,11 +492,25 @@ public struct GradientChecker: Sendable {
             // failed, and the first estimate's band is no evidence for a mismatch.
             let agree = abs(e.value[i] - alt.value[i]) <= e.error[i] + alt.error[i] + 4 * u * max(abs(e.value[i]), abs(alt.value[i]))
             if r.verdict == .mismatch {
-                // Confirmed by a second mismatch, or by an estimate too wide to contradict it;
-                // an estimate that contradicts it beyond both bands makes it undecided.
+                // An estimate that contradicts it beyond both bounds makes it undecided.
                 if r2.verdict != .mismatch && r2.reason != .notSmooth && r2.reason != .undefinedNearby && !agree {
                     r.verdict = .inconclusive
                     r.reason = .estimatesDisagree
+                } else if r2.verdict != .mismatch {
+                    // Not confirmed by the finer estimate (its band too wide to say): a third,
+                    // from a 4× larger first step (less noise, more truncation), must confirm
+                    // it. An error bound that fell short of the true error at one scale (seen
+                    // where a function's internal rounding noise is invisible to the noise
+                    // model) rarely does so at both others.
+                    let big = try column(g, x: x, g0: g0, j: j, factor: 4)
+                    evaluations += big.evaluations
+                    let r3 = judge(idx, analytic: a, numerical: big.value[i], error: big.error[i], terms: terms, u: u,
+                                   regimeFound: big.regimeFound, failure: big.failure, step: big.step,
+                                   natural: natural(g0, i, scale: scaleJ, big.value[i]), floor: terms)
+                    if r3.verdict != .mismatch {
+                        r.verdict = .inconclusive
+                        r.reason = .estimatesDisagree
+                    }
                 }
             } else if r2.verdict != .inconclusive && (agree || r.reason == .notSmooth) && r2.detectableRelativeError < r.detectableRelativeError {
                 // A tighter band from the independent estimate decides the entry.
@@ -609,7 +624,7 @@ public struct GradientChecker: Sendable {
             }
         }
         return CheckResult(kind: kind, mode: .fast, precision: "\(S.self)", entries: entries, evaluations: evals, seed: seed,
-                           resolution: resolution(u))
+                           resolution: resolution(u), point: x.prefix(6).map(Double.init), inputCount: x.count)
     }
 }
 

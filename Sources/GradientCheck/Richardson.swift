@@ -47,6 +47,9 @@ public struct Richardson: Sendable, Equatable {
     /// central difference, `2/h` for a one-sided one); the tableau combines them as its
     /// entries are combined, `(fac·A_a + A_b)/(fac − 1)`. `noise` is the absolute noise of the
     /// function values (0: never stop early).
+    ///
+    /// - Returns: the best tableau entry with its error estimate, step, rows and noise amplification.
+    /// - Throws: whatever `estimate` throws.
     public func extrapolate(from h0: Double, noise: Double = 0, baseAmplification: (Double) -> Double = { 1 / $0 },
                             _ estimate: (Double) throws -> [Double]) rethrows -> Outcome {
         var h = h0

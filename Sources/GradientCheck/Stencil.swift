@@ -28,6 +28,12 @@ public struct Stencil: Sendable, Equatable {
     public let accuracyOrder: Int
 
     /// A `points`-point stencil for the `derivativeOrder`-th derivative.
+    ///
+    /// - Parameters:
+    ///   - points: grid points, `derivativeOrder + 1 … 15`.
+    ///   - derivativeOrder: `q`, the derivative approximated.
+    ///   - side: symmetric grid, or one-sided at a domain edge.
+    /// - Throws: ``GradientCheckError/invalidOption(name:requirement:)`` outside those ranges.
     public init(points: Int, derivativeOrder q: Int = 1, side: Side = .central) throws {
         guard points > q, points <= 15 else {
             throw GradientCheckError.invalidOption(name: "points", requirement: "must exceed the derivative order and be ≤ 15")

@@ -1,6 +1,7 @@
 import GradientCheck
 import GradientCheckTesting
 import Testing
+import _Differentiation
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -392,3 +393,56 @@ struct SoundnessTests {
         #expect(r.passed)
     }
 }
+
+/// `checkDifferentiable` beyond arrays: SIMD vectors, several arguments, vector-valued functions;
+/// each with a right and a wrongly registered derivative.
+@Suite("Differentiable programming")
+struct DifferentiableCheckTests {
+    @Test func simdVectors() throws {
+        @differentiable(reverse) func f(_ v: SIMD4<Double>) -> Double { (v * v * v).sum() }
+        let r = try GradientChecker().checkDifferentiable(f, at: SIMD4<Double>(0.5, -1, 2, 0.25))
+        #expect(r.passed, "\(r)")
+        expectDifferentiable(f, at: SIMD4<Double>(1, 2, 3, 4), "SIMD4 cube sum")
+    }
+
+    @Test func twoArguments() throws {
+        @differentiable(reverse) func f(_ a: Double, _ b: SIMD2<Double>) -> Double { a * b.sum() + a * (b * b * b).sum() }
+        let r = try GradientChecker().checkDifferentiable(f, at: 0.7, SIMD2<Double>(-1.5, 2))
+        #expect(r.passed && r.entries.count == 3, "\(r)")
+        let w = try GradientChecker().checkDifferentiable(wrongPair, at: 0.7, 1.3)
+        #expect(w.failed && w.mismatches.map(\.index) == [[1]], "\(w)")
+    }
+
+    @Test func vectorValued() throws {
+        @differentiable(reverse) func g(_ x: [Double]) -> [Double] { [x[0] * x[1], x[1] * x[1] * x[1]] }
+        let r = try GradientChecker().checkDifferentiable(g, at: [0.4, -1.2])
+        #expect(r.passed && r.kind == .vectorJacobianProduct, "\(r)")
+        let w = try GradientChecker().checkDifferentiable(wronglyRegisteredVector, at: [0.4, -1.2])
+        #expect(w.failed, "\(w)")
+    }
+
+    /// A failed fast-mode VJP projection is traced to the input entry responsible.
+    @Test func fastVJPLocatesTheInputEntry() throws {
+        let n = 64
+        let x = (0..<n).map { 0.05 * Double($0 + 1) }
+        let g: ([Double]) -> [Double] = { x in [x.reduce(0) { $0 + sin($1) }, x.reduce(0) { $0 + $1 * $1 }] }
+        var fast = GradientChecker(); fast.size = .fast(trials: 2)
+        let vjp: ([Double]) -> [Double] = { u in x.indices.map { j in u[0] * cos(x[j]) * (j == 40 ? 1.01 : 1) + u[1] * 2 * x[j] } }
+        let r = try fast.checkVJP(of: g, at: x, vjp: vjp)
+        #expect(r.failed && r.mismatches.contains { $0.index.count == 2 && $0.index[1] == 40 }, "\(r)")
+    }
+}
+
+func pairUnregistered(_ a: Double, _ b: Double) -> Double { a * b * b }
+@derivative(of: pairUnregistered)
+func pairDerivative(_ a: Double, _ b: Double) -> (value: Double, pullback: (Double) -> (Double, Double)) {
+    (a * b * b, { ($0 * b * b, $0 * a * b) })     // ∂/∂b should be 2ab
+}
+@differentiable(reverse) func wrongPair(_ a: Double, _ b: Double) -> Double { pairUnregistered(a, b) }
+
+func squaresUnregistered(_ x: [Double]) -> [Double] { x.map { $0 * $0 } }
+@derivative(of: squaresUnregistered)
+func squaresDerivative(_ x: [Double]) -> (value: [Double], pullback: ([Double].TangentVector) -> [Double].TangentVector) {
+    (x.map { $0 * $0 }, { u in [Double].TangentVector(zip(u.base, x).map { $0 * $1 }) })   // should be 2x·u
+}
+@differentiable(reverse) func wronglyRegisteredVector(_ x: [Double]) -> [Double] { squaresUnregistered(x) }
