@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import CGSL
 
 /// The outcome of a hypothesis test.
@@ -19,46 +24,82 @@ public enum HypothesisTests {
     /// Two-sided p-value of a statistic with lower/upper tails computed directly.
     static func twoSided(_ lower: Double, _ upper: Double) -> Double { min(1, 2 * min(lower, upper)) }
 
-    /// One-sample t-test of `H0: mean = mu`.
+    /// One-sample t-test of `H0: mean = mu`. Computed on the data scaled by a power of two (the
+    /// statistic is scale-free), so it is right wherever the data are representable.
+    ///
+    /// - Throws: `StatisticsError` for fewer than two samples, a non-finite value or `mu`, or zero variance.
     public static func oneSampleT(_ x: [Double], mu: Double = 0) throws -> TestResult {
-        let (m, v) = try meanVar(x)
+        guard mu.isFinite else { throw StatisticsError.invalidParameter(name: "mu", requirement: "must be finite") }
+        try requireSamples(x, "sample")
+        let e = ScaledMoments.exponent(of: x + [mu])
+        let d = try ScaledMoments(x, exponent: e)
+        guard d.variance > 0 else { throw StatisticsError.zeroVariance(what: "sample") }
         let n = Double(x.count)
-        let t = (m - mu) / (v / n).squareRoot()
+        let t = (d.mean - scalbn(mu, Int32(-e))) / (d.variance / n).squareRoot()
         let df = n - 1
         return TestResult(statistic: t, pValue: try Distributions.studentTTwoSided(t, nu: df), degreesOfFreedom: df)
     }
 
-    /// Two-sample t-test of `H0: equal means`; pooled variance, or Welch's when `equalVariances` is false.
+    /// Two-sample t-test of `H0: equal means`; pooled variance, or Welch's when `equalVariances`
+    /// is false. One sample may have zero variance (as in SciPy); only a zero pooled (or total,
+    /// for Welch) variance makes the test meaningless. Scale-free, computed on scaled data.
+    ///
+    /// - Throws: `StatisticsError` for fewer than two samples in either, a non-finite value, or a
+    ///   zero pooled/total variance.
     public static func twoSampleT(_ x: [Double], _ y: [Double], equalVariances: Bool) throws -> TestResult {
-        let (m1, v1) = try meanVar(x), (m2, v2) = try meanVar(y)
+        try requireSamples(x, "sample")
+        try requireSamples(y, "sample")
+        let e = ScaledMoments.exponent(of: x + y)
+        let dx = try ScaledMoments(x, exponent: e), dy = try ScaledMoments(y, exponent: e)
+        let (m1, v1, m2, v2) = (dx.mean, dx.variance, dy.mean, dy.variance)
         let n1 = Double(x.count), n2 = Double(y.count)
         let t: Double, df: Double
         if equalVariances {
             df = n1 + n2 - 2
             let sp = ((n1 - 1) * v1 + (n2 - 1) * v2) / df
+            guard sp > 0 else { throw StatisticsError.zeroVariance(what: "pooled sample") }
             t = (m1 - m2) / (sp * (1 / n1 + 1 / n2)).squareRoot()
         } else {
             let a = v1 / n1, b = v2 / n2
+            guard a + b > 0 else { throw StatisticsError.zeroVariance(what: "both samples") }
             t = (m1 - m2) / (a + b).squareRoot()
             df = (a + b) * (a + b) / (a * a / (n1 - 1) + b * b / (n2 - 1))
         }
         return TestResult(statistic: t, pValue: try Distributions.studentTTwoSided(t, nu: df), degreesOfFreedom: df)
     }
 
-    /// Chi-square test of `H0: variance = sigma2` (two-sided): `(n−1)s²/σ₀² ~ χ²_{n−1}`.
+    /// Chi-square test of `H0: variance = sigma2` (two-sided): `(n−1)s²/σ₀² ~ χ²_{n−1}`. The
+    /// statistic is formed from scaled moments and brought back exactly; when it is not
+    /// representable it is `+∞` (or 0) and the p-value is its limit, 0.
+    ///
+    /// - Throws: `StatisticsError` for a `sigma2` that is not finite and > 0, fewer than two
+    ///   samples, a non-finite value, or zero variance.
     public static func chiSquareVariance(_ x: [Double], sigma2: Double) throws -> TestResult {
         guard sigma2 > 0, sigma2.isFinite else { throw StatisticsError.invalidParameter(name: "sigma2", requirement: "must be finite and > 0") }
-        let (_, v) = try meanVar(x)
+        let d = try ScaledMoments(x)
+        guard d.variance > 0 else { throw StatisticsError.zeroVariance(what: "sample") }
         let df = Double(x.count - 1)
-        let s = df * v / sigma2
+        // df·v'/m · 2^(2e − k) with sigma2 = m·2^k, m ∈ [1, 2): one rounding, then an exact scaling.
+        let k = Int(sigma2.exponent)
+        let s = scalbn(df * d.variance / sigma2.significand, Int32(2 * d.exponent - k))
+        if s == .infinity || s == 0 {
+            return TestResult(statistic: s, pValue: 0, degreesOfFreedom: df)
+        }
         return TestResult(statistic: s, pValue: twoSided(try Distributions.chiSquareP(s, nu: df), try Distributions.chiSquareQ(s, nu: df)), degreesOfFreedom: df)
     }
 
-    /// F test of `H0: equal variances` (two-sided), statistic `s_x² / s_y²`.
+    /// F test of `H0: equal variances` (two-sided), statistic `s_x² / s_y²`. One zero variance
+    /// gives a statistic of 0 or `+∞` and the limiting p-value 0.
+    ///
+    /// - Throws: `StatisticsError` for fewer than two samples, a non-finite value, or both variances zero.
     public static func varianceRatio(_ x: [Double], _ y: [Double]) throws -> TestResult {
-        let (_, v1) = try meanVar(x), (_, v2) = try meanVar(y)
-        let f = v1 / v2
+        let dx = try ScaledMoments(x), dy = try ScaledMoments(y)
+        guard dx.variance > 0 || dy.variance > 0 else { throw StatisticsError.zeroVariance(what: "both samples") }
         let d1 = Double(x.count - 1), d2 = Double(y.count - 1)
+        let f: Double
+        if dy.variance == 0 { f = .infinity }
+        else { f = scalbn(dx.variance / dy.variance, Int32(2 * (dx.exponent - dy.exponent))) }
+        if f == .infinity || f == 0 { return TestResult(statistic: f, pValue: 0, degreesOfFreedom: d1) }
         return TestResult(statistic: f, pValue: twoSided(try Distributions.fP(f, nu1: d1, nu2: d2), try Distributions.fQ(f, nu1: d1, nu2: d2)), degreesOfFreedom: d1)
     }
 
@@ -68,7 +109,10 @@ public enum HypothesisTests {
     public static func brownForsythe(_ groups: [[Double]]) throws -> TestResult {
         guard groups.count >= 2 else { throw StatisticsError.tooFewSamples(what: "groups", needed: 2, got: groups.count) }
         for (i, g) in groups.enumerated() { try requireSamples(g, "group \(i)") }
-        let z = try groups.map { g -> [Double] in let m = try Description.quantile(g, 0.5); return g.map { abs($0 - m) } }
+        // Scale-free: computed on the groups scaled by one power of two.
+        let e = ScaledMoments.exponent(of: groups.flatMap { $0 })
+        let scaled = groups.map { $0.map { scalbn($0, Int32(-e)) } }
+        let z = try scaled.map { g -> [Double] in let m = try Description.quantile(g, 0.5); return g.map { abs($0 - m) } }
         let n = Double(z.reduce(0) { $0 + $1.count }), k = Double(z.count)
         let means = z.map { $0.reduce(0, +) / Double($0.count) }
         let grand = z.flatMap { $0 }.reduce(0, +) / n

@@ -16,14 +16,28 @@ import CGSL
 public enum KolmogorovSmirnov {
     public enum Method: String, Sendable { case exact, asymptotic }
 
+    /// The largest sample the exact one-sample distribution is computed for: the Durbin matrix
+    /// has order `2⌈nd⌉ − 1 ≈ n^{1/2}` at typical `d`, and its power costs that cubed (n = 10⁶
+    /// took 444 s). Above it, ask for `.asymptotic` (Kolmogorov's limit, relative error of order
+    /// `n^{−1/2}` in the p-value: below 1% here).
+    public static let exactLimit = 10_000
+
     /// One-sample test of `x` against the continuous CDF `cdf`.
+    ///
+    /// - Throws: `StatisticsError` for an empty sample, a non-finite value, a CDF value outside
+    ///   [0, 1], or `.exact` with more than ``exactLimit`` samples; the CDF's own errors.
     public static func oneSample(_ x: [Double], cdf: (Double) throws -> Double, method: Method = .exact) throws -> TestResult {
         try requireSamples(x, "sample", atLeast: 1)
+        if method == .exact && x.count > exactLimit {
+            throw StatisticsError.invalidParameter(
+                name: "method", requirement: "exact one-sample KS is limited to n ≤ \(exactLimit) (got \(x.count)); use .asymptotic")
+        }
         let s = x.sorted()
         let n = Double(s.count)
         var d = 0.0
         for (i, v) in s.enumerated() {
             let f = try cdf(v)
+            guard f >= 0, f <= 1 else { throw StatisticsError.invalidParameter(name: "cdf", requirement: "must return values in [0, 1], got \(f)") }
             d = max(d, Double(i + 1) / n - f, f - Double(i) / n)
         }
         let p = method == .exact ? exactSF(n: s.count, d: d) : asymptoticSF(n: s.count, d: d)

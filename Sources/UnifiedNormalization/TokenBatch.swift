@@ -31,11 +31,13 @@ public struct TokenBatch<Scalar: NormScalar>: Sendable, Equatable {
             throw NormalizationError.shapeMismatch(what: "shape", expected: [], actual: [batch, tokens, channels])
         }
         guard batch > 0, tokens > 0, channels > 0 else { throw NormalizationError.emptyBatch }
-        let (n, ovf) = (batch * tokens).multipliedReportingOverflow(by: channels)
-        guard !ovf, values.count == n else {
+        // Every size product checked: a shape whose element count overflows cannot match any array.
+        let (rows, rowsOverflow) = batch.multipliedReportingOverflow(by: tokens)
+        let (n, ovf) = rows.multipliedReportingOverflow(by: channels)
+        guard !rowsOverflow, !ovf, values.count == n else {
             throw NormalizationError.shapeMismatch(what: "values", expected: [batch, tokens, channels], actual: [values.count])
         }
-        if let m = padMask, m.count != batch * tokens {
+        if let m = padMask, m.count != rows {
             throw NormalizationError.shapeMismatch(what: "padMask", expected: [batch, tokens], actual: [m.count])
         }
         self.batch = batch

@@ -51,6 +51,31 @@ public struct UnifiedNormConfiguration: Sendable, Equatable, Codable {
         try ConfigurationCheck.atLeast(warmupIters, 0, "warmupIters")
         try ConfigurationCheck.eps(eps)
         try ConfigurationCheck.momentum(momentum)
+        // The buffers hold window × channels entries each: bounded, and never an overflowing product.
+        for (name, w) in [("forwardWindow", forwardWindow), ("backwardWindow", backwardWindow)] {
+            let (n, ovf) = w.multipliedReportingOverflow(by: channels)
+            guard !ovf, n <= Self.maxBufferEntries else {
+                throw NormalizationError.invalidConfiguration(
+                    parameter: name, value: "\(w)", requirement: "\(name) × channels must be at most \(Self.maxBufferEntries)")
+            }
+        }
+    }
+
+    /// The largest `window × channels` a buffer may hold (2²⁸ entries: 2 GiB in Double).
+    public static let maxBufferEntries = 1 << 28
+
+    /// Validation in the precision `S` the layer computes in: `eps` must stay > 0 and `momentum`
+    /// < 1 after rounding to `S` (`eps = 1e-50` is 0 in Float).
+    func validate<S: NormScalar>(in _: S.Type) throws {
+        try validate()
+        guard S(eps) > 0, S(eps).isFinite else {
+            throw NormalizationError.invalidConfiguration(parameter: "eps", value: "\(eps)",
+                                                          requirement: "must be > 0 in \(S.self) (it rounds to \(S(eps)))")
+        }
+        guard S(momentum) < 1 else {
+            throw NormalizationError.invalidConfiguration(parameter: "momentum", value: "\(momentum)",
+                                                          requirement: "must be < 1 in \(S.self) (it rounds to \(S(momentum)))")
+        }
     }
 }
 
@@ -127,7 +152,7 @@ public struct UnifiedNorm<Scalar: NormScalar>: NormalizationLayer {
 
     public init(configuration: UnifiedNormConfiguration, mode: UnifiedNormMode,
                 weight: [Scalar]? = nil, bias: [Scalar]? = nil) throws {
-        try configuration.validate()
+        try configuration.validate(in: Scalar.self)
         let c = configuration.channels
         let w = weight ?? Array(repeating: 1, count: c)
         let b = bias ?? Array(repeating: 0, count: c)

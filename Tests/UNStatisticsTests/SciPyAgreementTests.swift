@@ -24,8 +24,10 @@ struct StatisticsErrorTests {
     /// A GSL error is thrown as a Swift error; the process does not abort.
     @Test func gslErrorIsThrownNotAborted() throws {
         #expect(throws: GSLError.self) { try GSL.raiseTestError() }
-        // A real domain error inside GSL: a probability outside [0, 1].
-        #expect { _ = try Distributions.betaQuantile(2, a: 1, b: 1) } throws: { e in (e as? GSLError)?.code == 1 /* GSL_EDOM */ }
+        // A real domain error inside GSL: ln Γ at its pole (the distribution functions now reject
+        // out-of-domain arguments before GSL sees them).
+        #expect { _ = try Distributions.logGamma(0) } throws: { e in (e as? GSLError)?.code == 1 /* GSL_EDOM */ }
+        #expect { _ = try Distributions.betaQuantile(2, a: 1, b: 1) } throws: { e in e is StatisticsError }
         // And GSL keeps working afterwards.
         #expect(try Distributions.normalQ(0) == 0.5)
     }
