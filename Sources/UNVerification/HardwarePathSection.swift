@@ -11,11 +11,24 @@ public struct HardwarePathSection: ReportSectionBuilder {
 
     public func build(_ context: ReportContext) throws -> ReportSection {
         let live = ParityCLI.run(backend: "all")
+        // Every recorded run is read: `parity-results/<machine>/parity.json` (as the README says
+        // to record them) and any `*.json` at any depth below. One that cannot be read is an
+        // input error, never skipped.
         var recorded: [(String, ParityCLI.Document)] = []
-        if let files = try? FileManager.default.contentsOfDirectory(atPath: recordedDirectory) {
-            for f in files.sorted() where f.hasSuffix(".json") {
-                if let d = try? JSONDecoder().decode(ParityCLI.Document.self, from: Data(contentsOf: URL(fileURLWithPath: recordedDirectory + "/" + f))) {
-                    recorded.append((f, d))
+        let fm = FileManager.default
+        var isDir: ObjCBool = false
+        if fm.fileExists(atPath: recordedDirectory, isDirectory: &isDir) {
+            guard isDir.boolValue else { throw ReportInputError(file: recordedDirectory, reason: "is not a directory") }
+            guard let walker = fm.enumerator(atPath: recordedDirectory) else {
+                throw ReportInputError(file: recordedDirectory, reason: "cannot be listed")
+            }
+            let files = (walker.allObjects as? [String] ?? []).filter { $0.hasSuffix(".json") }.sorted()
+            for f in files {
+                let path = recordedDirectory + "/" + f
+                do {
+                    recorded.append((f, try JSONDecoder().decode(ParityCLI.Document.self, from: Data(contentsOf: URL(fileURLWithPath: path)))))
+                } catch {
+                    throw ReportInputError(file: path, reason: "recorded parity run cannot be read: \(error)")
                 }
             }
         }
@@ -32,7 +45,8 @@ public struct HardwarePathSection: ReportSectionBuilder {
             }
         }
         let all = [live] + recorded.map(\.1)
-        let ok = all.allSatisfy(\.allWithinBounds)
+        // A recorded run is judged on its rows, not only on the flag it recorded.
+        let ok = all.allSatisfy { $0.allWithinBounds && $0.rows.allSatisfy { $0.boundViolations == 0 } }
         let ran = live.backends.filter { $0.available }.map(\.name)
         return ReportSection(id: id, title: "Hardware path: GPU-vs-CPU parity", verdict: ok ? .holds : .falsified,
                              summary: "ran here: \(ran.isEmpty ? "none" : ran.joined(separator: ", ")); \(live.rows.count) comparisons, \(live.rows.reduce(0) { $0 + $1.boundViolations }) entries beyond their bound; \(recorded.count) recorded GPU run(s)",

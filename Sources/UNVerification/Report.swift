@@ -62,15 +62,27 @@ public struct Report: Codable, Sendable {
 
     public var verdict: Verdict { sections.map(\.verdict).max() ?? .holds }
 
+    /// Sections that could not be built because an input (a trace, a fixture, a recorded run)
+    /// could not be read: an input or environment error, reported apart from any verdict.
+    public var inputErrors: [String] = []
+
     /// Builds every section; a builder that throws yields a `falsified` section naming the error
-    /// (a check that cannot complete is not a pass).
+    /// (a check that cannot complete is not a pass), except an input that could not be read
+    /// (``ReportInputError``, ``TraceError``, a missing file), which yields a `not run` section
+    /// and an entry in ``inputErrors``.
     /// `willBuild(k, id)` is called before section `k` (0-based) is built, for a progress line.
     public static func build(_ builders: [any ReportSectionBuilder], context: ReportContext,
                              configuration: [String: String] = [:], now: Date = Date(),
                              willBuild: ((Int, String) -> Void)? = nil) -> Report {
+        var inputErrors: [String] = []
         let sections = builders.enumerated().map { k, b -> ReportSection in
             willBuild?(k, b.id)
             do { return try b.build(context) } catch {
+                if ReportInputError.isInputError(error) {
+                    inputErrors.append("\(b.id): \(error)")
+                    return ReportSection(id: b.id, title: b.id, verdict: .notRun,
+                                         summary: "input error: \(error)", markdown: "Input error: `\(error)`\n", data: .null)
+                }
                 return ReportSection(id: b.id, title: b.id, verdict: .falsified,
                                      summary: "section failed to build: \(error)", markdown: "Error: `\(error)`\n", data: .null)
             }
@@ -78,7 +90,7 @@ public struct Report: Codable, Sendable {
         let fmt = ISO8601DateFormatter()
         return Report(generatedAt: fmt.string(from: now), toolchain: toolchainDescription,
                       platform: ProcessInfo.processInfo.operatingSystemVersionString, seed: context.seed,
-                      configuration: configuration, sections: sections)
+                      configuration: configuration, sections: sections, inputErrors: inputErrors)
     }
 
     public static var toolchainDescription: String {
@@ -116,4 +128,21 @@ public func sci(_ x: Double) -> String {
     if x == 0 { return "0" }
     if !x.isFinite { return "\(x)" }
     return String(format: "%.2e", x)
+}
+
+/// An input of the report (a fixture, a recorded GPU run) that exists but could not be read.
+public struct ReportInputError: Error, CustomStringConvertible, Sendable {
+    public var file: String
+    public var reason: String
+    public init(file: String, reason: String) { self.file = file; self.reason = reason }
+    public var description: String { "\(file): \(reason)" }
+
+    /// Whether a builder's error is about reading an input rather than about a check.
+    static func isInputError(_ e: Error) -> Bool {
+        if e is ReportInputError || e is TraceError { return true }
+        if let c = e as? CocoaError, c.code == .fileReadNoSuchFile || c.code == .fileReadCorruptFile || c.code == .fileNoSuchFile
+            || c.code == .fileReadNoPermission { return true }
+        if e is DecodingError { return true }
+        return false
+    }
 }

@@ -64,7 +64,14 @@ public struct UNTrace: Sendable {
         return try decode(data, path: path)
     }
 
+    /// The largest `window × channels` and element count a trace may ask for (2²⁴ entries,
+    /// 128 MiB in Double): a bound on what replay allocates, whatever the file says.
+    public static let maxEntries = 1 << 24
+
     public static func decode(_ data: Data, path: String) throws -> UNTrace {
+        if let dup = JSONDuplicateKeys.first(in: data) {
+            throw TraceError.malformed(file: path, field: dup.path, reason: "key \"\(dup.key)\" appears twice in one object")
+        }
         let file: File
         do { file = try JSONDecoder().decode(File.self, from: data) } catch let e as DecodingError {
             throw TraceError.from(e, file: path)
@@ -87,7 +94,19 @@ public struct UNTrace: Sendable {
         let c = config.channels
         guard shape.last == c else { throw bad("shape", "last dimension \(shape.last ?? 0) ≠ config.channels \(c)") }
         guard config.fpWindow >= 1, config.bpWindow >= 1 else { throw bad("config", "windows must be ≥ 1") }
-        let n = shape.reduce(1, *)
+        // Every size product overflow-checked and bounded (a window of 2^62 once crashed replay,
+        // and one of 10⁹ made it allocate 23 GB).
+        var n = 1
+        for d in shape {
+            let (p, o) = n.multipliedReportingOverflow(by: d)
+            guard !o, p <= Self.maxEntries else { throw bad("shape", "\(shape) has more than \(Self.maxEntries) entries") }
+            n = p
+        }
+        for (name, w) in [("config.fpWindow", config.fpWindow), ("config.bpWindow", config.bpWindow)] {
+            let (p, o) = w.multipliedReportingOverflow(by: c)
+            guard !o, p <= Self.maxEntries else { throw bad(name, "\(w) × \(c) channels exceeds \(Self.maxEntries) buffer entries") }
+        }
+        guard config.warmupIters >= 0 else { throw bad("config.warmupIters", "must be ≥ 0, got \(config.warmupIters)") }
         let rows = n / c
         guard initial.weight.count == c else { throw bad("initial.weight", "has \(initial.weight.count) entries, expected \(c)") }
         guard initial.bias.count == c else { throw bad("initial.bias", "has \(initial.bias.count) entries, expected \(c)") }

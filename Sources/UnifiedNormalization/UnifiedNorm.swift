@@ -61,8 +61,8 @@ public struct UnifiedNormConfiguration: Sendable, Equatable, Codable {
         }
     }
 
-    /// The largest `window × channels` a buffer may hold (2²⁸ entries: 2 GiB in Double).
-    public static let maxBufferEntries = 1 << 28
+    /// The largest `window × channels` a buffer may hold (2²⁴ entries: 128 MiB in Double).
+    public static let maxBufferEntries = 1 << 24
 
     /// Validation in the precision `S` the layer computes in: `eps` must stay > 0 and `momentum`
     /// < 1 after rounding to `S` (`eps = 1e-50` is 0 in Float).

@@ -9,8 +9,15 @@ struct Bench: ParsableCommand {
     @Option(help: "Channels.") var width = 128
     @Option(help: "Interleaved repetitions (the median is reported).") var repetitions = 7
 
+    /// Sizes bounded so that the benchmark's matrices (width² entries) and activations stay in memory.
+    func validate() throws {
+        guard (1...1 << 20).contains(tokens) else { throw ValidationError("--tokens must be in 1...\(1 << 20), got \(tokens)") }
+        guard (1...1 << 13).contains(width) else { throw ValidationError("--width must be in 1...\(1 << 13), got \(width)") }
+        guard tokens * width <= 1 << 26 else { throw ValidationError("--tokens × --width must be at most \(1 << 26)") }
+        guard (1...1000).contains(repetitions) else { throw ValidationError("--repetitions must be in 1...1000, got \(repetitions)") }
+    }
+
     func run() throws {
-        guard tokens > 0, width > 0, repetitions > 0 else { throw ValidationError("tokens, width and repetitions must be positive") }
         let r = try InferenceBenchmark.run(tokens: tokens, width: width, repetitions: repetitions)
         writeStdout("""
         LayerNorm + linear : \(r.layerNormThenLinear * 1e3) ms

@@ -12,8 +12,14 @@ struct Replay: ParsableCommand {
     @Flag(help: "Print the results as JSON.")
     var json = false
 
-    @Option(help: "Normwise relative error tolerance.")
+    @Option(help: "Normwise relative error tolerance (finite, in (0, 1)).")
     var tolerance: Double = TraceReplay.tolerance
+
+    func validate() throws {
+        guard tolerance.isFinite, tolerance > 0, tolerance < 1 else {
+            throw ValidationError("--tolerance must be finite and in (0, 1), got \(tolerance)")
+        }
+    }
 
     func run() throws {
         let files = paths.isEmpty ? try traceFiles(in: defaultTraceDirectory()) : paths

@@ -19,9 +19,26 @@ struct Report: ParsableCommand {
     @Option(help: "Directory of un-trace/1 files to replay.")
     var traces: String?
 
+    func validate() throws {
+        guard (1...10_000).contains(effort) else { throw ValidationError("--effort must be in 1...10000, got \(effort)") }
+    }
+
     func run() throws {
+        // The output location is checked before minutes of work: a directory we can write in.
+        let fm = FileManager.default
+        var isDir: ObjCBool = false
+        if fm.fileExists(atPath: out, isDirectory: &isDir), !isDir.boolValue {
+            throw ValidationError("--out \(out) exists and is not a directory")
+        }
+        do {
+            try fm.createDirectory(atPath: out, withIntermediateDirectories: true)
+            let probe = out + "/.write-probe-\(getpid())"
+            guard fm.createFile(atPath: probe, contents: Data()) else { throw CocoaError(.fileWriteNoPermission) }
+            try fm.removeItem(atPath: probe)
+        } catch {
+            throw ValidationError("--out \(out) is not a writable directory: \(error.localizedDescription)")
+        }
         let dir = traces ?? defaultTraceDirectory()
-        guard effort >= 1 else { throw ValidationError("--effort must be ≥ 1") }
         let context = ReportContext(seed: seed, tracePaths: try traceFiles(in: dir), effort: effort)
         var builders: [any ReportSectionBuilder] = []
         builders.append(ReplaySection())
@@ -38,11 +55,29 @@ struct Report: ParsableCommand {
         let report = UNVerification.Report.build(
             builders, context: context, configuration: ["traces": dir, "effort": "\(effort)× the cases of swift test"]
         ) { k, id in FileHandle.standardError.write(Data("[\(k + 1)/\(builders.count)] \(id)…\n".utf8)) }
-        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-        try report.markdown().write(toFile: out + "/report.md", atomically: true, encoding: .utf8)
-        try report.json().write(to: URL(fileURLWithPath: out + "/report.json"))
+        // Both files are written in full under temporary names first, then renamed (JSON, then
+        // Markdown): a full disk or an interrupt leaves the previous pair, or the new JSON beside
+        // the previous Markdown for the instant between the two renames, never a truncated file.
+        let md = Data(report.markdown().utf8), js = try report.json()
+        let tmpMD = out + "/.report.md.tmp", tmpJS = out + "/.report.json.tmp"
+        do {
+            try js.write(to: URL(fileURLWithPath: tmpJS))
+            try md.write(to: URL(fileURLWithPath: tmpMD))
+            // rename(2) replaces its target atomically.
+            for (from, to) in [(tmpJS, out + "/report.json"), (tmpMD, out + "/report.md")] where rename(from, to) != 0 {
+                throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: to, "errno": errno])
+            }
+        } catch {
+            try? fm.removeItem(atPath: tmpMD)
+            try? fm.removeItem(atPath: tmpJS)
+            throw ValidationError("could not write the report into \(out): \(error.localizedDescription)")
+        }
         for s in report.sections { writeStdout("\(s.verdict.rawValue.padding(toLength: 13, withPad: " ", startingAt: 0)) \(s.title): \(s.summary)\n") }
         writeStdout("wrote \(out)/report.md and \(out)/report.json; overall: \(report.verdict.rawValue)\n")
+        if !report.inputErrors.isEmpty {
+            FileHandle.standardError.write(Data(("error: inputs could not be read:\n" + report.inputErrors.joined(separator: "\n") + "\n").utf8))
+            throw ExitCode(ExitStatus.usageOrEnvironment.rawValue)
+        }
         try finish(report.verdict)
     }
 }
