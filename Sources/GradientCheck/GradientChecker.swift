@@ -64,15 +64,7 @@ public struct GradientChecker: Sendable {
     /// Throws ``GradientCheckError/invalidOption(name:requirement:)`` for any option outside its domain.
     public func validate() throws {
         try estimator.validate()
-        guard safety.isFinite, safety >= 1, safety <= 1000 else {
-            throw GradientCheckError.invalidOption(name: "safety", requirement: "must be finite and in [1, 1000], got \(safety)")
-        }
-        guard roundingUlps.isFinite, roundingUlps >= 0, roundingUlps <= 1e12 else {
-            throw GradientCheckError.invalidOption(name: "roundingUlps", requirement: "must be finite and in [0, 1e12], got \(roundingUlps)")
-        }
-        if let r = resolution, !(r > 0 && r < 1) {
-            throw GradientCheckError.invalidOption(name: "resolution", requirement: "must be in (0, 1), got \(r)")
-        }
+        try validateVerdictOptions(safety: safety, roundingUlps: roundingUlps, resolution: resolution)
         try validateStep(stepScale, "stepScale")
         try validateStep(maxStep, "maxStep")
         for s in stepScales ?? [] { try validateStep(s, "stepScales entry") }
@@ -239,12 +231,8 @@ public struct GradientChecker: Sendable {
     /// - Returns: per entry (full) or per trial, plus the located input entry of a failed trial (fast).
     /// - Throws: ``GradientCheckError`` for empty or mismatched sizes, non-finite values, invalid options.
     public func checkVJP<S: CheckScalar>(of g: ([S]) throws -> [S], at x: [S], vjp: ([S]) throws -> [S]) throws -> CheckResult {
-        try validate()
-        guard !x.isEmpty else { throw GradientCheckError.emptyInput(what: "input x") }
-        try requireFinite(x, "input x")
-        let g0 = try call("g(x)") { try g(x) }.map(Double.init)
+        let g0 = try outputAtX(g, x)
         let m = g0.count
-        guard m > 0 else { throw GradientCheckError.emptyInput(what: "output g(x)") }
         if useFast(x.count) {
             var cache: (u: [Double], a: [Double])?
             return try projected(g, x: x, g0: g0, kind: .vectorJacobianProduct, analytic: { uu, v in
@@ -274,12 +262,8 @@ public struct GradientChecker: Sendable {
     /// - Returns: per entry (full) or per trial, plus the located input entry of a failed trial (fast).
     /// - Throws: ``GradientCheckError`` for empty or mismatched sizes, non-finite values, invalid options.
     public func checkJVP<S: CheckScalar>(of g: ([S]) throws -> [S], at x: [S], jvp: ([S]) throws -> [S]) throws -> CheckResult {
-        try validate()
-        guard !x.isEmpty else { throw GradientCheckError.emptyInput(what: "input x") }
-        try requireFinite(x, "input x")
-        let g0 = try call("g(x)") { try g(x) }.map(Double.init)
+        let g0 = try outputAtX(g, x)
         let m = g0.count
-        guard m > 0 else { throw GradientCheckError.emptyInput(what: "output g(x)") }
         if useFast(x.count) {
             return try projected(g, x: x, g0: g0, kind: .jacobianVectorProduct, analytic: { uu, v in
                 let a = try call("jvp(v)") { try jvp(v.map { S($0) }) }
@@ -373,6 +357,16 @@ public struct GradientChecker: Sendable {
     }
 
     // MARK: Pieces
+
+    /// Validates the options and `x`, and returns `g(x)` (non-empty, finite) in Double.
+    func outputAtX<S: CheckScalar>(_ g: ([S]) throws -> [S], _ x: [S]) throws -> [Double] {
+        try validate()
+        guard !x.isEmpty else { throw GradientCheckError.emptyInput(what: "input x") }
+        try requireFinite(x, "input x")
+        let g0 = try call("g(x)") { try g(x) }.map(Double.init)
+        guard !g0.isEmpty else { throw GradientCheckError.emptyInput(what: "output g(x)") }
+        return g0
+    }
 
     func useFast(_ n: Int) -> Bool {
         switch size {
@@ -625,6 +619,19 @@ public struct GradientChecker: Sendable {
         }
         return CheckResult(kind: kind, mode: .fast, precision: "\(S.self)", entries: entries, evaluations: evals, seed: seed,
                            resolution: resolution(u), point: x.prefix(6).map(Double.init), inputCount: x.count)
+    }
+}
+
+/// The options every verdict uses, shared by ``GradientChecker`` and ``TaylorTest``.
+func validateVerdictOptions(safety: Double, roundingUlps: Double, resolution: Double?) throws {
+    guard safety.isFinite, safety >= 1, safety <= 1000 else {
+        throw GradientCheckError.invalidOption(name: "safety", requirement: "must be finite and in [1, 1000], got \(safety)")
+    }
+    guard roundingUlps.isFinite, roundingUlps >= 0, roundingUlps <= 1e12 else {
+        throw GradientCheckError.invalidOption(name: "roundingUlps", requirement: "must be finite and in [0, 1e12], got \(roundingUlps)")
+    }
+    if let r = resolution, !(r > 0 && r < 1) {
+        throw GradientCheckError.invalidOption(name: "resolution", requirement: "must be in (0, 1), got \(r)")
     }
 }
 

@@ -68,15 +68,7 @@ public struct TaylorTest: Sendable {
         guard noiseMultiple.isFinite, noiseMultiple > 0 else {
             throw GradientCheckError.invalidOption(name: "noiseMultiple", requirement: "must be finite and > 0, got \(noiseMultiple)")
         }
-        guard safety.isFinite, safety >= 1, safety <= 1000 else {
-            throw GradientCheckError.invalidOption(name: "safety", requirement: "must be finite and in [1, 1000], got \(safety)")
-        }
-        guard roundingUlps.isFinite, roundingUlps >= 0, roundingUlps <= 1e12 else {
-            throw GradientCheckError.invalidOption(name: "roundingUlps", requirement: "must be finite and in [0, 1e12], got \(roundingUlps)")
-        }
-        if let r = resolution, !(r > 0 && r < 1) {
-            throw GradientCheckError.invalidOption(name: "resolution", requirement: "must be in (0, 1), got \(r)")
-        }
+        try validateVerdictOptions(safety: safety, roundingUlps: roundingUlps, resolution: resolution)
         try estimator.validate()
     }
 
