@@ -202,8 +202,12 @@ public struct UnifiedNorm<Scalar: NormScalar>: NormalizationLayer {
 
     public mutating func forwardTraining(_ x: TokenBatch<Scalar>) throws -> (output: TokenBatch<Scalar>, cache: Cache) {
         try x.validatedForStatistics(channels: channels)
-        iters += 1
         let x2 = ChannelReductions.meanSquare(x)
+        // A mean square that overflowed is not stored anywhere: the step throws before any state changes.
+        if let i = x2.firstIndex(where: { !$0.isFinite }) {
+            throw NormalizationError.nonFinite(what: "channel mean square (overflow)", index: i)
+        }
+        iters += 1
         let step: (variance: [Scalar], r: [Scalar], regime: UnifiedNormRegime)
         switch mode {
         case .referenceCompatible: step = referenceForwardStatistics(x2)

@@ -60,3 +60,22 @@ struct ExtremeArgumentTests {
         }
     }
 }
+
+/// UN's per-channel mean square is not yet range-safe (see the kind 1): where it
+/// overflows, the training step throws a typed error before any state changes, so no infinite
+/// statistic is ever stored.
+@Suite("UN: no infinite running statistic")
+struct UNOverflowTests {
+    @Test(arguments: [UnifiedNormMode.referenceCompatible, .paper(.exact), .paper(.calibrated)])
+    func overflowingMeanSquareThrowsWithoutChangingState(mode: UnifiedNormMode) throws {
+        var un = try UnifiedNorm<Float>(configuration: .init(channels: 2, forwardWindow: 2, warmupIters: 0), mode: mode)
+        let ok = try TokenBatch<Float>(tokens: 2, channels: 2, values: [1, 2, 3, 4])
+        _ = try un.forwardTraining(ok)
+        let before = (un.iters, un.runningVar)
+        for big: Float in [1e20, 3e19, -1e25, Float.greatestFiniteMagnitude] {
+            let x = try TokenBatch<Float>(tokens: 2, channels: 2, values: [big, 1, -big, 2])
+            #expect(throws: NormalizationError.self) { _ = try un.forwardTraining(x) }
+            #expect(un.iters == before.0 && un.runningVar == before.1)
+        }
+    }
+}
