@@ -57,6 +57,10 @@ public struct DerivativeEstimator: Sendable, Equatable {
         public var side: Stencil.Side = .central
         /// Set when no estimate could be formed (the function is undefined at every trial point).
         public var failure: InconclusiveReason?
+        /// The quantum of change of a function seen exactly flat at the chosen steps (0 if none):
+        /// the error bound includes it, and it is a real bound (no regime guess), so the check
+        /// may decide on it even when it is wider than the function's own scale.
+        public var quantum: Double = 0
     }
 
     /// Throws ``GradientCheckError/invalidOption(name:requirement:)`` for an option outside its domain.
@@ -114,7 +118,28 @@ public struct DerivativeEstimator: Sendable, Equatable {
         // Two rings at spacings `h_n` and `2.7 h_n` (independent samples): one fourth difference
         // can come out small by chance, and the noise of a function that cancels internally is
         // invisible to the model.
-        var noise = model
+        // A function seen flat only below a quantum of change is as noisy as that quantum. Where
+        // the selector saw no change at all (every difference exactly 0: a constant, or values
+        // quantized more coarsely than the steps move them, like (C + x²) − C), the one-sided
+        // changes |G(t) − G(0)| at steps growing 16× (up to 16¹³×) tell the two apart: the first change seen is
+        // the quantum. A step that leaves the domain ends the probe.
+        var quantum = first.quantum
+        if first.found && quantum == 0 {
+            let d0 = try side == .central ? central(first.step) : oneSided(first.step)
+            if d0.allSatisfy({ $0 == 0 }) {
+                // A change already at the selector's own step means the zero differences come from
+                // symmetry (|x| or x² at 0), not from quantization: nothing to add then.
+                var t = first.step
+                for k in 0..<14 {
+                    guard let v = try? displaced(side == .backward ? -t : t).value else { break }
+                    evals += 1
+                    let change = zip(v, g0).map { abs($0 - $1) }.max() ?? 0
+                    if change > 0 { if k > 0 { quantum = change }; break }
+                    t *= 16
+                }
+            }
+        }
+        var noise = model.map { max($0, quantum) }
         for spacing in [hn, 2.7 * hn] {
             let ring = try offsets.map { k -> [Double] in
                 if k == 0 { return g0 }
@@ -139,7 +164,7 @@ public struct DerivativeEstimator: Sendable, Equatable {
             let a = try tableau(from: first.step)
             guard crossCheck else {
                 return Estimate(value: a.value, error: a.error, evaluations: evals, step: a.step,
-                                regimeFound: first.found, side: side)
+                                regimeFound: first.found, side: side, quantum: quantum)
             }
             // A second, independent tableau from a step 8 times smaller. Where the two agree
             // within their error estimates the better one is kept; where they do not, the first
@@ -159,7 +184,7 @@ public struct DerivativeEstimator: Sendable, Equatable {
                 }
             }
             return Estimate(value: value, error: error, evaluations: evals, step: min(a.step, b.step),
-                            regimeFound: first.found, side: side)
+                            regimeFound: first.found, side: side, quantum: quantum)
         case .stencil(let points):
             let st = try Stencil(points: points, derivativeOrder: 1, side: side)
             let p = st.accuracyOrder + 1

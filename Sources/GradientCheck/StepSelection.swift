@@ -37,29 +37,42 @@ public struct StepSelector: Sendable, Equatable {
     /// it, or `maxHalvings`, without seeing the regime returns `found == false`: no step the
     /// check can take shows the function as smooth, and nothing built on it may be trusted.
     func initialStep(scale: Double, noise: Double, order: Int, minStep: Double = 0,
-                     difference: (Double) throws -> [Double]) rethrows -> (step: Double, evaluations: Int, found: Bool) {
+                     difference: (Double) throws -> [Double]) rethrows -> (step: Double, evaluations: Int, found: Bool, quantum: Double) {
         let expected = pow(2.0, Double(order))
         func inRegime(_ a: Double, _ b: Double) -> Bool { b > 0 && a / b >= 0.75 * expected && a / b <= 1.4 * expected }
         var h = scale / 4
         var d = [try difference(h), try difference(h / 2), try difference(h / 4)]
         var sawChange = false
+        // The smallest non-zero change of f seen over a difference (|D(h)| times its width): if the
+        // differences then become exactly zero, f is flat only up to that quantum, and a slope of
+        // up to quantum/width could hide there; the estimator counts it as noise.
+        let width: Double = order == 2 ? 2 : 1
+        var quantum = Double.infinity
+        func note(_ v: [Double], _ step: Double) {
+            for c in v where c != 0 { quantum = min(quantum, abs(c) * width * step) }
+        }
+        note(d[0], h); note(d[1], h / 2); note(d[2], h / 4)
         for _ in 0..<maxHalvings {
             d.append(try difference(h / 8))
+            note(d[3], h / 8)
             let e = (0..<3).map { k in zip(d[k], d[k + 1]).map { abs($0 - $1) }.max() ?? 0 }
             // Differences that changed at larger steps by a rounding-sized amount (under ~500×
             // the modelled noise of f) and are exactly zero now mean the function's values are
             // quantized at this scale (a sum whose terms are far larger than its result): flat by
             // rounding, not by smoothness. (A step function, whose changes are large, is flat.)
-            if e[0] == 0 && e[1] == 0 && sawChange { return (h, 0, false) }
+            if e[0] == 0 && e[1] == 0 && sawChange { return (h, 0, false, 0) }
             if e[0] > 0 && e[0] * h / 4 <= 512 * noise { sawChange = true }
-            if e[0] <= 8 * noise / (h / 4) { return (h, 0, true) }
+            if e[0] <= 8 * noise / (h / 4) {
+                let flat = d[0].allSatisfy { $0 == 0 } && d[1].allSatisfy { $0 == 0 }
+                return (h, 0, true, flat && quantum.isFinite ? quantum : 0)
+            }
             // Two consecutive ratios near 2^order: one alone can agree by accident before the
             // Taylor regime is reached, and a tableau started there converges to a wrong value.
-            if inRegime(e[0], e[1]) && (inRegime(e[1], e[2]) || e[1] <= 8 * noise / (h / 8)) { return (h, 0, true) }
-            if h / 16 < minStep { return (h, 0, false) }
+            if inRegime(e[0], e[1]) && (inRegime(e[1], e[2]) || e[1] <= 8 * noise / (h / 8)) { return (h, 0, true, 0) }
+            if h / 16 < minStep { return (h, 0, false, 0) }
             h /= 2
             d.removeFirst()
         }
-        return (h, 0, false)
+        return (h, 0, false, 0)
     }
 }

@@ -133,6 +133,12 @@ public struct TaylorTest: Sendable {
             hs.append(h); rs.append(abs(fh - f0 - h * slope))
             h /= 2
         }
+        // Values at the edge of the range (f underflowing to 0 or subnormal at x, and no change
+        // seen near it) carry no information about δ: no verdict.
+        if verdict != .inconclusive && abs(f0) < Double(S.leastNormalMagnitude) && e.value[0] == 0 {
+            verdict = .inconclusive
+            reason = .outOfRange
+        }
         // Noise of the remainder: rounding of f(x+hv) and f(x), and of x + h v (≈ u |x| |∇f|).
         let noise = 8 * u * (fmax + xs * slopeTerms / max(vs, .leastNormalMagnitude) + abs(slope) * (hs.first ?? 0))
         let usable = Array(zip(hs, rs).filter { $0.1 > noiseMultiple * noise }.suffix(fitPoints))
