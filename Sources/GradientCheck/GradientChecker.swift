@@ -27,7 +27,9 @@ public struct GradientChecker: Sendable {
         /// Every entry (`n` directional derivatives).
         case full
         /// `trials` random projections `uᵀJv`, a constant number of evaluations whatever `n` is;
-        /// a failed projection is traced to the input entry responsible by bisection.
+        /// a failed projection is traced to the input entry responsible by bisection. Each verdict
+        /// is about a projection, judged against the magnitude of its terms: an error in an entry
+        /// far smaller than the others can go unseen (use `.full` for such gradients).
         case fast(trials: Int)
         /// Full up to `threshold` inputs, fast above.
         case automatic(threshold: Int)
