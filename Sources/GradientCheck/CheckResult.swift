@@ -40,10 +40,13 @@ public enum InconclusiveReason: String, Sendable, Codable, CaseIterable {
         switch self {
         case .errorBandTooWide:
             return "check in Double, raise `resolution`, or give `termMagnitudes`/`stepScale` for this entry"
-        case .notSmooth: return "check at a point where the function is smooth, or set `stepScale` to its variation scale"
-        case .estimatesDisagree: return "set `stepScale` to the scale on which the function varies along this coordinate"
+        case .notSmooth:
+            return "check at a point where the function is smooth, or set `stepScale` to its variation scale"
+        case .estimatesDisagree:
+            return "set `stepScale` to the scale on which the function varies along this coordinate"
         case .kink: return "the function has a kink here; check one-sided derivatives (`estimator.side`)"
-        case .undefinedNearby: return "set `maxStep` below the distance to the domain's edge, or use a one-sided `estimator.side`"
+        case .undefinedNearby:
+            return "set `maxStep` below the distance to the domain's edge, or use a one-sided `estimator.side`"
         case .outOfRange: return "rescale the input or the function into the normal floating-point range"
         }
     }
@@ -94,7 +97,8 @@ public enum CheckOutcome: String, Sendable, Codable {
 /// The result of a check: every entry, a summary and the worst entries.
 public struct CheckResult: Sendable, Codable, CustomStringConvertible {
     public enum Kind: String, Sendable, Codable {
-        case gradient, jacobian, vectorJacobianProduct, jacobianVectorProduct, adjoint, hessianVectorProduct, directional
+        case gradient, jacobian, vectorJacobianProduct, jacobianVectorProduct, adjoint, hessianVectorProduct,
+            directional
     }
     public enum Mode: String, Sendable, Codable { case full, fast }
 
@@ -134,7 +138,8 @@ public struct CheckResult: Sendable, Codable, CustomStringConvertible {
     /// The `k` entries closest to (or furthest past) failing; inconclusive entries first after failures.
     public func worst(_ k: Int = 5) -> [EntryResult] {
         func rank(_ e: EntryResult) -> Int { e.verdict == .mismatch ? 0 : (e.verdict == .inconclusive ? 1 : 2) }
-        return Array(entries.sorted { rank($0) != rank($1) ? rank($0) < rank($1) : $0.severity > $1.severity }.prefix(k))
+        return Array(
+            entries.sorted { rank($0) != rank($1) ? rank($0) < rank($1) : $0.severity > $1.severity }.prefix(k))
     }
 
     public var summary: String {
@@ -160,10 +165,13 @@ public struct CheckResult: Sendable, Codable, CustomStringConvertible {
     /// each inconclusive reason present.
     public var description: String {
         var s = summary + "\n"
-        s += "  index        analytic              numerical             est. error   abs. error   detectable   verdict\n"
+        s +=
+            "  index        analytic              numerical             est. error   abs. error   "
+                + "detectable   verdict\n"
         for e in worst(8) {
             let idx = "[" + e.index.map(String.init).joined(separator: ",") + "]"
-            s += "  " + pad(idx, 12) + " " + pad(fmt(e.analytic, 15), 21) + " " + pad(fmt(e.numerical, 15), 21) + " "
+            s +=
+                "  " + pad(idx, 12) + " " + pad(fmt(e.analytic, 15), 21) + " " + pad(fmt(e.numerical, 15), 21) + " "
                 + pad(fmt(e.errorEstimate), 12) + " " + pad(fmt(e.absoluteError), 12) + " "
                 + pad(fmt(e.detectableRelativeError), 12) + " " + e.verdict.rawValue
             if let r = e.reason { s += " (\(r.rawValue))" }
@@ -188,7 +196,10 @@ func fmt(_ x: Double, _ digits: Int = 2) -> String {
     if !m.isFinite { return "\(x)" }
     let scale = pow(10, Double(digits - 1))
     m = (m * scale).rounded() / scale
-    if abs(m) >= 10 { m /= 10; e += 1 }
+    if abs(m) >= 10 {
+        m /= 10
+        e += 1
+    }
     var ms = "\(m)"
     if let dot = ms.firstIndex(of: "."), ms.distance(from: dot, to: ms.endIndex) > digits {
         ms = String(ms[..<ms.index(dot, offsetBy: digits)])

@@ -66,17 +66,20 @@ public struct DerivativeEstimator: Sendable, Equatable {
     /// Throws ``GradientCheckError/invalidOption(name:requirement:)`` for an option outside its domain.
     public func validate() throws {
         guard richardsonRatio.isFinite, richardsonRatio > 1, richardsonRatio <= 4 else {
-            throw GradientCheckError.invalidOption(name: "richardsonRatio", requirement: "must be in (1, 4], got \(richardsonRatio)")
+            throw GradientCheckError.invalidOption(
+                name: "richardsonRatio", requirement: "must be in (1, 4], got \(richardsonRatio)")
         }
         guard (2...40).contains(maxRows) else {
             throw GradientCheckError.invalidOption(name: "maxRows", requirement: "must be in 2...40, got \(maxRows)")
         }
         guard noiseFactor.isFinite, noiseFactor >= 0 else {
-            throw GradientCheckError.invalidOption(name: "noiseFactor", requirement: "must be finite and ≥ 0, got \(noiseFactor)")
+            throw GradientCheckError.invalidOption(
+                name: "noiseFactor", requirement: "must be finite and ≥ 0, got \(noiseFactor)")
         }
         guard (1...400).contains(stepSelector.maxHalvings) else {
-            throw GradientCheckError.invalidOption(name: "stepSelector.maxHalvings",
-                                                   requirement: "must be in 1...400, got \(stepSelector.maxHalvings)")
+            throw GradientCheckError.invalidOption(
+                name: "stepSelector.maxHalvings",
+                requirement: "must be in 1...400, got \(stepSelector.maxHalvings)")
         }
         if case .stencil(let points) = method { _ = try Stencil(points: points, derivativeOrder: 1, side: side) }
     }
@@ -87,8 +90,10 @@ public struct DerivativeEstimator: Sendable, Equatable {
     /// `valueFloor` is the smallest normal magnitude of the function's precision: below it the
     /// absolute spacing of representable values, not `u·|y|`, is the noise. `minStep` is the
     /// smallest first step worth trying (a displacement of a few ulps of `x` says nothing).
-    func estimate(g0: [Double], unitRoundoff u: Double, valueFloor: Double = .leastNormalMagnitude, scale: Double,
-                  minStep: Double = 0, displaced: (Double) throws -> (value: [Double], t: Double)) throws -> Estimate {
+    func estimate(
+        g0: [Double], unitRoundoff u: Double, valueFloor: Double = .leastNormalMagnitude, scale: Double,
+        minStep: Double = 0, displaced: (Double) throws -> (value: [Double], t: Double)
+    ) throws -> Estimate {
         var evals = 0
         let model = g0.map { noiseFactor * u * max(abs($0), valueFloor) }
         func central(_ h: Double) throws -> [Double] {
@@ -104,17 +109,22 @@ public struct DerivativeEstimator: Sendable, Equatable {
             evals += 1
             return zip(p, g0).map { ($0 - $1) / tp }
         }
-        let first = side == .central
-            ? try stepSelector.initialStep(scale: scale, noise: model.max() ?? 0, order: 2, minStep: minStep, difference: central)
-            : try stepSelector.initialStep(scale: scale, noise: model.max() ?? 0, order: 1, minStep: minStep, difference: oneSided)
+        let first =
+            side == .central
+            ? try stepSelector.initialStep(
+                scale: scale, noise: model.max() ?? 0, order: 2, minStep: minStep, difference: central)
+            : try stepSelector.initialStep(
+                scale: scale, noise: model.max() ?? 0, order: 1, minStep: minStep, difference: oneSided)
         // Noise of G, per component: the larger of a model (`noiseFactor · u · |G(0)|`) and a
-        // measurement. The measurement is the fourth difference at spacing `h_n = h_0·u^{1/3}` (`h_0` the selected first step):
+        // measurement. The measurement is the fourth difference at spacing `h_n = h_0·u^{1/3}`
+        // (`h_0` the selected first step):
         // its smooth part `h_n⁴ G⁗` is far below `u |G|`, so what remains is rounding noise,
         // amplified by `sqrt(1+16+36+16+1) = sqrt(70)` for independent errors. The model alone
         // misses functions that cancel (a small value computed from large terms).
         let hn = first.step * pow(u, 1.0 / 3)
         // One-sided: the forward (or backward) fourth difference on 0, 1, 2, 3, 4 instead.
-        let offsets: [Double] = side == .central ? [-2, -1, 0, 1, 2] : (side == .forward ? [0, 1, 2, 3, 4] : [0, -1, -2, -3, -4])
+        let offsets: [Double] =
+            side == .central ? [-2, -1, 0, 1, 2] : (side == .forward ? [0, 1, 2, 3, 4] : [0, -1, -2, -3, -4])
         // Two rings at spacings `h_n` and `2.7 h_n` (independent samples): one fourth difference
         // can come out small by chance, and the noise of a function that cancels internally is
         // invisible to the model.
@@ -134,7 +144,10 @@ public struct DerivativeEstimator: Sendable, Equatable {
                     guard let v = try? displaced(side == .backward ? -t : t).value else { break }
                     evals += 1
                     let change = zip(v, g0).map { abs($0 - $1) }.max() ?? 0
-                    if change > 0 { if k > 0 { quantum = change }; break }
+                    if change > 0 {
+                        if k > 0 { quantum = change }
+                        break
+                    }
                     t *= 16
                 }
             }
@@ -155,7 +168,8 @@ public struct DerivativeEstimator: Sendable, Equatable {
         case .richardson:
             let rich = Richardson(exponent: side == .central ? 2 : 1, ratio: richardsonRatio, maxRows: maxRows)
             func tableau(from h0: Double) throws -> (value: [Double], error: [Double], step: Double) {
-                let out = try side == .central
+                let out =
+                    try side == .central
                     ? rich.extrapolate(from: h0, noise: noise.max() ?? 0, baseAmplification: { 1 / $0 }, central)
                     : rich.extrapolate(from: h0, noise: noise.max() ?? 0, baseAmplification: { 2 / $0 }, oneSided)
                 // The tableau's estimate plus the noise the chosen entry carries.
@@ -163,33 +177,41 @@ public struct DerivativeEstimator: Sendable, Equatable {
             }
             let a = try tableau(from: first.step)
             guard crossCheck else {
-                return Estimate(value: a.value, error: a.error, evaluations: evals, step: a.step,
-                                regimeFound: first.found, side: side, quantum: quantum)
+                return Estimate(
+                    value: a.value, error: a.error, evaluations: evals, step: a.step,
+                    regimeFound: first.found, side: side, quantum: quantum)
             }
             // A second, independent tableau from a step 8 times smaller. Where the two agree
             // within their error estimates the better one is kept; where they do not, the first
             // step was outside the Taylor regime after all (an accidental agreement fooled the
             // selector): the finer tableau is kept and the disagreement becomes the error.
             let b = try tableau(from: first.step / 8)
-            var value = a.value, error = a.error
+            var value = a.value
+            var error = a.error
             for j in value.indices {
                 let gap = abs(a.value[j] - b.value[j])
                 if gap > a.error[j] + b.error[j] {
-                    value[j] = b.value[j]; error[j] = max(b.error[j], gap)
+                    value[j] = b.value[j]
+                    error[j] = max(b.error[j], gap)
                 } else {
                     // Agreement: keep the better estimate, but never claim more accuracy than the
                     // two independent estimates show (their spread bounds the error from below).
-                    if b.error[j] < a.error[j] { value[j] = b.value[j]; error[j] = b.error[j] }
+                    if b.error[j] < a.error[j] {
+                        value[j] = b.value[j]
+                        error[j] = b.error[j]
+                    }
                     error[j] = max(error[j], gap)
                 }
             }
-            return Estimate(value: value, error: error, evaluations: evals, step: min(a.step, b.step),
-                            regimeFound: first.found, side: side, quantum: quantum)
+            return Estimate(
+                value: value, error: error, evaluations: evals, step: min(a.step, b.step),
+                regimeFound: first.found, side: side, quantum: quantum)
         case .stencil(let points):
             let st = try Stencil(points: points, derivativeOrder: 1, side: side)
             let p = st.accuracyOrder + 1
             // Bound on the p-th derivative from a (p+2)-point stencil at the selected step.
-            let hi = try Stencil(points: p + 2 - (side == .central && p % 2 == 0 ? 1 : 0), derivativeOrder: p, side: side)
+            let hi = try Stencil(
+                points: p + 2 - (side == .central && p % 2 == 0 ? 1 : 0), derivativeOrder: p, side: side)
             let hs = first.step
             let samples = try hi.grid.map { k -> [Double] in
                 if k == 0 { return g0 }
@@ -197,8 +219,11 @@ public struct DerivativeEstimator: Sendable, Equatable {
                 return try displaced(k * hs).value
             }
             let mp = hi.apply(samples, step: hs).map(abs).max() ?? 0
-            let tc = st.coefficients.enumerated().reduce(0.0) { $0 + $1.element * pow(st.grid[$1.offset], Double(p)) } / Double((1...p).reduce(1, *))
-            let h = StepSelector.optimalStep(stencil: st, noise: noise.max() ?? 0, derivativeBound: mp, truncationConstant: tc)
+            let tc =
+                st.coefficients.enumerated().reduce(0.0) { $0 + $1.element * pow(st.grid[$1.offset], Double(p)) }
+                / Double((1...p).reduce(1, *))
+            let h = StepSelector.optimalStep(
+                stencil: st, noise: noise.max() ?? 0, derivativeBound: mp, truncationConstant: tc)
             let samp = try st.grid.map { k -> [Double] in
                 if k == 0 { return g0 }
                 evals += 1

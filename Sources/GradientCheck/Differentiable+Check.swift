@@ -25,11 +25,15 @@ extension GradientChecker {
     public func checkDifferentiable<T: Differentiable & Flattenable>(
         _ f: @differentiable(reverse) (T) -> T.Scalar, at x: T
     ) throws -> CheckResult
-    where T.Scalar: Differentiable, T.Scalar.TangentVector == T.Scalar, T.TangentVector: Flattenable,
-          T.TangentVector.Scalar == T.Scalar {
+    where
+        T.Scalar: Differentiable, T.Scalar.TangentVector == T.Scalar, T.TangentVector: Flattenable,
+        T.TangentVector.Scalar == T.Scalar
+    {
         let g = gradient(at: x, of: f).flattened()
         let xs = x.flattened()
-        guard g.count == xs.count else { throw GradientCheckError.sizeMismatch(what: "tangent vector", expected: xs.count, actual: g.count) }
+        guard g.count == xs.count else {
+            throw GradientCheckError.sizeMismatch(what: "tangent vector", expected: xs.count, actual: g.count)
+        }
         return try checkGradient(of: { (v: [T.Scalar]) in f(try x.unflattened(v)) }, at: xs, gradient: g)
     }
 
@@ -39,17 +43,22 @@ extension GradientChecker {
     public func checkDifferentiable<T: Differentiable & Flattenable, U: Differentiable & Flattenable>(
         _ f: @differentiable(reverse) (T, U) -> T.Scalar, at x: T, _ y: U
     ) throws -> CheckResult
-    where U.Scalar == T.Scalar, T.Scalar: Differentiable, T.Scalar.TangentVector == T.Scalar,
-          T.TangentVector: Flattenable, T.TangentVector.Scalar == T.Scalar,
-          U.TangentVector: Flattenable, U.TangentVector.Scalar == T.Scalar {
+    where
+        U.Scalar == T.Scalar, T.Scalar: Differentiable, T.Scalar.TangentVector == T.Scalar,
+        T.TangentVector: Flattenable, T.TangentVector.Scalar == T.Scalar,
+        U.TangentVector: Flattenable, U.TangentVector.Scalar == T.Scalar
+    {
         let (gx, gy) = gradient(at: x, y, of: f)
         let nx = x.flattened().count
         let g = gx.flattened() + gy.flattened()
         let xs = x.flattened() + y.flattened()
-        guard g.count == xs.count else { throw GradientCheckError.sizeMismatch(what: "tangent vectors", expected: xs.count, actual: g.count) }
-        return try checkGradient(of: { (v: [T.Scalar]) in
-            f(try x.unflattened(Array(v[..<nx])), try y.unflattened(Array(v[nx...])))
-        }, at: xs, gradient: g)
+        guard g.count == xs.count else {
+            throw GradientCheckError.sizeMismatch(what: "tangent vectors", expected: xs.count, actual: g.count)
+        }
+        return try checkGradient(
+            of: { (v: [T.Scalar]) in
+                f(try x.unflattened(Array(v[..<nx])), try y.unflattened(Array(v[nx...])))
+            }, at: xs, gradient: g)
     }
 
     /// A vector-valued function `ℝⁿ → ℝᵐ`: its pullback (reverse-mode product `Jᵀu`) against the
@@ -60,10 +69,14 @@ extension GradientChecker {
         _ f: @differentiable(reverse) ([S]) -> [S], at x: [S]
     ) throws -> CheckResult where S.TangentVector == S {
         let (y, pullback) = valueWithPullback(at: x, of: f)
-        return try checkVJP(of: { f($0) }, at: x, vjp: { u in
-            guard u.count == y.count else { throw GradientCheckError.sizeMismatch(what: "cotangent", expected: y.count, actual: u.count) }
-            return Array(pullback(Array<S>.DifferentiableView(u)).base)
-        })
+        return try checkVJP(
+            of: { f($0) }, at: x,
+            vjp: { u in
+                guard u.count == y.count else {
+                    throw GradientCheckError.sizeMismatch(what: "cotangent", expected: y.count, actual: u.count)
+                }
+                return Array(pullback(Array<S>.DifferentiableView(u)).base)
+            })
     }
 }
 #endif

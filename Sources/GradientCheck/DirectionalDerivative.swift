@@ -18,13 +18,17 @@ extension DerivativeEstimator {
     ///
     /// - Throws: ``GradientCheckError/sizeMismatch(what:expected:actual:)`` when `g` changes its
     ///   output length; the caller's other errors at trial points are treated as "undefined there".
-    func sample<S: CheckScalar, O: BinaryFloatingPoint>(_ g: ([S]) throws -> [O], at x: [S], g0: [Double], coordinate: Int?,
-                                direction: [Double]?, scale rawScale: Double, alternativeScale: Double? = nil,
-                                maxStep: Double?, domainRetries: Int = 8) throws -> Estimate {
+    func sample<S: CheckScalar, O: BinaryFloatingPoint>(
+        _ g: ([S]) throws -> [O], at x: [S], g0: [Double], coordinate: Int?,
+        direction: [Double]?, scale rawScale: Double, alternativeScale: Double? = nil,
+        maxStep: Double?, domainRetries: Int = 8
+    ) throws -> Estimate {
         let minStep = Self.minimumStep(x, coordinate: coordinate, direction: direction)
         // Each output component above 1 divided by a power of two near |G(0)| (exact): differences
         // and the tableau's combinations of values near the overflow threshold stay finite.
-        let sigma = g0.map { v -> Double in abs(v) > 1 && v.isFinite ? Double(sign: .plus, exponent: v.exponent, significand: 1) : 1 }
+        let sigma = g0.map { v -> Double in
+            abs(v) > 1 && v.isFinite ? Double(sign: .plus, exponent: v.exponent, significand: 1) : 1
+        }
         let g0 = zip(g0, sigma).map { $0 / $1 }
         let valueFloor = Double(S.leastNormalMagnitude) / (sigma.max() ?? 1)
         // Never start below the normal range of S: a step that is itself subnormal carries few bits.
@@ -41,7 +45,8 @@ extension DerivativeEstimator {
                 throw UndefinedAtTrialPoint()
             } catch { throw UndefinedAtTrialPoint() }
             guard y.count == g0.count else {
-                throw GradientCheckError.sizeMismatch(what: "output of the function at a trial point", expected: g0.count, actual: y.count)
+                throw GradientCheckError.sizeMismatch(
+                    what: "output of the function at a trial point", expected: g0.count, actual: y.count)
             }
             var out = [Double](repeating: 0, count: y.count)
             for i in y.indices {
@@ -86,21 +91,30 @@ extension DerivativeEstimator {
             var scale = clamp(rawScale)
             for _ in 0...max(domainRetries, 0) {
                 do {
-                    var e = try est.estimate(g0: g0, unitRoundoff: S.unitRoundoff, valueFloor: valueFloor,
-                                             scale: scale, minStep: minStep, displaced: displaced)
+                    var e = try est.estimate(
+                        g0: g0, unitRoundoff: S.unitRoundoff, valueFloor: valueFloor,
+                        scale: scale, minStep: minStep, displaced: displaced)
                     e.evaluations += spent
                     // Mixed scales: an input entry much smaller than the input's typical size may
                     // vary the function on its own scale. Both are tried; two "asymptotic"
                     // estimates that disagree mean one of them was an accident.
                     if let alt = alternativeScale.map(clamp), alt < scale / 8,
-                       let e2 = try? est.estimate(g0: g0, unitRoundoff: S.unitRoundoff, valueFloor: valueFloor, scale: alt,
-                                                  minStep: minStep, displaced: displaced) {
+                        let e2 = try? est.estimate(
+                            g0: g0, unitRoundoff: S.unitRoundoff, valueFloor: valueFloor, scale: alt,
+                            minStep: minStep, displaced: displaced)
+                    {
                         let evals = e.evaluations + e2.evaluations
-                        if !e.regimeFound { e = e2 }
-                        else if e2.regimeFound {
-                            let agree = e.value.indices.allSatisfy { abs(e.value[$0] - e2.value[$0]) <= 4 * (e.error[$0] + e2.error[$0]) }
-                            if !agree { e.failure = .estimatesDisagree }
-                            else if (e2.error.max() ?? 0) < (e.error.max() ?? 0) { e = e2 }
+                        if !e.regimeFound {
+                            e = e2
+                        } else if e2.regimeFound {
+                            let agree = e.value.indices.allSatisfy {
+                                abs(e.value[$0] - e2.value[$0]) <= 4 * (e.error[$0] + e2.error[$0])
+                            }
+                            if !agree {
+                                e.failure = .estimatesDisagree
+                            } else if (e2.error.max() ?? 0) < (e.error.max() ?? 0) {
+                                e = e2
+                            }
                         }
                         e.evaluations = evals
                     }
@@ -113,8 +127,9 @@ extension DerivativeEstimator {
             }
         }
         let inf = [Double](repeating: .infinity, count: g0.count)
-        return Estimate(value: [Double](repeating: 0, count: g0.count), error: inf, evaluations: spent, step: 0,
-                        regimeFound: false, side: side, failure: .undefinedNearby)
+        return Estimate(
+            value: [Double](repeating: 0, count: g0.count), error: inf, evaluations: spent, step: 0,
+            regimeFound: false, side: side, failure: .undefinedNearby)
     }
 
     /// The smallest first step worth taking: `2¹⁰` ulps of the displaced coordinate (per unit of
@@ -141,16 +156,19 @@ extension DerivativeEstimator {
     ///   trusting ``Estimate/error``.
     /// - Throws: ``GradientCheckError`` for an invalid option, a non-finite `x` or `f(x)`, or a
     ///   throwing `f(x)`.
-    public func derivative<S: CheckScalar>(of f: (S) throws -> S, at x: S, stepScale: Double? = nil,
-                                           maxStep: Double? = nil) throws -> Estimate {
+    public func derivative<S: CheckScalar>(
+        of f: (S) throws -> S, at x: S, stepScale: Double? = nil,
+        maxStep: Double? = nil
+    ) throws -> Estimate {
         try validate()
         try requireFinite([x], "input x")
         try validateStep(stepScale, "stepScale")
         try validateStep(maxStep, "maxStep")
         func g(_ p: [S]) throws -> [S] { [try f(p[0])] }
         let g0 = try call("f(x)") { try g([x]) }.map(Double.init)
-        var e = try sample(g, at: [x], g0: g0, coordinate: 0, direction: nil, scale: stepScale ?? max(abs(Double(x)), 1),
-                           maxStep: maxStep)
+        var e = try sample(
+            g, at: [x], g0: g0, coordinate: 0, direction: nil, scale: stepScale ?? max(abs(Double(x)), 1),
+            maxStep: maxStep)
         e.evaluations += 1
         return e
     }
@@ -166,22 +184,29 @@ extension DerivativeEstimator {
     /// - Returns: `m` values and error bounds.
     /// - Throws: ``GradientCheckError`` for empty or mismatched sizes, non-finite input, a zero
     ///   direction, or an invalid option; `g` throwing or non-finite at `x` itself.
-    public func directionalDerivative<S: CheckScalar>(of g: ([S]) throws -> [S], at x: [S], along v: [S],
-                                                      stepScale: Double? = nil, maxStep: Double? = nil) throws -> Estimate {
+    public func directionalDerivative<S: CheckScalar>(
+        of g: ([S]) throws -> [S], at x: [S], along v: [S],
+        stepScale: Double? = nil, maxStep: Double? = nil
+    ) throws -> Estimate {
         try validate()
         guard !x.isEmpty else { throw GradientCheckError.emptyInput(what: "input x") }
-        guard v.count == x.count else { throw GradientCheckError.sizeMismatch(what: "direction", expected: x.count, actual: v.count) }
+        guard v.count == x.count else {
+            throw GradientCheckError.sizeMismatch(what: "direction", expected: x.count, actual: v.count)
+        }
         try requireFinite(x, "input x")
         try requireFinite(v, "direction")
         let vmax = v.map { abs(Double($0)) }.max() ?? 0
-        guard vmax > 0 else { throw GradientCheckError.invalidOption(name: "direction", requirement: "must not be zero") }
+        guard vmax > 0 else {
+            throw GradientCheckError.invalidOption(name: "direction", requirement: "must not be zero")
+        }
         try validateStep(stepScale, "stepScale")
         try validateStep(maxStep, "maxStep")
         let g0 = try call("g(x)") { try g(x) }.map(Double.init)
         guard !g0.isEmpty else { throw GradientCheckError.emptyInput(what: "output g(x)") }
         let typical = x.map { abs(Double($0)) }.max() ?? 0
         let scale = (stepScale ?? (typical > 0 ? typical : 1)) / vmax
-        var e = try sample(g, at: x, g0: g0, coordinate: nil, direction: v.map(Double.init), scale: scale, maxStep: maxStep)
+        var e = try sample(
+            g, at: x, g0: g0, coordinate: nil, direction: v.map(Double.init), scale: scale, maxStep: maxStep)
         e.evaluations += 1
         return e
     }

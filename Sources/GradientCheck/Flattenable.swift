@@ -15,7 +15,9 @@ public protocol Flattenable {
 extension Array: Flattenable where Element: CheckScalar {
     public func flattened() -> [Element] { self }
     public func unflattened(_ entries: [Element]) throws -> [Element] {
-        guard entries.count == count else { throw GradientCheckError.sizeMismatch(what: "flattened array", expected: count, actual: entries.count) }
+        guard entries.count == count else {
+            throw GradientCheckError.sizeMismatch(what: "flattened array", expected: count, actual: entries.count)
+        }
         return entries
     }
 }
@@ -23,7 +25,9 @@ extension Array: Flattenable where Element: CheckScalar {
 extension Double: Flattenable {
     public func flattened() -> [Double] { [self] }
     public func unflattened(_ entries: [Double]) throws -> Double {
-        guard entries.count == 1 else { throw GradientCheckError.sizeMismatch(what: "flattened scalar", expected: 1, actual: entries.count) }
+        guard entries.count == 1 else {
+            throw GradientCheckError.sizeMismatch(what: "flattened scalar", expected: 1, actual: entries.count)
+        }
         return entries[0]
     }
 }
@@ -31,7 +35,9 @@ extension Double: Flattenable {
 extension Float: Flattenable {
     public func flattened() -> [Float] { [self] }
     public func unflattened(_ entries: [Float]) throws -> Float {
-        guard entries.count == 1 else { throw GradientCheckError.sizeMismatch(what: "flattened scalar", expected: 1, actual: entries.count) }
+        guard entries.count == 1 else {
+            throw GradientCheckError.sizeMismatch(what: "flattened scalar", expected: 1, actual: entries.count)
+        }
         return entries[0]
     }
 }
@@ -50,7 +56,8 @@ extension SIMD where Self: Flattenable {
     public func flattened() -> [Scalar] { indices.map { self[$0] } }
     public func unflattened(_ entries: [Scalar]) throws -> Self {
         guard entries.count == scalarCount else {
-            throw GradientCheckError.sizeMismatch(what: "flattened SIMD vector", expected: scalarCount, actual: entries.count)
+            throw GradientCheckError.sizeMismatch(
+                what: "flattened SIMD vector", expected: scalarCount, actual: entries.count)
         }
         return Self(entries)
     }

@@ -13,11 +13,11 @@ public enum GradientCheckError: Error, Equatable, Sendable, CustomStringConverti
 
     public var description: String {
         switch self {
-        case let .nonFiniteValue(p, v): return "the function returned \(v) at \(p)"
-        case let .callbackFailed(w, e): return "\(w) threw: \(e)"
-        case let .sizeMismatch(w, e, a): return "size mismatch for \(w): expected \(e), got \(a)"
-        case let .emptyInput(w): return "\(w) is empty"
-        case let .invalidOption(n, r): return "invalid option \(n): \(r)"
+        case .nonFiniteValue(let p, let v): return "the function returned \(v) at \(p)"
+        case .callbackFailed(let w, let e): return "\(w) threw: \(e)"
+        case .sizeMismatch(let w, let e, let a): return "size mismatch for \(w): expected \(e), got \(a)"
+        case .emptyInput(let w): return "\(w) is empty"
+        case .invalidOption(let n, let r): return "invalid option \(n): \(r)"
         }
     }
 }

@@ -74,10 +74,14 @@ public struct GradientChecker: Sendable {
         case .full: break
         case .fast(let t):
             guard (1...100_000).contains(t) else {
-                throw GradientCheckError.invalidOption(name: "size", requirement: "fast(trials:) needs 1...100000 trials, got \(t)")
+                throw GradientCheckError.invalidOption(
+                    name: "size", requirement: "fast(trials:) needs 1...100000 trials, got \(t)")
             }
         case .automatic(let t):
-            guard t >= 0 else { throw GradientCheckError.invalidOption(name: "size", requirement: "automatic(threshold:) needs ≥ 0, got \(t)") }
+            guard t >= 0 else {
+                throw GradientCheckError.invalidOption(
+                    name: "size", requirement: "automatic(threshold:) needs ≥ 0, got \(t)")
+            }
         }
     }
 
@@ -99,38 +103,51 @@ public struct GradientChecker: Sendable {
     /// - Returns: one entry per input entry, or per trial in fast mode.
     /// - Throws: ``GradientCheckError`` for empty input, size mismatches, non-finite values at `x`,
     ///   invalid options, or `f` throwing at `x` itself.
-    public func checkGradient<T: Flattenable>(of f: (T) throws -> T.Scalar, at x: T, gradient: T,
-                                              termMagnitudes: T? = nil) throws -> CheckResult {
+    public func checkGradient<T: Flattenable>(
+        of f: (T) throws -> T.Scalar, at x: T, gradient: T,
+        termMagnitudes: T? = nil
+    ) throws -> CheckResult {
         try checkGradient(of: f, at: x, gradient: gradient, termMagnitudes: termMagnitudes, flattenable: ())
     }
 
     /// The same for `[Double]`: with untyped literals (`at: [1], gradient: [2]`) the closure's
     /// argument type is taken to be `[Double]`, so such calls are never ambiguous.
-    public func checkGradient(of f: ([Double]) throws -> Double, at x: [Double], gradient: [Double],
-                              termMagnitudes: [Double]? = nil) throws -> CheckResult {
+    public func checkGradient(
+        of f: ([Double]) throws -> Double, at x: [Double], gradient: [Double],
+        termMagnitudes: [Double]? = nil
+    ) throws -> CheckResult {
         try withoutActuallyEscaping(f) { f in
-            try checkGradient(of: f as ([Double]) throws -> Double, at: x as [Double], gradient: gradient,
-                              termMagnitudes: termMagnitudes as [Double]?, flattenable: ())
+            try checkGradient(
+                of: f as ([Double]) throws -> Double, at: x as [Double], gradient: gradient,
+                termMagnitudes: termMagnitudes as [Double]?, flattenable: ())
         }
     }
 
-    func checkGradient<T: Flattenable>(of f: (T) throws -> T.Scalar, at x: T, gradient: T, termMagnitudes: T?,
-                                       flattenable: Void) throws -> CheckResult {
+    func checkGradient<T: Flattenable>(
+        of f: (T) throws -> T.Scalar, at x: T, gradient: T, termMagnitudes: T?,
+        flattenable: Void
+    ) throws -> CheckResult {
         let xs = x.flattened()
         let gs = gradient.flattened()
         let ts = termMagnitudes?.flattened()
-        if let t = ts, t.count != xs.count { throw GradientCheckError.sizeMismatch(what: "termMagnitudes", expected: xs.count, actual: t.count) }
+        if let t = ts, t.count != xs.count {
+            throw GradientCheckError.sizeMismatch(what: "termMagnitudes", expected: xs.count, actual: t.count)
+        }
         if let t = ts, let i = t.firstIndex(where: { !($0 >= 0 && $0.isFinite) }) {
-            throw GradientCheckError.invalidOption(name: "termMagnitudes[\(i)]", requirement: "must be finite and ≥ 0, got \(t[i])")
+            throw GradientCheckError.invalidOption(
+                name: "termMagnitudes[\(i)]", requirement: "must be finite and ≥ 0, got \(t[i])")
         }
         return try withoutActuallyEscaping(f) { f in
-            try checkJacobian(of: { [try f(try x.unflattened($0))] }, at: xs, jacobian: [gs], kind: .gradient,
-                              termMagnitudes: ts.map { [$0] })
+            try checkJacobian(
+                of: { [try f(try x.unflattened($0))] }, at: xs, jacobian: [gs], kind: .gradient,
+                termMagnitudes: ts.map { [$0] })
         }
     }
 
     /// The numerical gradient alone, with its per-entry error estimates (`+∞` where undecidable).
-    public func numericalGradient<S: CheckScalar>(of f: ([S]) throws -> S, at x: [S]) throws -> (value: [Double], error: [Double], evaluations: Int) {
+    public func numericalGradient<S: CheckScalar>(of f: ([S]) throws -> S, at x: [S]) throws -> (
+        value: [Double], error: [Double], evaluations: Int
+    ) {
         let j = try numericalJacobian(of: { [try f($0)] }, at: x)
         return (j.value.map { $0[0] }, j.error.map { $0[0] }, j.evaluations)
     }
@@ -142,13 +159,16 @@ public struct GradientChecker: Sendable {
     ///
     /// - Throws: ``GradientCheckError`` for empty input or output, non-finite `x` or `g(x)`, or
     ///   an invalid option.
-    public func numericalJacobian<S: CheckScalar>(of g: ([S]) throws -> [S], at x: [S]) throws -> (value: [[Double]], error: [[Double]], evaluations: Int) {
+    public func numericalJacobian<S: CheckScalar>(of g: ([S]) throws -> [S], at x: [S]) throws -> (
+        value: [[Double]], error: [[Double]], evaluations: Int
+    ) {
         try validate()
         guard !x.isEmpty else { throw GradientCheckError.emptyInput(what: "input x") }
         try requireFinite(x, "input x")
         let g0 = try call("g(x)") { try g(x) }.map(Double.init)
         guard !g0.isEmpty else { throw GradientCheckError.emptyInput(what: "output g(x)") }
-        var cols: [[Double]] = [], errs: [[Double]] = []
+        var cols: [[Double]] = []
+        var errs: [[Double]] = []
         var evals = 1
         for j in x.indices {
             let e = try column(g, x: x, g0: g0, j: j)
@@ -167,46 +187,60 @@ public struct GradientChecker: Sendable {
     ///   - jacobian: `m` rows of `n` entries.
     /// - Returns: `m · n` entries (full mode) or one per trial (fast mode).
     /// - Throws: ``GradientCheckError`` for empty or mismatched sizes, non-finite values, invalid options.
-    public func checkJacobian<S: CheckScalar>(of g: ([S]) throws -> [S], at x: [S], jacobian: [[S]]) throws -> CheckResult {
+    public func checkJacobian<S: CheckScalar>(of g: ([S]) throws -> [S], at x: [S], jacobian: [[S]]) throws
+        -> CheckResult
+    {
         try checkJacobian(of: g, at: x, jacobian: jacobian, kind: .jacobian)
     }
 
-    func checkJacobian<S: CheckScalar>(of g: ([S]) throws -> [S], at x: [S], jacobian: [[S]], kind: CheckResult.Kind,
-                                       termMagnitudes: [[S]]? = nil) throws -> CheckResult {
+    func checkJacobian<S: CheckScalar>(
+        of g: ([S]) throws -> [S], at x: [S], jacobian: [[S]], kind: CheckResult.Kind,
+        termMagnitudes: [[S]]? = nil
+    ) throws -> CheckResult {
         try validate()
         guard !x.isEmpty else { throw GradientCheckError.emptyInput(what: "input x") }
         for (i, row) in jacobian.enumerated() where row.count != x.count {
-            throw GradientCheckError.sizeMismatch(what: kind == .gradient ? "gradient" : "Jacobian row \(i)", expected: x.count, actual: row.count)
+            throw GradientCheckError.sizeMismatch(
+                what: kind == .gradient ? "gradient" : "Jacobian row \(i)", expected: x.count, actual: row.count)
         }
         for row in jacobian { try requireFinite(row, kind == .gradient ? "gradient" : "Jacobian") }
         try requireFinite(x, "input x")
-        if let s = stepScales, s.count != x.count { throw GradientCheckError.sizeMismatch(what: "stepScales", expected: x.count, actual: s.count) }
+        if let s = stepScales, s.count != x.count {
+            throw GradientCheckError.sizeMismatch(what: "stepScales", expected: x.count, actual: s.count)
+        }
         let g0 = try call("g(x)") { try g(x) }.map(Double.init)
         guard !g0.isEmpty else { throw GradientCheckError.emptyInput(what: "output g(x)") }
         guard g0.count == jacobian.count else {
-            throw GradientCheckError.sizeMismatch(what: "Jacobian rows (outputs of g)", expected: g0.count, actual: jacobian.count)
+            throw GradientCheckError.sizeMismatch(
+                what: "Jacobian rows (outputs of g)", expected: g0.count, actual: jacobian.count)
         }
-        let u = S.unitRoundoff, res = resolution(u)
+        let u = S.unitRoundoff
+        let res = resolution(u)
         if useFast(x.count) {
             let jd = jacobian.map { $0.map(Double.init) }
             return try withoutActuallyEscaping(g) { g in
-            try projected(g, x: x, g0: g0, kind: kind, analytic: { uu, v in
-                var terms: [Double] = []
-                terms.reserveCapacity(x.count)
-                for j in x.indices where v[j] != 0 {
-                    var s = 0.0
-                    for i in jd.indices { s += uu[i] * jd[i][j] }
-                    terms.append(s * v[j])
-                }
-                return terms
-            }, located: { j in
-                // The located input entry, judged as a full column.
-                let e = try column(g, x: x, g0: g0, j: j)
-                return try g0.indices.map { i in
-                    try decide(kind == .gradient ? [j] : [i, j], analytic: jd[i][j], estimate: e, component: i,
-                               terms: termMagnitudes.map { abs(Double($0[i][j])) } ?? 0, x: x, g0: g0, g: g, coordinate: j)
-                }
-            })
+                try projected(
+                    g, x: x, g0: g0, kind: kind,
+                    analytic: { uu, v in
+                        var terms: [Double] = []
+                        terms.reserveCapacity(x.count)
+                        for j in x.indices where v[j] != 0 {
+                            var s = 0.0
+                            for i in jd.indices { s += uu[i] * jd[i][j] }
+                            terms.append(s * v[j])
+                        }
+                        return terms
+                    },
+                    located: { j in
+                        // The located input entry, judged as a full column.
+                        let e = try column(g, x: x, g0: g0, j: j)
+                        return try g0.indices.map { i in
+                            try decide(
+                                kind == .gradient ? [j] : [i, j], analytic: jd[i][j], estimate: e, component: i,
+                                terms: termMagnitudes.map { abs(Double($0[i][j])) } ?? 0, x: x, g0: g0, g: g,
+                                coordinate: j)
+                        }
+                    })
             }
         }
         var entries: [EntryResult] = []
@@ -218,13 +252,15 @@ public struct GradientChecker: Sendable {
             for i in jacobian.indices {
                 let idx = kind == .gradient ? [j] : [i, j]
                 let terms = termMagnitudes.map { abs(Double($0[i][j])) } ?? 0
-                let r = try decide(idx, analytic: Double(jacobian[i][j]), estimate: e, component: i, terms: terms,
-                                   x: x, g0: g0, g: g, coordinate: j, scaleJ: scaleJ, evaluations: &evals)
+                let r = try decide(
+                    idx, analytic: Double(jacobian[i][j]), estimate: e, component: i, terms: terms,
+                    x: x, g0: g0, g: g, coordinate: j, scaleJ: scaleJ, evaluations: &evals)
                 entries.append(r)
             }
         }
-        return CheckResult(kind: kind, mode: .full, precision: "\(S.self)", entries: entries, evaluations: evals, seed: seed,
-                           resolution: res, point: x.prefix(6).map(Double.init), inputCount: x.count)
+        return CheckResult(
+            kind: kind, mode: .full, precision: "\(S.self)", entries: entries, evaluations: evals, seed: seed,
+            resolution: res, point: x.prefix(6).map(Double.init), inputCount: x.count)
     }
 
     // MARK: Products
@@ -235,26 +271,37 @@ public struct GradientChecker: Sendable {
     ///
     /// - Returns: per entry (full) or per trial, plus the located input entry of a failed trial (fast).
     /// - Throws: ``GradientCheckError`` for empty or mismatched sizes, non-finite values, invalid options.
-    public func checkVJP<S: CheckScalar>(of g: ([S]) throws -> [S], at x: [S], vjp: ([S]) throws -> [S]) throws -> CheckResult {
+    public func checkVJP<S: CheckScalar>(of g: ([S]) throws -> [S], at x: [S], vjp: ([S]) throws -> [S]) throws
+        -> CheckResult
+    {
         let g0 = try outputAtX(g, x)
         let m = g0.count
         if useFast(x.count) {
             var cache: (u: [Double], a: [Double])?
-            return try projected(g, x: x, g0: g0, kind: .vectorJacobianProduct, analytic: { uu, v in
-                let a: [Double]
-                if let c = cache, c.u == uu { a = c.a } else {
-                    let r = try call("vjp(u)") { try vjp(uu.map { S($0) }) }
-                    guard r.count == x.count else { throw GradientCheckError.sizeMismatch(what: "vjp(u)", expected: x.count, actual: r.count) }
-                    a = r.map(Double.init)
-                    cache = (uu, a)
-                }
-                return x.indices.compactMap { v[$0] != 0 ? a[$0] * v[$0] : nil }
-            }, located: nil)
+            return try projected(
+                g, x: x, g0: g0, kind: .vectorJacobianProduct,
+                analytic: { uu, v in
+                    let a: [Double]
+                    if let c = cache, c.u == uu {
+                        a = c.a
+                    } else {
+                        let r = try call("vjp(u)") { try vjp(uu.map { S($0) }) }
+                        guard r.count == x.count else {
+                            throw GradientCheckError.sizeMismatch(what: "vjp(u)", expected: x.count, actual: r.count)
+                        }
+                        a = r.map(Double.init)
+                        cache = (uu, a)
+                    }
+                    return x.indices.compactMap { v[$0] != 0 ? a[$0] * v[$0] : nil }
+                }, located: nil)
         }
         let rows = try (0..<m).map { i -> [S] in
-            var uu = [S](repeating: 0, count: m); uu[i] = 1
+            var uu = [S](repeating: 0, count: m)
+            uu[i] = 1
             let r = try call("vjp(e_\(i))") { try vjp(uu) }
-            guard r.count == x.count else { throw GradientCheckError.sizeMismatch(what: "vjp(e_\(i))", expected: x.count, actual: r.count) }
+            guard r.count == x.count else {
+                throw GradientCheckError.sizeMismatch(what: "vjp(e_\(i))", expected: x.count, actual: r.count)
+            }
             return r
         }
         var r = try checkJacobian(of: g, at: x, jacobian: rows, kind: .vectorJacobianProduct)
@@ -266,21 +313,30 @@ public struct GradientChecker: Sendable {
     ///
     /// - Returns: per entry (full) or per trial, plus the located input entry of a failed trial (fast).
     /// - Throws: ``GradientCheckError`` for empty or mismatched sizes, non-finite values, invalid options.
-    public func checkJVP<S: CheckScalar>(of g: ([S]) throws -> [S], at x: [S], jvp: ([S]) throws -> [S]) throws -> CheckResult {
+    public func checkJVP<S: CheckScalar>(of g: ([S]) throws -> [S], at x: [S], jvp: ([S]) throws -> [S]) throws
+        -> CheckResult
+    {
         let g0 = try outputAtX(g, x)
         let m = g0.count
         if useFast(x.count) {
-            return try projected(g, x: x, g0: g0, kind: .jacobianVectorProduct, analytic: { uu, v in
-                let a = try call("jvp(v)") { try jvp(v.map { S($0) }) }
-                guard a.count == m else { throw GradientCheckError.sizeMismatch(what: "jvp(v)", expected: m, actual: a.count) }
-                return zip(a, uu).map { Double($0) * $1 }
-            }, located: nil)
+            return try projected(
+                g, x: x, g0: g0, kind: .jacobianVectorProduct,
+                analytic: { uu, v in
+                    let a = try call("jvp(v)") { try jvp(v.map { S($0) }) }
+                    guard a.count == m else {
+                        throw GradientCheckError.sizeMismatch(what: "jvp(v)", expected: m, actual: a.count)
+                    }
+                    return zip(a, uu).map { Double($0) * $1 }
+                }, located: nil)
         }
         var cols: [[S]] = []
         for j in x.indices {
-            var v = [S](repeating: 0, count: x.count); v[j] = 1
+            var v = [S](repeating: 0, count: x.count)
+            v[j] = 1
             let c = try call("jvp(e_\(j))") { try jvp(v) }
-            guard c.count == m else { throw GradientCheckError.sizeMismatch(what: "jvp(e_\(j))", expected: m, actual: c.count) }
+            guard c.count == m else {
+                throw GradientCheckError.sizeMismatch(what: "jvp(e_\(j))", expected: m, actual: c.count)
+            }
             cols.append(c)
         }
         let rows = (0..<m).map { i in x.indices.map { cols[$0][i] } }
@@ -296,14 +352,20 @@ public struct GradientChecker: Sendable {
     /// allowance exceeds `resolution` of the compared value (heavy cancellation) is inconclusive.
     ///
     /// - Throws: ``GradientCheckError`` for zero sizes, `trials < 1`, mismatched or non-finite products.
-    public func adjointTest<S: CheckScalar>(inputs n: Int, outputs m: Int, trials: Int = 4,
-                                            jvp: ([S]) throws -> [S], vjp: ([S]) throws -> [S]) throws -> CheckResult {
+    public func adjointTest<S: CheckScalar>(
+        inputs n: Int, outputs m: Int, trials: Int = 4,
+        jvp: ([S]) throws -> [S], vjp: ([S]) throws -> [S]
+    ) throws -> CheckResult {
         try validate()
         guard n > 0 else { throw GradientCheckError.emptyInput(what: "inputs") }
         guard m > 0 else { throw GradientCheckError.emptyInput(what: "outputs") }
-        guard (1...100_000).contains(trials) else { throw GradientCheckError.invalidOption(name: "trials", requirement: "must be in 1...100000, got \(trials)") }
+        guard (1...100_000).contains(trials) else {
+            throw GradientCheckError.invalidOption(name: "trials", requirement: "must be in 1...100000, got \(trials)")
+        }
         // The random directions are allocated: bounded like every other size (2^24 entries).
-        guard n <= 1 << 24, m <= 1 << 24 else { throw GradientCheckError.invalidOption(name: "inputs/outputs", requirement: "must be ≤ 2^24") }
+        guard n <= 1 << 24, m <= 1 << 24 else {
+            throw GradientCheckError.invalidOption(name: "inputs/outputs", requirement: "must be ≤ 2^24")
+        }
         var rng = SeededGenerator(seed: seed)
         var entries: [EntryResult] = []
         let u = S.unitRoundoff
@@ -312,31 +374,45 @@ public struct GradientChecker: Sendable {
             let v = (0..<n).map { _ in S(rng.normal()) }
             let jv = try call("jvp(v)") { try jvp(v) }
             let jtu = try call("vjp(u)") { try vjp(uu) }
-            guard jv.count == m else { throw GradientCheckError.sizeMismatch(what: "jvp(v)", expected: m, actual: jv.count) }
-            guard jtu.count == n else { throw GradientCheckError.sizeMismatch(what: "vjp(u)", expected: n, actual: jtu.count) }
+            guard jv.count == m else {
+                throw GradientCheckError.sizeMismatch(what: "jvp(v)", expected: m, actual: jv.count)
+            }
+            guard jtu.count == n else {
+                throw GradientCheckError.sizeMismatch(what: "vjp(u)", expected: n, actual: jtu.count)
+            }
             let lhs = zip(uu, jv).map { Double($0) * Double($1) }
             let rhs = zip(jtu, v).map { Double($0) * Double($1) }
             let scale = lhs.map(abs).reduce(0, +) + rhs.map(abs).reduce(0, +)
-            let a = lhs.reduce(0, +), b = rhs.reduce(0, +)
+            let a = lhs.reduce(0, +)
+            let b = rhs.reduce(0, +)
             let allowed = roundingUlps * u * Double(n + m) * scale
-            entries.append(judge([k], analytic: a, numerical: b, allowed: allowed, resolution: resolution(u), regimeFound: true,
-                                 failure: nil, floor: scale))
+            entries.append(
+                judge(
+                    [k], analytic: a, numerical: b, allowed: allowed, resolution: resolution(u), regimeFound: true,
+                    failure: nil, floor: scale))
         }
-        return CheckResult(kind: .adjoint, mode: .fast, precision: "\(S.self)", entries: entries, evaluations: 2 * trials,
-                           seed: seed, resolution: resolution(u))
+        return CheckResult(
+            kind: .adjoint, mode: .fast, precision: "\(S.self)", entries: entries, evaluations: 2 * trials,
+            seed: seed, resolution: resolution(u))
     }
 
     /// Checks a Hessian–vector product against `d/dt ∇f(x + t v)`, differentiating the
     /// caller's `gradient` numerically, for `trials` random directions `v`.
     ///
     /// - Throws: ``GradientCheckError`` for empty input, `trials < 1`, mismatched sizes, non-finite values.
-    public func checkHVP<S: CheckScalar>(gradient: ([S]) throws -> [S], at x: [S], hvp: ([S]) throws -> [S], trials: Int = 2) throws -> CheckResult {
+    public func checkHVP<S: CheckScalar>(
+        gradient: ([S]) throws -> [S], at x: [S], hvp: ([S]) throws -> [S], trials: Int = 2
+    ) throws -> CheckResult {
         try validate()
         guard !x.isEmpty else { throw GradientCheckError.emptyInput(what: "input x") }
-        guard (1...100_000).contains(trials) else { throw GradientCheckError.invalidOption(name: "trials", requirement: "must be in 1...100000, got \(trials)") }
+        guard (1...100_000).contains(trials) else {
+            throw GradientCheckError.invalidOption(name: "trials", requirement: "must be in 1...100000, got \(trials)")
+        }
         try requireFinite(x, "input x")
         let g0 = try call("gradient(x)") { try gradient(x) }.map(Double.init)
-        guard g0.count == x.count else { throw GradientCheckError.sizeMismatch(what: "gradient(x)", expected: x.count, actual: g0.count) }
+        guard g0.count == x.count else {
+            throw GradientCheckError.sizeMismatch(what: "gradient(x)", expected: x.count, actual: g0.count)
+        }
         var rng = SeededGenerator(seed: seed)
         var entries: [EntryResult] = []
         var evals = 1
@@ -344,22 +420,28 @@ public struct GradientChecker: Sendable {
         for k in 0..<trials {
             let v = (0..<x.count).map { _ in rng.normal() }
             let hv = try call("hvp(v)") { try hvp(v.map { S($0) }) }.map(Double.init)
-            guard hv.count == x.count else { throw GradientCheckError.sizeMismatch(what: "hvp(v)", expected: x.count, actual: hv.count) }
+            guard hv.count == x.count else {
+                throw GradientCheckError.sizeMismatch(what: "hvp(v)", expected: x.count, actual: hv.count)
+            }
             // v rounded to S, so the analytic and numerical sides use the same direction.
             let vs = v.map { Double(S($0)) }
-            let e = try estimator.sample(gradient, at: x, g0: g0, coordinate: nil, direction: vs,
-                                         scale: directionScale(x, vs), maxStep: maxStep)
+            let e = try estimator.sample(
+                gradient, at: x, g0: g0, coordinate: nil, direction: vs,
+                scale: directionScale(x, vs), maxStep: maxStep)
             evals += e.evaluations
             let s = directionScale(x, vs)
             for i in x.indices {
                 let nat = max(abs(g0[i]) / s, abs(e.value[i]))
-                entries.append(judge([k, i], analytic: hv[i], numerical: e.value[i], error: e.error[i], terms: 0, u: u,
-                                     regimeFound: e.regimeFound, failure: e.failure, step: e.step, natural: nat))
+                entries.append(
+                    judge(
+                        [k, i], analytic: hv[i], numerical: e.value[i], error: e.error[i], terms: 0, u: u,
+                        regimeFound: e.regimeFound, failure: e.failure, step: e.step, natural: nat))
             }
         }
-        return CheckResult(kind: .hessianVectorProduct, mode: .fast, precision: "\(S.self)", entries: entries,
-                           evaluations: evals, seed: seed, resolution: resolution(u), point: x.prefix(6).map(Double.init),
-                           inputCount: x.count)
+        return CheckResult(
+            kind: .hessianVectorProduct, mode: .fast, precision: "\(S.self)", entries: entries,
+            evaluations: evals, seed: seed, resolution: resolution(u), point: x.prefix(6).map(Double.init),
+            inputCount: x.count)
     }
 
     // MARK: Pieces
@@ -404,10 +486,13 @@ public struct GradientChecker: Sendable {
     }
 
     /// One column `d/dt g(x + t e_j)` with the domain handled.
-    func column<S: CheckScalar>(_ g: ([S]) throws -> [S], x: [S], g0: [Double], j: Int, factor: Double = 1) throws -> DerivativeEstimator.Estimate {
+    func column<S: CheckScalar>(_ g: ([S]) throws -> [S], x: [S], g0: [Double], j: Int, factor: Double = 1) throws
+        -> DerivativeEstimator.Estimate
+    {
         let s = coordinateScale(x, j)
-        return try estimator.sample(g, at: x, g0: g0, coordinate: j, direction: nil, scale: factor * s.scale,
-                                    alternativeScale: s.alternative.map { factor * $0 }, maxStep: maxStep)
+        return try estimator.sample(
+            g, at: x, g0: g0, coordinate: j, direction: nil, scale: factor * s.scale,
+            alternativeScale: s.alternative.map { factor * $0 }, maxStep: maxStep)
     }
 
     /// The verdict of one entry from its numbers alone (see the type's documentation).
@@ -418,21 +503,26 @@ public struct GradientChecker: Sendable {
     /// function varying below the resolution of `x`), so nothing is decided. `floor` is a
     /// magnitude the resolution is measured against besides the entry's own (a dot product's
     /// terms); an entry that is exactly 0 on both sides is measured against `natural`.
-    func judge(_ index: [Int], analytic a: Double, numerical n: Double, error: Double, terms: Double, u: Double,
-               regimeFound: Bool, failure: InconclusiveReason?, step: Double? = nil, natural: Double,
-               floor: Double = 0, quantized: Bool = false) -> EntryResult {
+    func judge(
+        _ index: [Int], analytic a: Double, numerical n: Double, error: Double, terms: Double, u: Double,
+        regimeFound: Bool, failure: InconclusiveReason?, step: Double? = nil, natural: Double,
+        floor: Double = 0, quantized: Bool = false
+    ) -> EntryResult {
         let magnitude = max(abs(a), abs(n), terms)
         let allowed = safety * error + roundingUlps * u * magnitude
         var failure = failure
         if failure == nil, regimeFound, !quantized, natural > 0, safety * error > natural { failure = .notSmooth }
-        return judge(index, analytic: a, numerical: n, allowed: allowed, resolution: resolution(u), regimeFound: regimeFound,
-                     failure: failure, error: error, step: step, floor: floor,
-                     zeroReference: max(natural, zeroFloor(u)))
+        return judge(
+            index, analytic: a, numerical: n, allowed: allowed, resolution: resolution(u), regimeFound: regimeFound,
+            failure: failure, error: error, step: step, floor: floor,
+            zeroReference: max(natural, zeroFloor(u)))
     }
 
-    func judge(_ index: [Int], analytic a: Double, numerical n: Double, allowed: Double, resolution res: Double,
-               regimeFound: Bool, failure: InconclusiveReason?, error: Double = 0, step: Double? = nil,
-               floor: Double = 0, zeroReference: Double = 0) -> EntryResult {
+    func judge(
+        _ index: [Int], analytic a: Double, numerical n: Double, allowed: Double, resolution res: Double,
+        regimeFound: Bool, failure: InconclusiveReason?, error: Double = 0, step: Double? = nil,
+        floor: Double = 0, zeroReference: Double = 0
+    ) -> EntryResult {
         let d = abs(a - n)
         // Exact zeros on both sides (a structural zero of a Jacobian) are measured against the
         // entry's natural scale: relative to themselves they would never be decided.
@@ -440,22 +530,32 @@ public struct GradientChecker: Sendable {
         let detectable = allowed == 0 ? 0 : (ref > 0 ? allowed / ref : .infinity)
         var verdict = EntryVerdict.inconclusive
         var reason: InconclusiveReason?
-        if let f = failure { reason = f }
-        else if !regimeFound { reason = .notSmooth }
-        else if !allowed.isFinite || !d.isFinite { reason = .errorBandTooWide }
-        else if d > allowed { verdict = .mismatch }
-        else if detectable <= res { verdict = .pass }
-        else { reason = .errorBandTooWide }
-        return EntryResult(index: index, analytic: a, numerical: n, errorEstimate: error, allowed: allowed, absoluteError: d,
-                           relativeError: d / max(ref, .leastNonzeroMagnitude), detectableRelativeError: detectable,
-                           verdict: verdict, reason: reason, step: step)
+        if let f = failure {
+            reason = f
+        } else if !regimeFound {
+            reason = .notSmooth
+        } else if !allowed.isFinite || !d.isFinite {
+            reason = .errorBandTooWide
+        } else if d > allowed {
+            verdict = .mismatch
+        } else if detectable <= res {
+            verdict = .pass
+        } else {
+            reason = .errorBandTooWide
+        }
+        return EntryResult(
+            index: index, analytic: a, numerical: n, errorEstimate: error, allowed: allowed, absoluteError: d,
+            relativeError: d / max(ref, .leastNonzeroMagnitude), detectableRelativeError: detectable,
+            verdict: verdict, reason: reason, step: step)
     }
 
     /// Below this magnitude a derivative is at the edge of what the precision with unit roundoff
     /// `u` represents (`leastNormal / u`): a function identically 0 near `x` has a band of that order.
-    func zeroFloor(_ u: Double) -> Double { u < 1e-10 ? Double.leastNormalMagnitude / u : Double(Float.leastNormalMagnitude) / u }
+    func zeroFloor(_ u: Double) -> Double {
+        u < 1e-10 ? Double.leastNormalMagnitude / u : Double(Float.leastNormalMagnitude) / u
+    }
 
-    /// `max(|g_i(x)| / scale_j, |numerical|)`: see ``judge(_:analytic:numerical:error:terms:u:regimeFound:failure:step:natural:floor:)``.
+    /// `max(|g_i(x)| / scale_j, |numerical|)`, the natural derivative scale of an entry (see `judge`).
     func natural(_ g0: [Double], _ i: Int, scale: Double, _ n: Double) -> Double {
         max(abs(g0[i]) / scale, abs(n))
     }
@@ -463,69 +563,77 @@ public struct GradientChecker: Sendable {
     /// Judges entry `component` of the column estimate `e`, then gathers more evidence where the
     /// first verdict is not a pass: a second estimate from a 16× smaller step, one-sided
     /// derivatives for a kink, and the range of the input.
-    func decide<S: CheckScalar>(_ idx: [Int], analytic a: Double, estimate e: DerivativeEstimator.Estimate, component i: Int,
-                                terms: Double, x: [S], g0: [Double], g: ([S]) throws -> [S], coordinate j: Int) throws -> EntryResult {
+    func decide<S: CheckScalar>(
+        _ idx: [Int], analytic a: Double, estimate e: DerivativeEstimator.Estimate, component i: Int,
+        terms: Double, x: [S], g0: [Double], g: ([S]) throws -> [S], coordinate j: Int
+    ) throws -> EntryResult {
         var evals = 0
-        return try decide(idx, analytic: a, estimate: e, component: i, terms: terms, x: x, g0: g0, g: g, coordinate: j,
-                          evaluations: &evals)
+        return try decide(
+            idx, analytic: a, estimate: e, component: i, terms: terms, x: x, g0: g0, g: g, coordinate: j,
+            evaluations: &evals)
     }
 
-    func decide<S: CheckScalar>(_ idx: [Int], analytic a: Double, estimate e: DerivativeEstimator.Estimate, component i: Int,
-                                terms: Double, x: [S], g0: [Double], g: ([S]) throws -> [S], coordinate j: Int,
-                                scaleJ: Double? = nil, evaluations: inout Int) throws -> EntryResult {
+    func decide<S: CheckScalar>(
+        _ idx: [Int], analytic a: Double, estimate e: DerivativeEstimator.Estimate, component i: Int,
+        terms: Double, x: [S], g0: [Double], g: ([S]) throws -> [S], coordinate j: Int,
+        scaleJ: Double? = nil, evaluations: inout Int
+    ) throws -> EntryResult {
         let u = S.unitRoundoff
         let scaleJ = scaleJ ?? coordinateScale(x, j).scale
         let nat1 = natural(g0, i, scale: scaleJ, e.value[i])
-        var r = judge(idx, analytic: a, numerical: e.value[i], error: e.error[i], terms: terms, u: u,
-                      regimeFound: e.regimeFound, failure: e.failure, step: e.step, natural: nat1, floor: terms,
-                      quantized: e.quantum > 0)
+        var r = judge(
+            idx, analytic: a, numerical: e.value[i], error: e.error[i], terms: terms, u: u,
+            regimeFound: e.regimeFound, failure: e.failure, step: e.step, natural: nat1, floor: terms,
+            quantized: e.quantum > 0)
         if r.verdict == .pass { return r }
         let needsSecond = r.verdict == .mismatch || r.reason == .errorBandTooWide || r.reason == .notSmooth
+        // A mismatch must also show in an estimate from a 4× larger first step (less noise, more
+        // truncation): an error bound that fell short of the true error at one scale (seen where
+        // a function's internal rounding is invisible to the noise model) rarely does at both.
+        func confirmedAtLargerStep() throws -> Bool {
+            let big = try column(g, x: x, g0: g0, j: j, factor: 4)
+            evaluations += big.evaluations
+            return judge(
+                idx, analytic: a, numerical: big.value[i], error: big.error[i], terms: terms, u: u,
+                regimeFound: big.regimeFound, failure: big.failure, step: big.step,
+                natural: natural(g0, i, scale: scaleJ, big.value[i]), floor: terms,
+                quantized: big.quantum > 0
+            ).verdict == .mismatch
+        }
         if secondOpinion && needsSecond {
             let alt = try column(g, x: x, g0: g0, j: j, factor: 1.0 / 16)
             evaluations += alt.evaluations
             let nat2 = natural(g0, i, scale: scaleJ, alt.value[i])
-            let r2 = judge(idx, analytic: a, numerical: alt.value[i], error: alt.error[i], terms: terms, u: u,
-                           regimeFound: alt.regimeFound, failure: alt.failure, step: alt.step, natural: nat2,
-                           floor: terms, quantized: alt.quantum > 0)
+            let r2 = judge(
+                idx, analytic: a, numerical: alt.value[i], error: alt.error[i], terms: terms, u: u,
+                regimeFound: alt.regimeFound, failure: alt.failure, step: alt.step, natural: nat2,
+                floor: terms, quantized: alt.quantum > 0)
             // The two numerical estimates are consistent when their difference is within the sum
             // of their own error bounds (if both bounds hold, it must be): otherwise one bound
             // failed, and the first estimate's band is no evidence for a mismatch.
-            let agree = abs(e.value[i] - alt.value[i]) <= e.error[i] + alt.error[i] + 4 * u * max(abs(e.value[i]), abs(alt.value[i]))
+            let agree =
+                abs(e.value[i] - alt.value[i]) <= e.error[i] + alt.error[i] + 4 * u
+                * max(abs(e.value[i]), abs(alt.value[i]))
             if r.verdict == .mismatch {
                 // An estimate that contradicts it beyond both bounds makes it undecided.
                 if r2.verdict != .mismatch && r2.reason != .notSmooth && r2.reason != .undefinedNearby && !agree {
                     r.verdict = .inconclusive
                     r.reason = .estimatesDisagree
                 } else if r2.verdict != .mismatch {
-                    // Not confirmed by the finer estimate (its band too wide to say): a third,
-                    // from a 4× larger first step (less noise, more truncation), must confirm
-                    // it. An error bound that fell short of the true error at one scale (seen
-                    // where a function's internal rounding noise is invisible to the noise
-                    // model) rarely does so at both others.
-                    let big = try column(g, x: x, g0: g0, j: j, factor: 4)
-                    evaluations += big.evaluations
-                    let r3 = judge(idx, analytic: a, numerical: big.value[i], error: big.error[i], terms: terms, u: u,
-                                   regimeFound: big.regimeFound, failure: big.failure, step: big.step,
-                                   natural: natural(g0, i, scale: scaleJ, big.value[i]), floor: terms,
-                                   quantized: big.quantum > 0)
-                    if r3.verdict != .mismatch {
+                    // Not confirmed by the finer estimate (its band too wide to say).
+                    if try !confirmedAtLargerStep() {
                         r.verdict = .inconclusive
                         r.reason = .estimatesDisagree
                     }
                 }
-            } else if r2.verdict != .inconclusive && (agree || r.reason == .notSmooth) && r2.detectableRelativeError < r.detectableRelativeError {
+            } else if r2.verdict != .inconclusive && (agree || r.reason == .notSmooth)
+                && r2.detectableRelativeError < r.detectableRelativeError
+            {
                 // A tighter band from the independent estimate decides the entry; a mismatch found
                 // that way must be confirmed at a 4× larger step too (as any mismatch is).
                 r = r2
                 if r.verdict == .mismatch {
-                    let big = try column(g, x: x, g0: g0, j: j, factor: 4)
-                    evaluations += big.evaluations
-                    let r3 = judge(idx, analytic: a, numerical: big.value[i], error: big.error[i], terms: terms, u: u,
-                                   regimeFound: big.regimeFound, failure: big.failure, step: big.step,
-                                   natural: natural(g0, i, scale: scaleJ, big.value[i]), floor: terms,
-                                   quantized: big.quantum > 0)
-                    if r3.verdict != .mismatch {
+                    if try !confirmedAtLargerStep() {
                         r.verdict = .inconclusive
                         r.reason = .estimatesDisagree
                     }
@@ -548,15 +656,21 @@ public struct GradientChecker: Sendable {
 
     /// Re-examines a failing entry with one-sided derivatives: if they disagree beyond their
     /// error estimates, the point is a kink and the entry is inconclusive for that reason.
-    func kinkCheck<S: CheckScalar>(_ e: EntryResult, g: ([S]) throws -> [S], x: [S], g0: [Double], coordinate j: Int,
-                                   output i: Int, evaluations: inout Int) throws -> EntryResult {
-        var left = estimator; left.side = .backward
-        var right = estimator; right.side = .forward
+    func kinkCheck<S: CheckScalar>(
+        _ e: EntryResult, g: ([S]) throws -> [S], x: [S], g0: [Double], coordinate j: Int,
+        output i: Int, evaluations: inout Int
+    ) throws -> EntryResult {
+        var left = estimator
+        left.side = .backward
+        var right = estimator
+        right.side = .forward
         let s = coordinateScale(x, j)
-        let l = try left.sample(g, at: x, g0: g0, coordinate: j, direction: nil, scale: s.scale, alternativeScale: s.alternative,
-                                maxStep: maxStep, domainRetries: 4)
-        let r = try right.sample(g, at: x, g0: g0, coordinate: j, direction: nil, scale: s.scale, alternativeScale: s.alternative,
-                                 maxStep: maxStep, domainRetries: 4)
+        let l = try left.sample(
+            g, at: x, g0: g0, coordinate: j, direction: nil, scale: s.scale, alternativeScale: s.alternative,
+            maxStep: maxStep, domainRetries: 4)
+        let r = try right.sample(
+            g, at: x, g0: g0, coordinate: j, direction: nil, scale: s.scale, alternativeScale: s.alternative,
+            maxStep: maxStep, domainRetries: 4)
         evaluations += l.evaluations + r.evaluations
         guard l.failure == nil, r.failure == nil, l.regimeFound, r.regimeFound else { return e }
         var out = e
@@ -579,9 +693,11 @@ public struct GradientChecker: Sendable {
     /// returns the terms of the analytic dot product for a direction `v` (zero outside a subset
     /// while a failure is traced). A failed trial is bisected over the support of `v` down to
     /// one input entry, which `located` (where the analytic Jacobian is known) judges in full.
-    func projected<S: CheckScalar>(_ g: ([S]) throws -> [S], x: [S], g0: [Double], kind: CheckResult.Kind,
-                                   analytic: ([Double], [Double]) throws -> [Double],
-                                   located: ((Int) throws -> [EntryResult])?) throws -> CheckResult {
+    func projected<S: CheckScalar>(
+        _ g: ([S]) throws -> [S], x: [S], g0: [Double], kind: CheckResult.Kind,
+        analytic: ([Double], [Double]) throws -> [Double],
+        located: ((Int) throws -> [EntryResult])?
+    ) throws -> CheckResult {
         var rng = SeededGenerator(seed: seed)
         var entries: [EntryResult] = []
         var evals = 1
@@ -594,15 +710,18 @@ public struct GradientChecker: Sendable {
                 let e = try withoutActuallyEscaping(g) { g in
                     let ug: ([S]) throws -> [Double] = { p in
                         let y = try g(p)
-                        guard y.count == m else { throw GradientCheckError.sizeMismatch(what: "output of g", expected: m, actual: y.count) }
+                        guard y.count == m else {
+                            throw GradientCheckError.sizeMismatch(what: "output of g", expected: m, actual: y.count)
+                        }
                         // The projection in Double: the only rounding added is that of this dot product.
                         var s = 0.0
                         for i in 0..<m { s += uu[i] * Double(y[i]) }
                         return [s]
                     }
                     let p0 = g0.indices.reduce(0.0) { $0 + uu[$1] * g0[$1] }
-                    return try estimator.sample(ug, at: x, g0: [p0], coordinate: nil, direction: d,
-                                                scale: directionScale(x, d), maxStep: maxStep)
+                    return try estimator.sample(
+                        ug, at: x, g0: [p0], coordinate: nil, direction: d,
+                        scale: directionScale(x, d), maxStep: maxStep)
                 }
                 evals += e.evaluations
                 let terms = try analytic(uu, d)
@@ -612,8 +731,9 @@ public struct GradientChecker: Sendable {
                 let nat = max(scale, abs(e.value[0]), p0 / directionScale(x, d))
                 // A dot product is judged against the magnitude of its terms (the floor): a
                 // projection that cancels is as well resolved as its terms are.
-                return judge(index, analytic: a, numerical: e.value[0], error: e.error[0], terms: scale, u: u,
-                             regimeFound: e.regimeFound, failure: e.failure, step: e.step, natural: nat, floor: scale)
+                return judge(
+                    index, analytic: a, numerical: e.value[0], error: e.error[0], terms: scale, u: u,
+                    regimeFound: e.regimeFound, failure: e.failure, step: e.step, natural: nat, floor: scale)
             }
             let r = try check(v, index: [k])
             entries.append(r)
@@ -628,28 +748,38 @@ public struct GradientChecker: Sendable {
                     var d = [Double](repeating: 0, count: x.count)
                     for j in h { d[j] = v[j] }
                     let rh = try check(d, index: h.count == 1 ? [k, h[0]] : [k])
-                    if rh.verdict == .mismatch { next = h; if h.count == 1 { traced = rh }; break }
+                    if rh.verdict == .mismatch {
+                        next = h
+                        if h.count == 1 { traced = rh }
+                        break
+                    }
                 }
                 guard let n = next else { break }
                 support = n
             }
             if support.count == 1 {
-                if let loc = located { entries.append(contentsOf: try loc(support[0]).filter { $0.verdict != .pass }) }
-                else if let t = traced { entries.append(t) }
+                if let loc = located {
+                    entries.append(contentsOf: try loc(support[0]).filter { $0.verdict != .pass })
+                } else if let t = traced {
+                    entries.append(t)
+                }
             }
         }
-        return CheckResult(kind: kind, mode: .fast, precision: "\(S.self)", entries: entries, evaluations: evals, seed: seed,
-                           resolution: resolution(u), point: x.prefix(6).map(Double.init), inputCount: x.count)
+        return CheckResult(
+            kind: kind, mode: .fast, precision: "\(S.self)", entries: entries, evaluations: evals, seed: seed,
+            resolution: resolution(u), point: x.prefix(6).map(Double.init), inputCount: x.count)
     }
 }
 
 /// The options every verdict uses, shared by ``GradientChecker`` and ``TaylorTest``.
 func validateVerdictOptions(safety: Double, roundingUlps: Double, resolution: Double?) throws {
     guard safety.isFinite, safety >= 1, safety <= 1000 else {
-        throw GradientCheckError.invalidOption(name: "safety", requirement: "must be finite and in [1, 1000], got \(safety)")
+        throw GradientCheckError.invalidOption(
+            name: "safety", requirement: "must be finite and in [1, 1000], got \(safety)")
     }
     guard roundingUlps.isFinite, roundingUlps >= 0, roundingUlps <= 1e12 else {
-        throw GradientCheckError.invalidOption(name: "roundingUlps", requirement: "must be finite and in [0, 1e12], got \(roundingUlps)")
+        throw GradientCheckError.invalidOption(
+            name: "roundingUlps", requirement: "must be finite and in [0, 1e12], got \(roundingUlps)")
     }
     if let r = resolution, !(r > 0 && r < 1) {
         throw GradientCheckError.invalidOption(name: "resolution", requirement: "must be in (0, 1), got \(r)")

@@ -27,7 +27,9 @@ public struct Richardson: Sendable, Equatable {
     public var minRows: Int = 6
 
     public init(exponent: Int, ratio: Double = 1.4, maxRows: Int = 12) {
-        self.exponent = exponent; self.ratio = ratio; self.maxRows = maxRows
+        self.exponent = exponent
+        self.ratio = ratio
+        self.maxRows = maxRows
     }
 
     public struct Outcome: Sendable {
@@ -50,8 +52,10 @@ public struct Richardson: Sendable, Equatable {
     ///
     /// - Returns: the best tableau entry with its error estimate, step, rows and noise amplification.
     /// - Throws: whatever `estimate` throws.
-    public func extrapolate(from h0: Double, noise: Double = 0, baseAmplification: (Double) -> Double = { 1 / $0 },
-                            _ estimate: (Double) throws -> [Double]) rethrows -> Outcome {
+    public func extrapolate(
+        from h0: Double, noise: Double = 0, baseAmplification: (Double) -> Double = { 1 / $0 },
+        _ estimate: (Double) throws -> [Double]
+    ) rethrows -> Outcome {
         var h = h0
         var prev: [[Double]] = [try estimate(h)]
         var prevAmp: [Double] = [baseAmplification(h)]
@@ -69,7 +73,8 @@ public struct Richardson: Sendable, Equatable {
             rows += 1
             var fac = base
             for j in 1...prev.count {
-                let a = cur[j - 1], b = prev[j - 1]
+                let a = cur[j - 1]
+                let b = prev[j - 1]
                 let ext = zip(a, b).map { ($0 * fac - $1) / (fac - 1) }
                 let amp = (fac * curAmp[j - 1] + prevAmp[j - 1]) / (fac - 1)
                 fac *= base
@@ -79,7 +84,11 @@ public struct Richardson: Sendable, Equatable {
                 // chance while carrying far more noise than an entry at a coarser step).
                 let norm = (err.max() ?? 0) + amp * noise
                 if norm <= bestNorm {
-                    bestNorm = norm; best = ext; bestErr = err; bestStep = h; bestAmp = amp
+                    bestNorm = norm
+                    best = ext
+                    bestErr = err
+                    bestStep = h
+                    bestAmp = amp
                 }
                 cur.append(ext)
                 curAmp.append(amp)
@@ -92,7 +101,9 @@ public struct Richardson: Sendable, Equatable {
             // noise the finest entries carry. Stopping on the first move alone (Ridders' rule)
             // trusts accidental early agreements, which were seen to return values 10–100×
             // further off than their error estimate.
-            if rows >= minRows && diag >= 2 * (bestNorm - bestAmp * noise) && diag <= 16 * noise * (curAmp.last ?? 0) { break }
+            if rows >= minRows && diag >= 2 * (bestNorm - bestAmp * noise) && diag <= 16 * noise * (curAmp.last ?? 0) {
+                break
+            }
         }
         return Outcome(value: best, error: bestErr, step: bestStep, rows: rows, noiseAmplification: bestAmp)
     }

@@ -36,13 +36,17 @@ public struct Stencil: Sendable, Equatable {
     /// - Throws: ``GradientCheckError/invalidOption(name:requirement:)`` outside those ranges.
     public init(points: Int, derivativeOrder q: Int = 1, side: Side = .central) throws {
         guard points > q, points <= 15 else {
-            throw GradientCheckError.invalidOption(name: "points", requirement: "must exceed the derivative order and be ≤ 15")
+            throw GradientCheckError.invalidOption(
+                name: "points", requirement: "must exceed the derivative order and be ≤ 15")
         }
         let grid: [Double]
         switch side {
         case .central:
-            if points % 2 == 1 { grid = (0..<points).map { Double($0 - points / 2) } }
-            else { grid = (0..<points).map { Double($0 - points / 2) + ($0 >= points / 2 ? 1 : 0) } }   // skip 0
+            if points % 2 == 1 {
+                grid = (0..<points).map { Double($0 - points / 2) }
+            } else {
+                grid = (0..<points).map { Double($0 - points / 2) + ($0 >= points / 2 ? 1 : 0) }
+            }  // skip 0
         case .forward: grid = (0..<points).map(Double.init)
         case .backward: grid = (0..<points).map { -Double($0) }
         }
@@ -53,7 +57,8 @@ public struct Stencil: Sendable, Equatable {
         if q == 0 { b[0] = 1 }
         for col in 0..<p {
             let piv = (col..<p).max { abs(a[$0][col]) < abs(a[$1][col]) }!
-            a.swapAt(col, piv); b.swapAt(col, piv)
+            a.swapAt(col, piv)
+            b.swapAt(col, piv)
             for r in (col + 1)..<p where a[col][col] != 0 {
                 let f = a[r][col] / a[col][col]
                 for k in col..<p { a[r][k] -= f * a[col][k] }

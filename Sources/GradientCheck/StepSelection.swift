@@ -22,7 +22,9 @@ public struct StepSelector: Sendable, Equatable {
     /// The optimal step of a plain stencil: minimizes `C M h^{p−q} + A ε / h^q`
     /// (`M` a bound on the `p`-th derivative, `A = Σ|c_i|`, `ε` the noise of `f`):
     /// `h* = (q A ε / ((p−q) |C| M))^{1/p}`.
-    public static func optimalStep(stencil: Stencil, noise: Double, derivativeBound: Double, truncationConstant: Double) -> Double {
+    public static func optimalStep(stencil: Stencil, noise: Double, derivativeBound: Double, truncationConstant: Double)
+        -> Double
+    {
         let p = Double(stencil.accuracyOrder + stencil.derivativeOrder)
         let q = Double(stencil.derivativeOrder)
         let m = max(derivativeBound * abs(truncationConstant), .leastNormalMagnitude)
@@ -36,8 +38,10 @@ public struct StepSelector: Sendable, Equatable {
     /// displacement is a few ulps of `x` and differences say nothing about smoothness); reaching
     /// it, or `maxHalvings`, without seeing the regime returns `found == false`: no step the
     /// check can take shows the function as smooth, and nothing built on it may be trusted.
-    func initialStep(scale: Double, noise: Double, order: Int, minStep: Double = 0,
-                     difference: (Double) throws -> [Double]) rethrows -> (step: Double, evaluations: Int, found: Bool, quantum: Double) {
+    func initialStep(
+        scale: Double, noise: Double, order: Int, minStep: Double = 0,
+        difference: (Double) throws -> [Double]
+    ) rethrows -> (step: Double, evaluations: Int, found: Bool, quantum: Double) {
         let expected = pow(2.0, Double(order))
         func inRegime(_ a: Double, _ b: Double) -> Bool { b > 0 && a / b >= 0.75 * expected && a / b <= 1.4 * expected }
         var h = scale / 4
@@ -51,7 +55,9 @@ public struct StepSelector: Sendable, Equatable {
         func note(_ v: [Double], _ step: Double) {
             for c in v where c != 0 { quantum = min(quantum, abs(c) * width * step) }
         }
-        note(d[0], h); note(d[1], h / 2); note(d[2], h / 4)
+        note(d[0], h)
+        note(d[1], h / 2)
+        note(d[2], h / 4)
         for _ in 0..<maxHalvings {
             d.append(try difference(h / 8))
             note(d[3], h / 8)

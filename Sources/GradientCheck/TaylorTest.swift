@@ -61,12 +61,16 @@ public struct TaylorTest: Sendable {
 
     /// Throws ``GradientCheckError/invalidOption(name:requirement:)`` for an option outside its domain.
     public func validate() throws {
-        guard (4...60).contains(steps) else { throw GradientCheckError.invalidOption(name: "steps", requirement: "must be in 4...60, got \(steps)") }
+        guard (4...60).contains(steps) else {
+            throw GradientCheckError.invalidOption(name: "steps", requirement: "must be in 4...60, got \(steps)")
+        }
         guard (3...steps).contains(fitPoints) else {
-            throw GradientCheckError.invalidOption(name: "fitPoints", requirement: "must be in 3...steps, got \(fitPoints)")
+            throw GradientCheckError.invalidOption(
+                name: "fitPoints", requirement: "must be in 3...steps, got \(fitPoints)")
         }
         guard noiseMultiple.isFinite, noiseMultiple > 0 else {
-            throw GradientCheckError.invalidOption(name: "noiseMultiple", requirement: "must be finite and > 0, got \(noiseMultiple)")
+            throw GradientCheckError.invalidOption(
+                name: "noiseMultiple", requirement: "must be finite and > 0, got \(noiseMultiple)")
         }
         try validateVerdictOptions(safety: safety, roundingUlps: roundingUlps, resolution: resolution)
         try estimator.validate()
@@ -81,15 +85,21 @@ public struct TaylorTest: Sendable {
     ///   - direction: `v` (`n` entries, not zero).
     /// - Throws: ``GradientCheckError`` for empty or mismatched sizes, non-finite values at `x`,
     ///   a zero direction, or invalid options.
-    public func run<S: CheckScalar>(of f: ([S]) throws -> S, at x: [S], gradient: [S], direction: [S]? = nil) throws -> Result {
+    public func run<S: CheckScalar>(of f: ([S]) throws -> S, at x: [S], gradient: [S], direction: [S]? = nil) throws
+        -> Result
+    {
         try validate()
         guard !x.isEmpty else { throw GradientCheckError.emptyInput(what: "input x") }
-        guard gradient.count == x.count else { throw GradientCheckError.sizeMismatch(what: "gradient", expected: x.count, actual: gradient.count) }
+        guard gradient.count == x.count else {
+            throw GradientCheckError.sizeMismatch(what: "gradient", expected: x.count, actual: gradient.count)
+        }
         try requireFinite(x, "input x")
         try requireFinite(gradient, "gradient")
         var rng = SeededGenerator(seed: seed)
         let v = direction ?? (0..<x.count).map { _ in S(rng.normal()) }
-        guard v.count == x.count else { throw GradientCheckError.sizeMismatch(what: "direction", expected: x.count, actual: v.count) }
+        guard v.count == x.count else {
+            throw GradientCheckError.sizeMismatch(what: "direction", expected: x.count, actual: v.count)
+        }
         try requireFinite(v, "direction")
         let vs = v.map { abs(Double($0)) }.max() ?? 0
         guard vs > 0 else { throw GradientCheckError.invalidOption(name: "direction", requirement: "must not be zero") }
@@ -102,8 +112,9 @@ public struct TaylorTest: Sendable {
 
         // δ + ⟨∇f, v⟩ = ∂_v f, extrapolated with an error bound.
         let e = try withoutActuallyEscaping(f) { f in
-            try estimator.sample({ p in [try f(p)] }, at: x, g0: [f0], coordinate: nil, direction: v.map(Double.init),
-                                 scale: max(xs, 1) / vs, maxStep: nil)
+            try estimator.sample(
+                { p in [try f(p)] }, at: x, g0: [f0], coordinate: nil, direction: v.map(Double.init),
+                scale: max(xs, 1) / vs, maxStep: nil)
         }
         let band = safety * e.error[0] + roundingUlps * u * slopeTerms
         let delta = abs(e.value[0] - slope)
@@ -111,26 +122,38 @@ public struct TaylorTest: Sendable {
         let detectable = band == 0 ? 0 : (ref > 0 ? band / ref : .infinity)
         var verdict = Verdict.inconclusive
         var reason: InconclusiveReason?
-        if let fl = e.failure { reason = fl }
-        else if !e.regimeFound { reason = .notSmooth }
-        else if !band.isFinite { reason = .errorBandTooWide }
-        else if delta > band { verdict = .inconsistent }
-        else if detectable <= res { verdict = .consistent }
-        else { reason = .errorBandTooWide }
+        if let fl = e.failure {
+            reason = fl
+        } else if !e.regimeFound {
+            reason = .notSmooth
+        } else if !band.isFinite {
+            reason = .errorBandTooWide
+        } else if delta > band {
+            verdict = .inconsistent
+        } else if detectable <= res {
+            verdict = .consistent
+        } else {
+            reason = .errorBandTooWide
+        }
 
         // The remainder table, halving down towards the noise floor: the order is fitted over the
         // smallest usable steps, where the first-order term of any detectable error dominates.
         var h = max(xs, 1) / vs / 4
-        var hs: [Double] = [], rs: [Double] = []
+        var hs: [Double] = []
+        var rs: [Double] = []
         var fmax = abs(f0)
         var evals = e.evaluations + 1
         for _ in 0..<steps {
             let p = zip(x, v).map { S(Double($0) + h * Double($1)) }
-            guard let fv = try? f(p), fv.isFinite else { h /= 2; continue }
+            guard let fv = try? f(p), fv.isFinite else {
+                h /= 2
+                continue
+            }
             evals += 1
             let fh = Double(fv)
             fmax = max(fmax, abs(fh))
-            hs.append(h); rs.append(abs(fh - f0 - h * slope))
+            hs.append(h)
+            rs.append(abs(fh - f0 - h * slope))
             h /= 2
         }
         // Values at the edge of the range (f underflowing to 0 or subnormal at x, and no change
@@ -144,14 +167,17 @@ public struct TaylorTest: Sendable {
         let usable = Array(zip(hs, rs).filter { $0.1 > noiseMultiple * noise }.suffix(fitPoints))
         var order: Double?
         if usable.count >= 3 {
-            let lx = usable.map { log($0.0) }, ly = usable.map { log($0.1) }
-            let mx = lx.reduce(0, +) / Double(lx.count), my = ly.reduce(0, +) / Double(ly.count)
+            let lx = usable.map { log($0.0) }
+            let ly = usable.map { log($0.1) }
+            let mx = lx.reduce(0, +) / Double(lx.count)
+            let my = ly.reduce(0, +) / Double(ly.count)
             let sxy = zip(lx, ly).reduce(0.0) { $0 + ($1.0 - mx) * ($1.1 - my) }
             let sxx = lx.reduce(0.0) { $0 + ($1 - mx) * ($1 - mx) }
             order = sxy / sxx
         }
-        return Result(steps: hs, remainders: rs, order: order, usableSteps: usable.count, verdict: verdict, reason: reason,
-                      claimedSlope: slope, numericalSlope: e.value[0], slopeError: e.error[0],
-                      detectableRelativeError: detectable, evaluations: evals, seed: seed)
+        return Result(
+            steps: hs, remainders: rs, order: order, usableSteps: usable.count, verdict: verdict, reason: reason,
+            claimedSlope: slope, numericalSlope: e.value[0], slopeError: e.error[0],
+            detectableRelativeError: detectable, evaluations: evals, seed: seed)
     }
 }

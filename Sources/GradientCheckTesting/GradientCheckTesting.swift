@@ -22,8 +22,10 @@ public enum InconclusivePolicy: Sendable {
 ///   - result: a check's result.
 ///   - comment: prepended to the issue.
 ///   - inconclusive: whether an undecided result records an issue (default) or is accepted.
-public func expectPasses(_ result: CheckResult, _ comment: Comment? = nil, inconclusive: InconclusivePolicy = .recordIssue,
-                         sourceLocation: SourceLocation = #_sourceLocation) {
+public func expectPasses(
+    _ result: CheckResult, _ comment: Comment? = nil, inconclusive: InconclusivePolicy = .recordIssue,
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
     switch result.outcome {
     case .pass: return
     case .inconclusive where inconclusive == .accept: return
@@ -35,8 +37,10 @@ public func expectPasses(_ result: CheckResult, _ comment: Comment? = nil, incon
 }
 
 /// Runs a check and records its failure, its inconclusive outcome, or the reason it could not run.
-func expectCheck(_ what: String, _ comment: Comment?, _ inconclusive: InconclusivePolicy, sourceLocation: SourceLocation,
-                 _ check: () throws -> CheckResult) {
+func expectCheck(
+    _ what: String, _ comment: Comment?, _ inconclusive: InconclusivePolicy, sourceLocation: SourceLocation,
+    _ check: () throws -> CheckResult
+) {
     do {
         expectPasses(try check(), comment, inconclusive: inconclusive, sourceLocation: sourceLocation)
     } catch {
@@ -47,46 +51,60 @@ func expectCheck(_ what: String, _ comment: Comment?, _ inconclusive: Inconclusi
 
 /// Checks `gradient` against the numerical gradient of `f` at `x`; records an issue with the
 /// worst entries on a failure or an inconclusive result (or if the check could not run).
-public func expectGradient<T: Flattenable>(of f: (T) throws -> T.Scalar, at x: T, matches gradient: T,
-                                           _ comment: Comment? = nil, checker: GradientChecker = GradientChecker(),
-                                           inconclusive: InconclusivePolicy = .recordIssue,
-                                           sourceLocation: SourceLocation = #_sourceLocation) {
+public func expectGradient<T: Flattenable>(
+    of f: (T) throws -> T.Scalar, at x: T, matches gradient: T,
+    _ comment: Comment? = nil, checker: GradientChecker = GradientChecker(),
+    inconclusive: InconclusivePolicy = .recordIssue,
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
     expectCheck("gradient check", comment, inconclusive, sourceLocation: sourceLocation) {
         try checker.checkGradient(of: f, at: x, gradient: gradient)
     }
 }
 
 /// The same for a full Jacobian, given as rows.
-public func expectJacobian<S: CheckScalar>(of g: ([S]) throws -> [S], at x: [S], matches jacobian: [[S]],
-                                           _ comment: Comment? = nil, checker: GradientChecker = GradientChecker(),
-                                           inconclusive: InconclusivePolicy = .recordIssue,
-                                           sourceLocation: SourceLocation = #_sourceLocation) {
+public func expectJacobian<S: CheckScalar>(
+    of g: ([S]) throws -> [S], at x: [S], matches jacobian: [[S]],
+    _ comment: Comment? = nil, checker: GradientChecker = GradientChecker(),
+    inconclusive: InconclusivePolicy = .recordIssue,
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
     expectCheck("Jacobian check", comment, inconclusive, sourceLocation: sourceLocation) {
         try checker.checkJacobian(of: g, at: x, jacobian: jacobian)
     }
 }
 
 /// The same for a caller's reverse-mode product `Jᵀu`.
-public func expectVJP<S: CheckScalar>(of g: ([S]) throws -> [S], at x: [S], vjp: ([S]) throws -> [S],
-                                      _ comment: Comment? = nil, checker: GradientChecker = GradientChecker(),
-                                      inconclusive: InconclusivePolicy = .recordIssue,
-                                      sourceLocation: SourceLocation = #_sourceLocation) {
-    expectCheck("VJP check", comment, inconclusive, sourceLocation: sourceLocation) { try checker.checkVJP(of: g, at: x, vjp: vjp) }
+public func expectVJP<S: CheckScalar>(
+    of g: ([S]) throws -> [S], at x: [S], vjp: ([S]) throws -> [S],
+    _ comment: Comment? = nil, checker: GradientChecker = GradientChecker(),
+    inconclusive: InconclusivePolicy = .recordIssue,
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
+    expectCheck("VJP check", comment, inconclusive, sourceLocation: sourceLocation) {
+        try checker.checkVJP(of: g, at: x, vjp: vjp)
+    }
 }
 
 /// The same for a caller's forward-mode product `Jv`.
-public func expectJVP<S: CheckScalar>(of g: ([S]) throws -> [S], at x: [S], jvp: ([S]) throws -> [S],
-                                      _ comment: Comment? = nil, checker: GradientChecker = GradientChecker(),
-                                      inconclusive: InconclusivePolicy = .recordIssue,
-                                      sourceLocation: SourceLocation = #_sourceLocation) {
-    expectCheck("JVP check", comment, inconclusive, sourceLocation: sourceLocation) { try checker.checkJVP(of: g, at: x, jvp: jvp) }
+public func expectJVP<S: CheckScalar>(
+    of g: ([S]) throws -> [S], at x: [S], jvp: ([S]) throws -> [S],
+    _ comment: Comment? = nil, checker: GradientChecker = GradientChecker(),
+    inconclusive: InconclusivePolicy = .recordIssue,
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
+    expectCheck("JVP check", comment, inconclusive, sourceLocation: sourceLocation) {
+        try checker.checkJVP(of: g, at: x, jvp: jvp)
+    }
 }
 
 /// The same for a Hessian–vector product against the numerical derivative of `gradient`.
-public func expectHVP<S: CheckScalar>(gradient: ([S]) throws -> [S], at x: [S], hvp: ([S]) throws -> [S],
-                                      _ comment: Comment? = nil, checker: GradientChecker = GradientChecker(),
-                                      inconclusive: InconclusivePolicy = .recordIssue,
-                                      sourceLocation: SourceLocation = #_sourceLocation) {
+public func expectHVP<S: CheckScalar>(
+    gradient: ([S]) throws -> [S], at x: [S], hvp: ([S]) throws -> [S],
+    _ comment: Comment? = nil, checker: GradientChecker = GradientChecker(),
+    inconclusive: InconclusivePolicy = .recordIssue,
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
     expectCheck("HVP check", comment, inconclusive, sourceLocation: sourceLocation) {
         try checker.checkHVP(gradient: gradient, at: x, hvp: hvp)
     }
@@ -109,8 +127,11 @@ public func expectDifferentiable<T: Differentiable & Flattenable>(
     _ f: @differentiable(reverse) (T) -> T.Scalar, at x: T, _ comment: Comment? = nil,
     checker: GradientChecker = GradientChecker(), inconclusive: InconclusivePolicy = .recordIssue,
     sourceLocation: SourceLocation = #_sourceLocation
-) where T.Scalar: Differentiable, T.Scalar.TangentVector == T.Scalar, T.TangentVector: Flattenable,
-        T.TangentVector.Scalar == T.Scalar {
+)
+where
+    T.Scalar: Differentiable, T.Scalar.TangentVector == T.Scalar, T.TangentVector: Flattenable,
+    T.TangentVector.Scalar == T.Scalar
+{
     expectCheck("differentiable-function check", comment, inconclusive, sourceLocation: sourceLocation) {
         try checker.checkDifferentiable(f, at: x)
     }

@@ -2,6 +2,7 @@ import GradientCheck
 import GradientCheckTesting
 import Testing
 import _Differentiation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -42,10 +43,12 @@ enum Sample {
         return [[x[1], x[0], 0], [0, S(exp(Double(x[1]))), 0], [c, 0, c]]
     }
     static func jvp<S: BinaryFloatingPoint>(_ x: [S], _ v: [S]) -> [S] {
-        let j = jacobian(x); return j.map { row in zip(row, v).reduce(0) { $0 + $1.0 * $1.1 } }
+        let j = jacobian(x)
+        return j.map { row in zip(row, v).reduce(0) { $0 + $1.0 * $1.1 } }
     }
     static func vjp<S: BinaryFloatingPoint>(_ x: [S], _ u: [S]) -> [S] {
-        let j = jacobian(x); return (0..<3).map { c in (0..<3).reduce(S(0)) { $0 + j[$1][c] * u[$1] } }
+        let j = jacobian(x)
+        return (0..<3).map { c in (0..<3).reduce(S(0)) { $0 + j[$1][c] * u[$1] } }
     }
     static let x: [Double] = [0.3, -1.2, 0.7, 2.1, -0.4]
 }
@@ -70,7 +73,8 @@ struct CheckerTests {
         expectPasses(try c.checkJacobian(of: Sample.g, at: x, jacobian: Sample.jacobian(x)))
         expectPasses(try c.checkVJP(of: Sample.g, at: x, vjp: { Sample.vjp(x, $0) }))
         expectPasses(try c.checkJVP(of: Sample.g, at: x, jvp: { Sample.jvp(x, $0) }))
-        var fast = c; fast.size = .fast(trials: 3)
+        var fast = c
+        fast.size = .fast(trials: 3)
         expectPasses(try fast.checkVJP(of: Sample.g, at: x, vjp: { Sample.vjp(x, $0) }))
         expectPasses(try fast.checkJVP(of: Sample.g, at: x, jvp: { Sample.jvp(x, $0) }))
         expectPasses(try c.adjointTest(inputs: 3, outputs: 3, jvp: { Sample.jvp(x, $0) }, vjp: { Sample.vjp(x, $0) }))
@@ -81,30 +85,43 @@ struct CheckerTests {
 
     /// Fast mode costs the same number of evaluations whatever n is.
     @Test func fastModeCostIsIndependentOfSize() throws {
-        var c = GradientChecker(); c.size = .fast(trials: 2)
+        var c = GradientChecker()
+        c.size = .fast(trials: 2)
         func evals(_ n: Int) throws -> Int {
             let x = (0..<n).map { 0.1 * Double($0 + 1) }
-            return try c.checkVJP(of: { [Sample.f($0)] }, at: x, vjp: { u in Sample.gradient(x).map { $0 * u[0] } }).evaluations
+            return try c.checkVJP(of: { [Sample.f($0)] }, at: x, vjp: { u in Sample.gradient(x).map { $0 * u[0] } })
+                .evaluations
         }
-        let small = try evals(8), large = try evals(512)
+        let small = try evals(8)
+        let large = try evals(512)
         #expect(Double(large) < 1.5 * Double(small), "fast mode: \(small) evaluations at n=8, \(large) at n=512")
-        var auto = GradientChecker(); auto.size = .automatic(threshold: 16)
+        var auto = GradientChecker()
+        auto.size = .automatic(threshold: 16)
         let x = (0..<40).map { 0.05 * Double($0) }
-        #expect(try auto.checkGradient(of: Sample.f, at: Array(x.prefix(16)), gradient: Sample.gradient(Array(x.prefix(16)))).mode == .full)
+        #expect(
+            try auto.checkGradient(
+                of: Sample.f, at: Array(x.prefix(16)), gradient: Sample.gradient(Array(x.prefix(16)))
+            ).mode == .full)
         #expect(try auto.checkGradient(of: Sample.f, at: x, gradient: Sample.gradient(x)).mode == .fast)
-        #expect(try auto.checkVJP(of: { [Sample.f($0)] }, at: x, vjp: { u in Sample.gradient(x).map { $0 * u[0] } }).mode == .fast)
+        #expect(
+            try auto.checkVJP(of: { [Sample.f($0)] }, at: x, vjp: { u in Sample.gradient(x).map { $0 * u[0] } }).mode
+                == .fast)
     }
 
     // MARK: A planted wrong derivative is caught by every mode
 
     @Test func wrongDerivativeCaughtByEveryMode() throws {
         let x: [Double] = [0.4, -0.3, 1.1]
-        var wrongJ = Sample.jacobian(x); wrongJ[2][0] *= 1.001       // 0.1% error in one entry
+        var wrongJ = Sample.jacobian(x)
+        wrongJ[2][0] *= 1.001  // 0.1% error in one entry
         let c = GradientChecker()
-        var fast = c; fast.size = .fast(trials: 3)
+        var fast = c
+        fast.size = .fast(trials: 3)
         let jr = try c.checkJacobian(of: Sample.g, at: x, jacobian: wrongJ)
         #expect(!jr.passed && jr.mismatches.count == 1 && jr.mismatches.first?.index == [2, 0], "\(jr)")
-        let wrongVJP: ([Double]) -> [Double] = { u in (0..<3).map { c in (0..<3).reduce(0.0) { $0 + wrongJ[$1][c] * u[$1] } } }
+        let wrongVJP: ([Double]) -> [Double] = { u in
+            (0..<3).map { c in (0..<3).reduce(0.0) { $0 + wrongJ[$1][c] * u[$1] } }
+        }
         let wrongJVP: ([Double]) -> [Double] = { v in wrongJ.map { zip($0, v).reduce(0.0) { $0 + $1.0 * $1.1 } } }
         #expect(!(try c.checkVJP(of: Sample.g, at: x, vjp: wrongVJP).passed))
         #expect(!(try fast.checkVJP(of: Sample.g, at: x, vjp: wrongVJP).passed))
@@ -113,14 +130,17 @@ struct CheckerTests {
         // The adjoint test compares the two products with each other: a JVP that is right
         // against a VJP that is wrong fails.
         #expect(!(try c.adjointTest(inputs: 3, outputs: 3, jvp: { Sample.jvp(x, $0) }, vjp: wrongVJP).passed))
-        var wrongGrad = Sample.gradient(Sample.x); wrongGrad[3] += 1e-6
+        var wrongGrad = Sample.gradient(Sample.x)
+        wrongGrad[3] += 1e-6
         #expect(!(try c.checkGradient(of: Sample.f, at: Sample.x, gradient: wrongGrad).passed))
-        let hv = try c.checkHVP(gradient: Sample.gradient, at: Sample.x, hvp: { v in Sample.hvp(Sample.x, v).map { $0 * 1.0001 } })
+        let hv = try c.checkHVP(
+            gradient: Sample.gradient, at: Sample.x, hvp: { v in Sample.hvp(Sample.x, v).map { $0 * 1.0001 } })
         #expect(!hv.passed)
         // Taylor: the fitted order tells right from wrong.
         let right = try TaylorTest().run(of: Sample.f, at: Sample.x, gradient: Sample.gradient(Sample.x))
         #expect(right.verdict == .consistent, "order \(right.order ?? .nan)")
-        var bad = Sample.gradient(Sample.x); bad[0] += 0.01
+        var bad = Sample.gradient(Sample.x)
+        bad[0] += 0.01
         let wrong = try TaylorTest().run(of: Sample.f, at: Sample.x, gradient: bad)
         #expect(wrong.verdict == .inconsistent, "order \(wrong.order ?? .nan)")
         #expect(abs((right.order ?? 0) - 2) < 0.2 && abs((wrong.order ?? 0) - 1) < 0.2)
@@ -129,7 +149,8 @@ struct CheckerTests {
     /// Float: a wrong derivative 1% off is caught; the verdict scales with Float's roundoff.
     @Test func wrongDerivativeCaughtInFloat() throws {
         let xf = Sample.x.map(Float.init)
-        var g = Sample.gradient(xf); g[1] *= 1.01
+        var g = Sample.gradient(xf)
+        g[1] *= 1.01
         let r = try GradientChecker().checkGradient(of: Sample.f, at: xf, gradient: g)
         #expect(r.mismatches.map(\.index) == [[1]], "\(r)")
     }
@@ -138,12 +159,14 @@ struct CheckerTests {
 
     @Test func plantedKinkIsReportedAsKink() throws {
         // |x_0| + x_1² at x_0 = 0 with the right-derivative 1 claimed for x_0.
-        let r = try GradientChecker().checkGradient(of: { (x: [Double]) in abs(x[0]) + x[1] * x[1] }, at: [0, 0.5], gradient: [1, 1])
+        let r = try GradientChecker().checkGradient(
+            of: { (x: [Double]) in abs(x[0]) + x[1] * x[1] }, at: [0, 0.5], gradient: [1, 1])
         #expect(r.kinks.map(\.index) == [[0]], "\(r)")
         #expect(r.mismatches.isEmpty)
         #expect(abs((r.kinks[0].left ?? 0) + 1) < 1e-8 && abs((r.kinks[0].right ?? 0) - 1) < 1e-8)
         // ReLU at 0 in Float.
-        let relu = try GradientChecker().checkGradient(of: { (x: [Float]) in max(x[0], 0) * 3 }, at: [Float(0)], gradient: [0])
+        let relu = try GradientChecker().checkGradient(
+            of: { (x: [Float]) in max(x[0], 0) * 3 }, at: [Float(0)], gradient: [0])
         #expect(relu.kinks.count == 1, "\(relu)")
     }
 
@@ -174,7 +197,9 @@ struct CheckerTests {
         var b: Double
         func flattened() -> [Double] { w + [b] }
         func unflattened(_ e: [Double]) throws -> Params {
-            guard e.count == w.count + 1 else { throw GradientCheckError.sizeMismatch(what: "Params", expected: w.count + 1, actual: e.count) }
+            guard e.count == w.count + 1 else {
+                throw GradientCheckError.sizeMismatch(what: "Params", expected: w.count + 1, actual: e.count)
+            }
             return Params(w: Array(e.dropLast()), b: e.last!)
         }
     }
@@ -183,11 +208,15 @@ struct CheckerTests {
         let p = Params(w: [0.5, -1, 2], b: 0.3)
         // loss = (w·x + b)² with x = (1, 2, 3)
         let x: [Double] = [1, 2, 3]
-        func loss(_ p: Params) -> Double { let y = zip(p.w, x).reduce(p.b) { $0 + $1.0 * $1.1 }; return y * y }
+        func loss(_ p: Params) -> Double {
+            let y = zip(p.w, x).reduce(p.b) { $0 + $1.0 * $1.1 }
+            return y * y
+        }
         let y = zip(p.w, x).reduce(p.b) { $0 + $1.0 * $1.1 }
         let grad = Params(w: x.map { 2 * y * $0 }, b: 2 * y)
         expectPasses(try GradientChecker().checkGradient(of: loss, at: p, gradient: grad))
-        var wrong = grad; wrong.b += 0.1
+        var wrong = grad
+        wrong.b += 0.1
         #expect(!(try GradientChecker().checkGradient(of: loss, at: p, gradient: wrong).passed))
     }
 
@@ -213,13 +242,16 @@ struct CheckerTests {
         #expect(throws: GradientCheckError.sizeMismatch(what: "gradient", expected: 2, actual: 3)) {
             _ = try c.checkGradient(of: { (x: [Double]) in x[0] }, at: [1, 2], gradient: [1, 0, 0])
         }
-        #expect { _ = try c.checkGradient(of: { (x: [Double]) in x[0] == 1 ? .nan : x[0] }, at: [1], gradient: [1]) }
-            throws: { e in if case .nonFiniteValue = e as? GradientCheckError { return true } else { return false } }
+        #expect {
+            _ = try c.checkGradient(of: { (x: [Double]) in x[0] == 1 ? .nan : x[0] }, at: [1], gradient: [1])
+        } throws: { e in if case .nonFiniteValue = e as? GradientCheckError { return true } else { return false } }
         struct Boom: Error {}
-        #expect { _ = try c.checkGradient(of: { (_: [Double]) throws -> Double in throw Boom() }, at: [1], gradient: [1]) }
-            throws: { e in if case .callbackFailed = e as? GradientCheckError { return true } else { return false } }
-        #expect { _ = try c.checkGradient(of: { (x: [Double]) in x[0] }, at: [.infinity], gradient: [1]) }
-            throws: { e in if case .nonFiniteValue = e as? GradientCheckError { return true } else { return false } }
+        #expect {
+            _ = try c.checkGradient(of: { (_: [Double]) throws -> Double in throw Boom() }, at: [1], gradient: [1])
+        } throws: { e in if case .callbackFailed = e as? GradientCheckError { return true } else { return false } }
+        #expect { _ = try c.checkGradient(of: { (x: [Double]) in x[0] }, at: [.infinity], gradient: [1]) } throws: {
+            e in if case .nonFiniteValue = e as? GradientCheckError { return true } else { return false }
+        }
         #expect(throws: GradientCheckError.sizeMismatch(what: "vjp(e_0)", expected: 3, actual: 2)) {
             _ = try c.checkVJP(of: Sample.g, at: [1.0, 2, 3], vjp: { _ in [1, 2] })
         }
@@ -241,7 +273,8 @@ struct CheckerTests {
     }
 
     @Test func descriptionHasTableOfWorstEntries() throws {
-        let r = try GradientChecker().checkGradient(of: Sample.f, at: Sample.x, gradient: Sample.gradient(Sample.x).map { $0 + 1 })
+        let r = try GradientChecker().checkGradient(
+            of: Sample.f, at: Sample.x, gradient: Sample.gradient(Sample.x).map { $0 + 1 })
         let d = r.description
         #expect(d.hasPrefix("FAIL"))
         #expect(d.contains("est. error") && d.contains("[0]") && d.contains("seed"))
@@ -251,7 +284,7 @@ struct CheckerTests {
 func wrongCube(_ x: Double) -> Double { x * x * x }
 @derivative(of: wrongCube)
 func wrongCubeDerivative(_ x: Double) -> (value: Double, pullback: (Double) -> Double) {
-    (x * x * x, { 2 * x * x * $0 })     // should be 3x²
+    (x * x * x, { 2 * x * x * $0 })  // should be 3x²
 }
 @differentiable(reverse) func wronglyRegistered(_ x: Double) -> Double { wrongCube(x) }
 

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import GradientCheck
 
 @Suite("Stencils and extrapolation")
@@ -6,7 +7,9 @@ struct StencilTests {
     /// Coefficients against the textbook values (exact rationals, compared to 1e-14 since the
     /// Vandermonde solve rounds; the smallest coefficient is 1/12).
     @Test func knownCoefficients() throws {
-        func close(_ a: [Double], _ b: [Double]) -> Bool { zip(a, b).allSatisfy { abs($0 - $1) < 1e-14 } && a.count == b.count }
+        func close(_ a: [Double], _ b: [Double]) -> Bool {
+            zip(a, b).allSatisfy { abs($0 - $1) < 1e-14 } && a.count == b.count
+        }
         #expect(close(try Stencil(points: 3).coefficients, [-0.5, 0, 0.5]))
         #expect(close(try Stencil(points: 5).coefficients, [1.0 / 12, -2.0 / 3, 0, 2.0 / 3, -1.0 / 12]))
         #expect(close(try Stencil(points: 3, side: .forward).coefficients, [-1.5, 2, -0.5]))
