@@ -1,9 +1,10 @@
+import CGSL
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import CGSL
 
 /// Mean and variance of a sample computed on the sample scaled by an exact power of two, so that
 /// neither overflows (`[1e308, −1e308, 1e308]`) nor loses bits to underflow (subnormal data):
@@ -28,7 +29,10 @@ struct ScaledMoments {
                 return (m, gsl_stats_variance_m(b.baseAddress, 1, n, m))
             }
         }
-        mean = m; variance = v; count = n; exponent = e
+        mean = m
+        variance = v
+        count = n
+        exponent = e
     }
 
     /// The exponent that brings the largest magnitude into [1/2, 1)·2 (0 for an all-zero sample).

@@ -54,16 +54,19 @@ public enum DetectionPower {
     ///   - trials: points per cell (each cell draws its own points from `seed`).
     ///   - exponents: the `k` of the planted sizes.
     /// - Throws: ``GradientCheckError`` if a check cannot run.
-    public static func run<S: CheckScalar>(_: S.Type, trials: Int, seed: UInt64, exponents: [Int] = Array(1...12),
-                                           functions: [CheckerAccuracySuite.Function]? = nil,
-                                           checker: GradientChecker = GradientChecker()) throws -> [Row] {
+    public static func run<S: CheckScalar>(
+        _: S.Type, trials: Int, seed: UInt64, exponents: [Int] = Array(1...12),
+        functions: [CheckerAccuracySuite.Function]? = nil,
+        checker: GradientChecker = GradientChecker()
+    ) throws -> [Row] {
         let fns = functions ?? CheckerAccuracySuite.functions.filter(\.smooth)
         var rows: [Row] = []
         for (fi, fn) in fns.enumerated() {
             var cells: [Cell] = []
             for k in [nil] + exponents.map(Optional.some) {
                 var rng = SeededGenerator(seed: seed &+ UInt64(fi) &* 1_000_003 &+ UInt64(k ?? 0) &* 7919)
-                var cell = Cell(exponent: k, trials: 0, detected: 0, inconclusive: 0, missed: 0, falseAlarms: 0, unrepresentable: 0)
+                var cell = Cell(
+                    exponent: k, trials: 0, detected: 0, inconclusive: 0, missed: 0, falseAlarms: 0, unrepresentable: 0)
                 for _ in 0..<trials {
                     let xs = fn.domain(&rng).map { S($0) }
                     let truth = fn.gradient(xs.map(Double.init))
@@ -72,19 +75,27 @@ public enum DetectionPower {
                     let sign: Double = Bool.random(using: &rng) ? 1 : -1
                     if let k {
                         let planted = S(truth[j] * (1 + sign * pow10(-k)))
-                        if planted == claimed[j] { cell.unrepresentable += 1; continue }
+                        if planted == claimed[j] {
+                            cell.unrepresentable += 1
+                            continue
+                        }
                         claimed[j] = planted
                     }
-                    let value: ([S]) -> S = S.self == Double.self
+                    let value: ([S]) -> S =
+                        S.self == Double.self
                         ? { fn.valueDouble($0.map(Double.init)) as! S } : { S(fn.valueFloat($0.map(Float.init))) }
                     let r = try checker.checkGradient(of: value, at: xs, gradient: claimed)
                     cell.trials += 1
                     let hitPlant = k != nil && r.mismatches.contains { $0.index == [j] }
                     let elsewhere = r.mismatches.contains { k == nil || $0.index != [j] }
                     if elsewhere { cell.falseAlarms += 1 }
-                    if hitPlant { cell.detected += 1 }
-                    else if r.outcome == .pass { cell.missed += 1 }
-                    else if !elsewhere { cell.inconclusive += 1 }
+                    if hitPlant {
+                        cell.detected += 1
+                    } else if r.outcome == .pass {
+                        cell.missed += 1
+                    } else if !elsewhere {
+                        cell.inconclusive += 1
+                    }
                 }
                 cells.append(cell)
             }

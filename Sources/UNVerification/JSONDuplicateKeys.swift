@@ -11,14 +11,16 @@ enum JSONDuplicateKeys {
         let b = [UInt8](data)
         var i = 0
         // A stack of open containers: for objects, the keys seen so far and the path.
-        enum Frame { case object(keys: Set<String>, path: String, pendingKey: String?), array(path: String, index: Int) }
+        enum Frame {
+            case object(keys: Set<String>, path: String, pendingKey: String?), array(path: String, index: Int)
+        }
         var stack: [Frame] = []
         var expectKey = false
         func currentPath() -> String {
             guard let top = stack.last else { return "" }
             switch top {
-            case let .object(_, p, k): return k.map { p.isEmpty ? $0 : p + "." + $0 } ?? p
-            case let .array(p, idx): return p + "[\(idx)]"
+            case .object(_, let p, let k): return k.map { p.isEmpty ? $0 : p + "." + $0 } ?? p
+            case .array(let p, let idx): return p + "[\(idx)]"
             }
         }
         func readString() -> String? {
@@ -28,11 +30,17 @@ enum JSONDuplicateKeys {
             while i < b.count {
                 let c = b[i]
                 if c == UInt8(ascii: "\\") {
-                    if i + 1 < b.count { out.append(c); out.append(b[i + 1]) }
+                    if i + 1 < b.count {
+                        out.append(c)
+                        out.append(b[i + 1])
+                    }
                     i += 2
                     continue
                 }
-                if c == UInt8(ascii: "\"") { i += 1; return String(decoding: out, as: UTF8.self) }
+                if c == UInt8(ascii: "\"") {
+                    i += 1
+                    return String(decoding: out, as: UTF8.self)
+                }
                 out.append(c)
                 i += 1
             }
@@ -56,14 +64,16 @@ enum JSONDuplicateKeys {
             case UInt8(ascii: ","):
                 if let top = stack.last {
                     switch top {
-                    case let .object(keys, p, _): stack[stack.count - 1] = .object(keys: keys, path: p, pendingKey: nil); expectKey = true
-                    case let .array(p, idx): stack[stack.count - 1] = .array(path: p, index: idx + 1)
+                    case .object(let keys, let p, _):
+                        stack[stack.count - 1] = .object(keys: keys, path: p, pendingKey: nil)
+                        expectKey = true
+                    case .array(let p, let idx): stack[stack.count - 1] = .array(path: p, index: idx + 1)
                     }
                 }
                 i += 1
             case UInt8(ascii: "\""):
                 guard let s = readString() else { return nil }
-                if expectKey, case let .object(keys, p, _)? = stack.last {
+                if expectKey, case .object(let keys, let p, _)? = stack.last {
                     if keys.contains(s) { return (s, p.isEmpty ? "(document)" : p) }
                     stack[stack.count - 1] = .object(keys: keys.union([s]), path: p, pendingKey: s)
                     expectKey = false

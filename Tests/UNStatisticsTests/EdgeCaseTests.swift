@@ -1,15 +1,24 @@
 import Foundation
 import GradientCheck
 import Testing
+
 @testable import UNStatistics
 
 /// Statistics at the ends of the exponent range and at the edges of their domains, with SciPy's
 /// semantics (Tests/Fixtures/scipy/edge_cases.json, made by make_edge_cases.py beside it).
 @Suite("Statistics: extreme scale and edges")
 struct StatisticsEdgeCaseTests {
-    struct Case: Decodable { var kind: String; var inputs: [String: [Double]]?; var statistic: Double; var pValue: Double }
+    struct Case: Decodable {
+        var kind: String
+        var inputs: [String: [Double]]?
+        var statistic: Double
+        var pValue: Double
+    }
     struct File: Decodable { var cases: [Case] }
-    struct Inputs: Decodable { var x: [Double]; var y: [Double]? }
+    struct Inputs: Decodable {
+        var x: [Double]
+        var y: [Double]?
+    }
 
     /// Relative agreement with SciPy: 1e-12 on statistics and p-values (the reference was
     /// computed on exactly or nearly exactly rescaled data; what remains is rounding of a few
@@ -29,7 +38,8 @@ struct StatisticsEdgeCaseTests {
             case "t2pooled": r = try HypothesisTests.twoSampleT(x, y!, equalVariances: true)
             default: r = try HypothesisTests.twoSampleT(x, y!, equalVariances: false)
             }
-            let s = (c["statistic"] as! NSNumber).doubleValue, p = (c["pValue"] as! NSNumber).doubleValue
+            let s = (c["statistic"] as! NSNumber).doubleValue
+            let p = (c["pValue"] as! NSNumber).doubleValue
             #expect(abs(r.statistic - s) <= 1e-12 * abs(s), "\(c["kind"]!) \(x): t \(r.statistic) vs SciPy \(s)")
             #expect(abs(r.pValue - p) <= 1e-12 * abs(p), "\(c["kind"]!) \(x): p \(r.pValue) vs SciPy \(p)")
         }
@@ -45,7 +55,8 @@ struct StatisticsEdgeCaseTests {
         #expect(abs(p.pValue - 0.15830242337545788) < 1e-14, "\(p)")
         #expect(throws: StatisticsError.self) { _ = try Distributions.betaQuantile(.nan, a: 1, b: 1) }
         #expect(throws: StatisticsError.self) {
-            _ = try KolmogorovSmirnov.oneSample([Double](repeating: 0.5, count: KolmogorovSmirnov.exactLimit + 1), cdf: { $0 })
+            _ = try KolmogorovSmirnov.oneSample(
+                [Double](repeating: 0.5, count: KolmogorovSmirnov.exactLimit + 1), cdf: { $0 })
         }
         #expect(throws: StatisticsError.zeroVariance(what: "pooled sample")) {
             _ = try HypothesisTests.twoSampleT([3, 3], [3, 3, 3], equalVariances: true)
@@ -59,16 +70,24 @@ struct StatisticsEdgeCaseTests {
         var rng = SeededGenerator(seed: 31)
         var tried = 0
         for _ in 0..<40 {
-            let x = (0..<6).map { _ in rng.normal() + 0.3 }, y = (0..<5).map { _ in rng.normal() * 1.5 }
-            let t1 = try HypothesisTests.oneSampleT(x), t2 = try HypothesisTests.twoSampleT(x, y, equalVariances: false)
-            let f = try HypothesisTests.varianceRatio(x, y), bf = try HypothesisTests.brownForsythe([x, y])
+            let x = (0..<6).map { _ in rng.normal() + 0.3 }
+            let y = (0..<5).map { _ in rng.normal() * 1.5 }
+            let t1 = try HypothesisTests.oneSampleT(x)
+            let t2 = try HypothesisTests.twoSampleT(x, y, equalVariances: false)
+            let f = try HypothesisTests.varianceRatio(x, y)
+            let bf = try HypothesisTests.brownForsythe([x, y])
             for k in stride(from: -1060, through: 1015, by: 25) {
-                let sx = x.map { scalbn($0, Int32(k)) }, sy = y.map { scalbn($0, Int32(k)) }
-                guard (sx + sy).allSatisfy({ $0.isFinite && ($0 == 0 || abs($0) >= Double.leastNormalMagnitude) }) else { continue }
+                let sx = x.map { scalbn($0, Int32(k)) }
+                let sy = y.map { scalbn($0, Int32(k)) }
+                guard (sx + sy).allSatisfy({ $0.isFinite && ($0 == 0 || abs($0) >= Double.leastNormalMagnitude) })
+                else { continue }
                 tried += 1
-                let u1 = try HypothesisTests.oneSampleT(sx), u2 = try HypothesisTests.twoSampleT(sx, sy, equalVariances: false)
-                let uf = try HypothesisTests.varianceRatio(sx, sy), ubf = try HypothesisTests.brownForsythe([sx, sy])
-                #expect(u1 == t1 && u2 == t2 && uf == f && ubf == bf, "scale 2^\(k) changed a scale-free test (seed 31)")
+                let u1 = try HypothesisTests.oneSampleT(sx)
+                let u2 = try HypothesisTests.twoSampleT(sx, sy, equalVariances: false)
+                let uf = try HypothesisTests.varianceRatio(sx, sy)
+                let ubf = try HypothesisTests.brownForsythe([sx, sy])
+                #expect(
+                    u1 == t1 && u2 == t2 && uf == f && ubf == bf, "scale 2^\(k) changed a scale-free test (seed 31)")
             }
         }
         #expect(tried > 2000)
@@ -90,6 +109,7 @@ struct StatisticsEdgeCaseTests {
         }
         #expect(throws: StatisticsError.self) { _ = try Distributions.normalP(.nan) }
         #expect(try Distributions.studentTQ(.infinity, nu: 3) == 0 && Distributions.chiSquareQ(.infinity, nu: 3) == 0)
-        #expect(try Distributions.fP(.infinity, nu1: 2, nu2: 3) == 1 && Distributions.studentTTwoSided(1e200, nu: 5) == 0)
+        #expect(
+            try Distributions.fP(.infinity, nu1: 2, nu2: 3) == 1 && Distributions.studentTTwoSided(1e200, nu: 5) == 0)
     }
 }

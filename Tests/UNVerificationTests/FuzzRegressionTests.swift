@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import UNVerification
 
 /// Hostile traces: the issue's examples with their typed errors, and every input the fuzzer
@@ -12,7 +13,10 @@ struct FuzzRegressionTests {
     static let dir = fuzzRoot.appendingPathComponent("regressions")
 
     func malformedField(_ name: String) throws -> String? {
-        do { _ = try UNTrace.load(path: Self.dir.appendingPathComponent(name).path); return nil } catch let TraceError.malformed(_, field, _) {
+        do {
+            _ = try UNTrace.load(path: Self.dir.appendingPathComponent(name).path)
+            return nil
+        } catch let TraceError.malformed(_, field, _) {
             return field
         }
     }
@@ -54,7 +58,9 @@ struct FuzzRegressionTests {
         }
         #expect(tried >= 5)
         // A key repeated in *different* objects is not a duplicate.
-        #expect(JSONDuplicateKeys.first(in: Data(#"{"a": {"k": 1}, "b": {"k": 2}, "c": [{"k": 1}, {"k": 2}]}"#.utf8)) == nil)
+        #expect(
+            JSONDuplicateKeys.first(in: Data(#"{"a": {"k": 1}, "b": {"k": 2}, "c": [{"k": 1}, {"k": 2}]}"#.utf8)) == nil
+        )
         #expect(JSONDuplicateKeys.first(in: Data(#"{"a": {"k": 1, "k\"": 2, "k": 3}}"#.utf8))?.key == "k")
     }
 }

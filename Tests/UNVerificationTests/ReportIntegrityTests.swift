@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import UNParity
+
 @testable import UNVerification
 
 /// Recorded GPU runs are read wherever the README says to put them, judged on their rows, and a
@@ -17,7 +18,7 @@ struct ReportIntegrityTests {
         let dir = try tempDir()
         var doc = ParityCLI.run(backend: "opencl", quick: true)
         try #require(!doc.rows.isEmpty, "needs the OpenCL CPU device (PoCL), installed by scripts/bootstrap.sh")
-        doc.rows[0].boundViolations = 3      // the recorded flag still says "within bounds"
+        doc.rows[0].boundViolations = 3  // the recorded flag still says "within bounds"
         try JSONEncoder().encode(doc).write(to: URL(fileURLWithPath: dir + "/h200/parity.json"))
         let s = try HardwarePathSection(recordedDirectory: dir).build(ReportContext(seed: 1, tracePaths: []))
         #expect(s.verdict == .falsified && s.summary.contains("1 recorded"), "\(s.summary)")
@@ -25,9 +26,13 @@ struct ReportIntegrityTests {
 
     @Test func unreadableRecordedRunIsAnInputError() throws {
         let dir = try tempDir()
-        try Data("{\"tool\": \"unverify-parity\", \"rows\": [".utf8).write(to: URL(fileURLWithPath: dir + "/h200/parity.json"))
-        #expect(throws: ReportInputError.self) { _ = try HardwarePathSection(recordedDirectory: dir).build(ReportContext(seed: 1, tracePaths: [])) }
-        let r = Report.build([HardwarePathSection(recordedDirectory: dir)], context: ReportContext(seed: 1, tracePaths: []))
+        try Data("{\"tool\": \"unverify-parity\", \"rows\": [".utf8).write(
+            to: URL(fileURLWithPath: dir + "/h200/parity.json"))
+        #expect(throws: ReportInputError.self) {
+            _ = try HardwarePathSection(recordedDirectory: dir).build(ReportContext(seed: 1, tracePaths: []))
+        }
+        let r = Report.build(
+            [HardwarePathSection(recordedDirectory: dir)], context: ReportContext(seed: 1, tracePaths: []))
         #expect(r.inputErrors.count == 1 && r.sections[0].verdict == .notRun)
     }
 

@@ -1,5 +1,7 @@
 import Testing
+
 @testable import UnifiedNormalization
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -20,7 +22,9 @@ struct ExponentRangeTests {
 
     /// Reference in Double: z = (b − μ)/sqrt(var_b + ε') and dx = (G − mean G − z mean(Gz))/s,
     /// with ε' = ε·2^{−2j}; then the output scale 2^{−j} for dx.
-    static func reference(_ b: [Double], _ gz: [Double], eps: Double, j: Int, centered: Bool) -> (z: [Double], dx: [Double]) {
+    static func reference(_ b: [Double], _ gz: [Double], eps: Double, j: Int, centered: Bool) -> (
+        z: [Double], dx: [Double]
+    ) {
         let n = Double(b.count)
         let mu = centered ? b.reduce(0, +) / n : 0
         let v = b.reduce(0.0) { $0 + ($1 - mu) * ($1 - mu) } / n
@@ -39,15 +43,19 @@ struct ExponentRangeTests {
     /// precision, against a Double reference: `(4·16 + 16)·u·max(1, |value|)` for z, and for dx
     /// the same relative to `max|dx|` (the backward's terms are of that size).
     @Test(arguments: ["Float", "Double"]) func scaleInvariance(precision: String) throws {
-        if precision == "Float" { try run(Float.self, range: -120...120) } else { try run(Double.self, range: -1000...1000) }
+        if precision == "Float" {
+            try run(Float.self, range: -120...120)
+        } else {
+            try run(Double.self, range: -1000...1000)
+        }
     }
 
     func run<S: NormScalar>(_: S.Type, range: ClosedRange<Int>) throws {
         var seed: UInt64 = 0x1234
         func normal() -> Double {
-            seed = seed &* 6364136223846793005 &+ 1442695040888963407
+            seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             let u1 = Double(seed >> 11) / Double(1 << 53) + 1e-18
-            seed = seed &* 6364136223846793005 &+ 1442695040888963407
+            seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             let u2 = Double(seed >> 11) / Double(1 << 53)
             return (-2 * log(u1)).squareRoot() * cos(2 * .pi * u2)
         }
@@ -68,22 +76,29 @@ struct ExponentRangeTests {
                 let out: TokenBatch<S>
                 let dx: [S]
                 if centered {
-                    let r = try ln.forwardTraining(input); out = r.output
+                    let r = try ln.forwardTraining(input)
+                    out = r.output
                     dx = try ln.backward(dy, cache: r.cache).input.values
                 } else {
-                    let r = try rms.forwardTraining(input); out = r.output
+                    let r = try rms.forwardTraining(input)
+                    out = r.output
                     dx = try rms.backward(dy, cache: r.cache).input.values
                 }
                 let ref = Self.reference(bx, g, eps: Double(eps), j: j, centered: centered)
                 let zb = 80 * u
                 for k in 0..<16 {
                     let bz = zb * max(1, abs(ref.z[k]))
-                    #expect(abs(Double(out.values[k]) - ref.z[k]) <= bz, "\(S.self) j=\(j) centered=\(centered) z[\(k)]")
+                    #expect(
+                        abs(Double(out.values[k]) - ref.z[k]) <= bz, "\(S.self) j=\(j) centered=\(centered) z[\(k)]")
                 }
                 let dmax = ref.dx.map(abs).max() ?? 0
-                if dmax.isFinite && dmax > Double(S.leastNormalMagnitude) / u && dmax < Double(S.greatestFiniteMagnitude) {
+                if dmax.isFinite && dmax > Double(S.leastNormalMagnitude) / u
+                    && dmax < Double(S.greatestFiniteMagnitude)
+                {
                     for k in 0..<16 {
-                        #expect(abs(Double(dx[k]) - ref.dx[k]) <= zb * dmax, "\(S.self) j=\(j) centered=\(centered) dx[\(k)]")
+                        #expect(
+                            abs(Double(dx[k]) - ref.dx[k]) <= zb * dmax,
+                            "\(S.self) j=\(j) centered=\(centered) dx[\(k)]")
                     }
                 }
                 tried += 1

@@ -1,24 +1,34 @@
+import Testing
+
+@testable import UnifiedNormalization
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Testing
-@testable import UnifiedNormalization
 
 /// Extreme integer and floating-point arguments give typed errors, never a trap.
 @Suite("Extreme arguments")
 struct ExtremeArgumentTests {
     /// The example, and generated shapes whose element count overflows `Int`.
     @Test func overflowingShapesThrow() {
-        #expect(throws: NormalizationError.self) { _ = try TokenBatch<Double>(batch: Int.max, tokens: 2, channels: 1, values: []) }
+        #expect(throws: NormalizationError.self) {
+            _ = try TokenBatch<Double>(batch: Int.max, tokens: 2, channels: 1, values: [])
+        }
         let big = [Int.max, Int.max / 2 + 1, 1 << 32, 1 << 31 + 1, 3_037_000_500]
         var tried = 0
-        for b in big + [1, 2] { for t in big + [1, 2] { for c in big + [1, 2] where b > 2 || t > 2 || c > 2 {
-            tried += 1
-            #expect(throws: NormalizationError.self) { _ = try TokenBatch<Float>(batch: b, tokens: t, channels: c, values: [1, 2]) }
-            #expect(throws: NormalizationError.self) {
-                _ = try TokenBatch<Double>(batch: b, tokens: t, channels: c, values: [1], padMask: [false])
+        for b in big + [1, 2] {
+            for t in big + [1, 2] {
+                for c in big + [1, 2] where b > 2 || t > 2 || c > 2 {
+                    tried += 1
+                    #expect(throws: NormalizationError.self) {
+                        _ = try TokenBatch<Float>(batch: b, tokens: t, channels: c, values: [1, 2])
+                    }
+                    #expect(throws: NormalizationError.self) {
+                        _ = try TokenBatch<Double>(batch: b, tokens: t, channels: c, values: [1], padMask: [false])
+                    }
+                }
             }
-        } } }
+        }
         #expect(tried == 7 * 7 * 7 - 8)
     }
 
@@ -33,15 +43,21 @@ struct ExtremeArgumentTests {
         while e > 1e-50 {
             let ok = Float(e) > 0
             let config = UnifiedNormConfiguration(channels: 2, eps: e)
-            if ok { _ = try UnifiedNorm<Float>(configuration: config, mode: .paper(.exact)) } else {
-                #expect(throws: NormalizationError.self, "eps \(e)") { _ = try UnifiedNorm<Float>(configuration: config, mode: .paper(.exact)) }
+            if ok {
+                _ = try UnifiedNorm<Float>(configuration: config, mode: .paper(.exact))
+            } else {
+                #expect(throws: NormalizationError.self, "eps \(e)") {
+                    _ = try UnifiedNorm<Float>(configuration: config, mode: .paper(.exact))
+                }
             }
             e /= 3
         }
         for k in 1...20 {
             let m = 1 - pow(2.0, -Double(k * 3))
             let config = UnifiedNormConfiguration(channels: 2, momentum: m)
-            if Float(m) < 1 { _ = try UnifiedNorm<Float>(configuration: config, mode: .referenceCompatible) } else {
+            if Float(m) < 1 {
+                _ = try UnifiedNorm<Float>(configuration: config, mode: .referenceCompatible)
+            } else {
                 #expect(throws: NormalizationError.self, "momentum \(m)") {
                     _ = try UnifiedNorm<Float>(configuration: config, mode: .referenceCompatible)
                 }
@@ -52,10 +68,12 @@ struct ExtremeArgumentTests {
     @Test func hugeWindowsThrow() {
         for w in [Int.max, 1 << 40, UnifiedNormConfiguration.maxBufferEntries + 1] {
             #expect(throws: NormalizationError.self) {
-                _ = try UnifiedNorm<Double>(configuration: .init(channels: 3, forwardWindow: w), mode: .referenceCompatible)
+                _ = try UnifiedNorm<Double>(
+                    configuration: .init(channels: 3, forwardWindow: w), mode: .referenceCompatible)
             }
             #expect(throws: NormalizationError.self) {
-                _ = try UnifiedNorm<Float>(configuration: .init(channels: 3, backwardWindow: w), mode: .paper(.calibrated))
+                _ = try UnifiedNorm<Float>(
+                    configuration: .init(channels: 3, backwardWindow: w), mode: .paper(.calibrated))
             }
         }
     }
