@@ -8,7 +8,7 @@ public enum OutlierFiltrationClaims {
     // MARK: K1
 
     /// K1 at one window, decided exactly; then the runtime test checked against it.
-    public static func kober(_ rw: RootWindow) -> ClaimOutcome {
+    public static func kober(_ rw: RootWindow) throws -> ClaimOutcome {
         let x = ExactWindow(rw)
         let m = x.m
         let mr = Rational(m)
@@ -30,7 +30,7 @@ public enum OutlierFiltrationClaims {
             checks.append(ClaimCheck("equality (M = 2 or all equal)", holds: eq, margin: eq ? 0 : -1))
         }
         // The runtime same-window test must decide as exact arithmetic does: never fire.
-        let d = OutlierFilter.sameWindow(rw.window)
+        let d = try OutlierFilter.sameWindow(rw.window)
         checks.append(ClaimCheck("rigorous float test does not fire", holds: !d.fires, margin: d.roundingBound > 0 ? d.margin / d.roundingBound : d.margin))
         // …and its rounding bound must bound the actual error of gap − threshold.
         let (plo, phi) = x.piBracket
@@ -77,9 +77,9 @@ public enum OutlierFiltrationClaims {
         }
     }
 
-    static func gap(_ w: [Double]) -> Double { OutlierFilter.gap(w) }
+    static func gap(_ w: [Double]) throws -> Double { try OutlierFilter.gap(w) }
 
-    public static func interval(_ c: HistoryCase) -> ClaimOutcome {
+    public static func interval(_ c: HistoryCase) throws -> ClaimOutcome {
         let m = c.m
         let h = c.history
         let tr = c.t.map { Rational(exactly: $0)! }
@@ -101,12 +101,13 @@ public enum OutlierFiltrationClaims {
         let gmin = gapAt.doubleValue
         let tau = (1 + c.thresholdExcess) * gmin
         let window: (Double) -> [Double] = { h + [$0] }
-        let phi: (Double) -> Double = { gap(window($0)) - tau }
+        // Windows of finite positive statistics: the geometric mean cannot fail here.
+        let phi: (Double) -> Double = { (try? gap(window($0))).map { $0 - tau } ?? .nan }
         let noise = 64 * Double(m) * Double.ulpOfOne * max(xs, h.max()!)
         if c.thresholdExcess < 0 {
             // Below the minimum: every newest statistic is rejected.
             let probes = [xs, xs * 0.5, xs * 2]
-            let fires = probes.allSatisfy { OutlierFilter.previousWindow(window($0), threshold: tau).fires }
+            let fires = try probes.allSatisfy { try OutlierFilter.previousWindow(window($0), threshold: tau).fires }
             let slack = (gmin - tau) / noise
             // Within the rounding noise of the minimum the decision may go either way.
             checks.append(ClaimCheck("empty interval when τ < min gap", holds: fires || slack < 1, margin: fires ? slack : (slack < 1 ? 1 : -1)))
@@ -133,14 +134,14 @@ public enum OutlierFiltrationClaims {
                 let outside = name == "lower" ? x * (1 - 1e-6) : x * (1 + 1e-6)
                 // Only meaningful where φ leaves the rounding noise within that distance.
                 guard abs(phi(inside)) > noise && abs(phi(outside)) > noise else { continue }
-                let inOK = !OutlierFilter.previousWindow(window(inside), threshold: tau).fires
-                let outOK = OutlierFilter.previousWindow(window(outside), threshold: tau).fires
+                let inOK = !(try OutlierFilter.previousWindow(window(inside), threshold: tau).fires)
+                let outOK = try OutlierFilter.previousWindow(window(outside), threshold: tau).fires
                 checks.append(ClaimCheck("\(name) end point agrees with the decision", holds: inOK && outOK,
                                          margin: inOK && outOK ? min(abs(phi(inside)), abs(phi(outside))) / noise : -1))
             }
         }
         // (d) the paper's same-window threshold accepts every newest statistic (Kober).
-        let never = (-6...6).allSatisfy { k in !OutlierFilter.sameWindow(window(xs * Double.pow(10, k))).fires }
+        let never = try (-6...6).allSatisfy { k in !(try OutlierFilter.sameWindow(window(xs * Double.pow(10, k))).fires) }
         checks.append(ClaimCheck("same-window test accepts x*·10^k, k = −6…6", holds: never, margin: never ? 1 : -1))
         return ClaimOutcome(checks)
     }
@@ -172,7 +173,7 @@ public enum OutlierFiltrationClaims {
         public var description: String { "\(window), scale 2^\(scaleExponent) and \(scale), permutation \(permutation), outlier ×\(outlier)" }
     }
 
-    public static func invariance(_ c: InvarianceCase) -> ClaimOutcome {
+    public static func invariance(_ c: InvarianceCase) throws -> ClaimOutcome {
         let x = ExactWindow(c.window)
         let m = x.m
         var checks: [ClaimCheck] = []
@@ -196,7 +197,7 @@ public enum OutlierFiltrationClaims {
         let pOK = xp.e == x.e && xp.v == x.v && xp.piPowerM == x.piPowerM
         checks.append(ClaimCheck("E, V, Π invariant under permutation (exact)", holds: pOK, margin: pOK ? 1 : -1))
         // Float decision invariance: identical, unless within the rounding bound of the threshold.
-        let d0 = OutlierFilter.sameWindow(c.window.window), d1 = OutlierFilter.sameWindow(scaledRoots.window), d2 = OutlierFilter.sameWindow(pr.window)
+        let d0 = try OutlierFilter.sameWindow(c.window.window), d1 = try OutlierFilter.sameWindow(scaledRoots.window), d2 = try OutlierFilter.sameWindow(pr.window)
         checks.append(ClaimCheck("float decision invariant (scale, permutation)", holds: d0.fires == d1.fires && d0.fires == d2.fires,
                                  margin: d0.fires == d1.fires && d0.fires == d2.fires ? 1 : -1))
         // GM in [min, max] and ≤ AM (exact, via M-th powers).
@@ -205,7 +206,7 @@ public enum OutlierFiltrationClaims {
         checks.append(ClaimCheck("min ≤ Π ≤ max, Π ≤ E (exact)", holds: inRange, margin: inRange ? 1 : -1))
         // Float GM within [min, max] up to the K4 bound.
         let w = c.window.window
-        let gm = GeometricMeanWindow.geometricMean(w)
+        let gm = try GeometricMeanWindow.geometricMean(w)
         let rel = geometricMeanBoundULPs(w) * Double.ulpOfOne
         let lo = w.min()! * (1 - rel), hi = min(w.max()!, GeometricMeanWindow.arithmeticMean(w) * (1 + 2 * Double(m) * Double.ulpOfOne)) * (1 + rel)
         checks.append(ClaimCheck("float GM in [min, min(max, AM)] up to the K4 bound", holds: gm >= lo && gm <= hi,
@@ -221,7 +222,7 @@ public enum OutlierFiltrationClaims {
         let owf = Array(repeating: w[0], count: m - 1) + [w[0] * c.outlier]
         if owf.allSatisfy({ $0.isFinite && $0 > 0 }) {
             let (blo, bhi) = gmPow.nthRootBracket(m)
-            let g = GeometricMeanWindow.geometricMean(owf)
+            let g = try GeometricMeanWindow.geometricMean(owf)
             let errULP = max(0, max(blo.doubleValue - g, g - bhi.doubleValue)) / g.ulp
             let bound = geometricMeanBoundULPs(owf)
             checks.append(ClaimCheck("float GM of the outlier window within the K4 bound", margin: 1 - errULP / bound))
@@ -257,14 +258,14 @@ public enum OutlierFiltrationClaims {
         public var description: String { "window \(window)" }
     }
 
-    public static func logDomain(_ c: ExponentCase) -> ClaimOutcome {
+    public static func logDomain(_ c: ExponentCase) throws -> ClaimOutcome {
         let w = c.window
         let m = w.count
         let prod = w.map { Rational(exactly: $0)! }.reduce(Rational.one, *)
         let (lo, hi) = prod.nthRootBracket(m)
         var checks: [ClaimCheck] = []
         var notes: [String: Double] = [:]
-        let g = GeometricMeanWindow.geometricMean(w)
+        let g = try GeometricMeanWindow.geometricMean(w)
         let exactD = lo.doubleValue
         if exactD.isNormal {
             let errULP = max(0, max(lo.doubleValue - g, g - hi.doubleValue)) / exactD.ulp
@@ -283,7 +284,7 @@ public enum OutlierFiltrationClaims {
             let (flo, fhi) = pf.nthRootBracket(m)
             let ef = Float(flo.doubleValue)
             if ef.isNormal {
-                let gf = GeometricMeanWindow.geometricMean(wf)
+                let gf = try GeometricMeanWindow.geometricMean(wf)
                 let errULP = max(0, max(flo.doubleValue - Double(gf), Double(gf) - fhi.doubleValue)) / Double(ef.ulp)
                 checks.append(ClaimCheck("Float GM within (M+2)·max|ln w|+3 ulps", margin: 1 - errULP / geometricMeanBoundULPs(wf)))
                 let nf = GeometricMeanWindow.naiveGeometricMean(wf)

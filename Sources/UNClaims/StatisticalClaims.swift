@@ -16,7 +16,7 @@ public enum StatisticalClaims {
 
     /// Per-step statistics `σ²_t = mean of T squared N(0,1)` (independent across t); the smoothed
     /// `log σ̂² = mean of M consecutive log σ²`, over non-overlapping windows (independent).
-    static func logStatistics(_ c: SmoothingCase) -> (smoothed: [Double], single: [Double]) {
+    static func logStatistics(_ c: SmoothingCase) throws -> (smoothed: [Double], single: [Double]) {
         let r = RandomSource(seed: c.seed)
         func stat() -> Double {
             var s = 0.0
@@ -24,8 +24,8 @@ public enum StatisticalClaims {
             return s / Double(c.tokens)
         }
         let single = (0..<c.samples).map { _ in Double.log(stat()) }
-        let smoothed = (0..<c.samples).map { _ in
-            GeometricMeanWindow.geometricMean((0..<c.window).map { _ in stat() })
+        let smoothed = try (0..<c.samples).map { _ in
+            try GeometricMeanWindow.geometricMean((0..<c.window).map { _ in stat() })
         }.map { Double.log($0) }
         return (smoothed, single)
     }
@@ -34,7 +34,7 @@ public enum StatisticalClaims {
     /// and for `2M`. (The F variance-ratio test assumes normal data; `log χ²_T` is skewed for small
     /// `T`, and the F test was measured to reject the true null about 5 times too often.)
     public static func smoothing(_ c: SmoothingCase) throws -> ClaimOutcome {
-        let (sm, single) = logStatistics(c)
+        let (sm, single) = try logStatistics(c)
         let right = try HypothesisTests.brownForsythe([sm.map { $0 * Double(c.window).squareRoot() }, single])
         let wrong = try HypothesisTests.brownForsythe([sm.map { $0 * (2 * Double(c.window)).squareRoot() }, single])
         // Level 1e-6 per case: over n cases the family-wise error rate is at most n·1e-6

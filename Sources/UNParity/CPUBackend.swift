@@ -34,10 +34,10 @@ public struct CPUBackend: ComputeBackend {
     }
 
     public func logGeometricMean(buffer: [Double], window: Int, channels: Int, precision: Precision) throws -> [Double] {
-        func run<S: NormScalar>(_: S.Type) -> [Double] {
-            (0..<channels).map { c in Double(GeometricMeanWindow.geometricMean((0..<window).map { S(buffer[$0 * channels + c]) })) }
+        func run<S: NormScalar>(_: S.Type) throws -> [Double] {
+            try (0..<channels).map { c in Double(try GeometricMeanWindow.geometricMean((0..<window).map { S(buffer[$0 * channels + c]) })) }
         }
-        return precision == .float ? run(Float.self) : run(Double.self)
+        return precision == .float ? try run(Float.self) : try run(Double.self)
     }
 
     public func layerNorm(x: [Double], gamma: [Double], beta: [Double], channels: Int, eps: Double, precision: Precision) throws -> [Double] {

@@ -8,9 +8,15 @@ public enum GeometricMeanWindow {
     /// product leaves the exponent range (e.g. four values of 1e100 in Double), while every
     /// `log w_i` is of modest size. A zero entry gives `log 0 = −∞` and a geometric mean of 0,
     /// which is what the authors' code computes for a buffer that still holds its initial zeros.
+    ///
+    /// - Throws: ``NormalizationError/emptyBatch`` for an empty window,
+    ///   ``NormalizationError/nonFinite(what:index:)`` for a negative, NaN or infinite entry.
     @inlinable
-    public static func geometricMean<S: NormScalar>(_ w: some Collection<S>) -> S {
-        precondition(!w.isEmpty, "geometric mean of an empty window")
+    public static func geometricMean<S: NormScalar>(_ w: some Collection<S>) throws -> S {
+        guard !w.isEmpty else { throw NormalizationError.emptyBatch }
+        for (i, v) in w.enumerated() where !(v >= 0 && v.isFinite) {
+            throw NormalizationError.nonFinite(what: "window", index: i)
+        }
         var s: S = 0
         for v in w { s += S.log(v) }
         return S.exp(s / S(w.count))

@@ -34,8 +34,10 @@ public enum OutlierFilter {
     }
 
     /// Kober gap `E − Π` of a window.
-    public static func gap<S: NormScalar>(_ w: [S]) -> S {
-        GeometricMeanWindow.arithmeticMean(w) - GeometricMeanWindow.geometricMean(w)
+    ///
+    /// - Throws: as ``GeometricMeanWindow/geometricMean(_:)``.
+    public static func gap<S: NormScalar>(_ w: [S]) throws -> S {
+        GeometricMeanWindow.arithmeticMean(w) - (try GeometricMeanWindow.geometricMean(w))
     }
 
     /// The paper's same-window test for one channel's window of positive statistics.
@@ -46,10 +48,12 @@ public enum OutlierFilter {
     /// population variance of the square roots (two-pass) an absolute error of at most
     /// `γ_{2M+4} · mean(w)`; so `2(M+3)(2+L)u · M · E(Ω)` bounds the error of `gap − threshold`
     /// with a factor-of-two margin for second-order terms.
-    public static func sameWindow<S: NormScalar>(_ w: [S]) -> Decision<S> {
+    ///
+    /// - Throws: as ``GeometricMeanWindow/geometricMean(_:)``.
+    public static func sameWindow<S: NormScalar>(_ w: [S]) throws -> Decision<S> {
         let m = S(w.count)
+        let gm = try GeometricMeanWindow.geometricMean(w)
         let am = GeometricMeanWindow.arithmeticMean(w)
-        let gm = GeometricMeanWindow.geometricMean(w)
         let thr = m * GeometricMeanWindow.varianceOfSquareRoots(w, unbiased: false)
         let l = w.reduce(S(0)) { max($0, abs(S.log($1))) }
         let bound = 2 * (m + 3) * (2 + l) * S.unitRoundoff * m * am
@@ -58,9 +62,11 @@ public enum OutlierFilter {
 
     /// The authors' test for one channel against a precomputed pooled threshold `M·s²`
     /// (naive comparison `am − gm > threshold`, exactly as the code does it).
-    public static func previousWindow<S: NormScalar>(_ w: [S], threshold: S) -> Decision<S> {
+    ///
+    /// - Throws: as ``GeometricMeanWindow/geometricMean(_:)``.
+    public static func previousWindow<S: NormScalar>(_ w: [S], threshold: S) throws -> Decision<S> {
+        let gm = try GeometricMeanWindow.geometricMean(w)
         let am = GeometricMeanWindow.arithmeticMean(w)
-        let gm = GeometricMeanWindow.geometricMean(w)
         return Decision(gap: am - gm, threshold: threshold, roundingBound: 0)
     }
 

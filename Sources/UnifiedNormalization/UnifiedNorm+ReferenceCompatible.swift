@@ -1,6 +1,6 @@
 /// The authors' `UN1d` step by step (spec section 4). Item numbers refer to that section.
 extension UnifiedNorm {
-    mutating func referenceForwardStatistics(_ x2: [Scalar]) -> (variance: [Scalar], r: [Scalar], regime: UnifiedNormRegime) {
+    mutating func referenceForwardStatistics(_ x2: [Scalar]) throws -> (variance: [Scalar], r: [Scalar], regime: UnifiedNormRegime) {
         let m = configuration.forwardWindow
         let t = iters
         var skip = m <= 1                                                    // item 6
@@ -10,8 +10,8 @@ extension UnifiedNorm {
         bufferX2.replaceSubrange(slotRange(slot), with: x2)                  // item 4
         if t >= configuration.warmupIters && configuration.outlierFiltration {  // item 5
             let threshold = recordedVar * Scalar(m)
-            let fires = (0..<channels).contains { c in
-                OutlierFilter.previousWindow(window(bufferX2, slots: m, channel: c), threshold: threshold).fires
+            let fires = try (0..<channels).contains { c in
+                try OutlierFilter.previousWindow(window(bufferX2, slots: m, channel: c), threshold: threshold).fires
             }
             if fires {
                 bufferX2.replaceSubrange(slotRange(slot), with: runningVar)
@@ -20,8 +20,8 @@ extension UnifiedNorm {
             }
         }
         let useCurrent = t <= m || t < configuration.warmupIters || skip     // item 7
-        let variance = useCurrent ? x2 : (0..<channels).map {
-            GeometricMeanWindow.geometricMean(window(bufferX2, slots: m, channel: $0))
+        let variance = useCurrent ? x2 : try (0..<channels).map {
+            try GeometricMeanWindow.geometricMean(window(bufferX2, slots: m, channel: $0))
         }
         // Item 8: gradient compensation factor.
         let r: [Scalar]

@@ -210,8 +210,8 @@ public struct UnifiedNorm<Scalar: NormScalar>: NormalizationLayer {
         iters += 1
         let step: (variance: [Scalar], r: [Scalar], regime: UnifiedNormRegime)
         switch mode {
-        case .referenceCompatible: step = referenceForwardStatistics(x2)
-        case .paper: step = paperForwardStatistics(x2)
+        case .referenceCompatible: step = try referenceForwardStatistics(x2)
+        case .paper: step = try paperForwardStatistics(x2)
         }
         lastRegime = step.regime
         let s = step.variance.map { ($0 + eps).squareRoot() }

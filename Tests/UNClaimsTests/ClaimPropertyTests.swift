@@ -19,7 +19,7 @@ func expectHolds(_ outcome: ClaimOutcome, _ input: some CustomStringConvertible,
 @Suite("Claims K1–K4: the outlier-filtration bound")
 struct OutlierFiltrationClaimTests {
     @Test func koberBothHalvesExact() async {
-        await boundedPropertyCheck(count: 80, input: Gens.rootWindow) { w in expectHolds(OutlierFiltrationClaims.kober(w), w) }
+        await boundedPropertyCheck(count: 80, input: Gens.rootWindow) { w in expectHolds(try OutlierFiltrationClaims.kober(w), w) }
     }
 
     /// At M = 2 both halves are equalities, exactly; the rigorous float test never fires while
@@ -27,7 +27,7 @@ struct OutlierFiltrationClaimTests {
     @Test func koberEqualityAtWindowTwoAndNaiveComparisonFails() async {
         let naiveFired = Counter()
         await boundedPropertyCheck(count: 150, input: Gens.windowOfTwo) { w in
-            let o = OutlierFiltrationClaims.kober(w)
+            let o = try OutlierFiltrationClaims.kober(w)
             expectHolds(o, w)
             #expect(o.checks.contains { $0.name.hasPrefix("equality") && $0.holds })
             if (o.notes["naive float comparison fired"] ?? 0) > 0 { naiveFired.add() }
@@ -36,32 +36,32 @@ struct OutlierFiltrationClaimTests {
     }
 
     /// A hand-picked near-equal window where the naive comparison provably misfires.
-    @Test func naiveComparisonFailsOnNearEqualWindow() {
+    @Test func naiveComparisonFailsOnNearEqualWindow() throws {
         var found = false
         for k in 1...200 {
             let s0 = RootWindow.root(mantissa: (1 << 25) + 12_345 * k, exponent: 0)
             let w = RootWindow(roots: [s0, s0.nextUp])
-            let d = OutlierFilter.sameWindow(w.window)
+            let d = try OutlierFilter.sameWindow(w.window)
             if d.gap > d.threshold { found = true; #expect(!d.fires) }
         }
         #expect(found, "no near-equal window made the naive comparison fire")
     }
 
     @Test func twoSidedInterval() async {
-        await boundedPropertyCheck(count: 40, input: Gens.history) { h in expectHolds(OutlierFiltrationClaims.interval(h), h) }
+        await boundedPropertyCheck(count: 40, input: Gens.history) { h in expectHolds(try OutlierFiltrationClaims.interval(h), h) }
     }
 
     @Test func invariances() async {
-        await boundedPropertyCheck(count: 40, input: Gens.invariance) { c in expectHolds(OutlierFiltrationClaims.invariance(c), c) }
+        await boundedPropertyCheck(count: 40, input: Gens.invariance) { c in expectHolds(try OutlierFiltrationClaims.invariance(c), c) }
     }
 
     @Test func logDomainGeometricMean() async {
-        await boundedPropertyCheck(count: 80, input: Gens.exponentWindow) { c in expectHolds(OutlierFiltrationClaims.logDomain(c), c) }
+        await boundedPropertyCheck(count: 80, input: Gens.exponentWindow) { c in expectHolds(try OutlierFiltrationClaims.logDomain(c), c) }
     }
 
-    @Test func logDomainSurvivesWhereNaiveProductOverflows() {
+    @Test func logDomainSurvivesWhereNaiveProductOverflows() throws {
         for w in [Array(repeating: 1e300, count: 4), Array(repeating: 1e-300, count: 4), [1e308, 1e308, 1e-5]] {
-            let o = OutlierFiltrationClaims.logDomain(.init(window: w))
+            let o = try OutlierFiltrationClaims.logDomain(.init(window: w))
             #expect(o.holds)
             #expect(o.notes["naive product overflowed or underflowed"] == 1, "\(w)")
         }

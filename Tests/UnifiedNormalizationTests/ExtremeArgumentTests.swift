@@ -97,3 +97,29 @@ struct UNOverflowTests {
         }
     }
 }
+
+/// The example `GeometricMeanWindow.geometricMean([])`, which trapped, and generated
+/// windows with an entry that has no logarithm: typed errors; zeros (a fresh buffer) give 0.
+@Suite("Geometric mean of a window")
+struct GeometricMeanArgumentTests {
+    @Test func emptyAndInvalidWindowsThrow() throws {
+        #expect(throws: NormalizationError.emptyBatch) { _ = try GeometricMeanWindow.geometricMean([Double]()) }
+        for bad in [-1.0, -Double.leastNonzeroMagnitude, .nan, .infinity, -.infinity] {
+            for n in 1...5 {
+                for at in 0..<n {
+                    var w = [Double](repeating: 2, count: n)
+                    w[at] = bad
+                    #expect(throws: NormalizationError.nonFinite(what: "window", index: at)) {
+                        _ = try GeometricMeanWindow.geometricMean(w)
+                    }
+                    // In Float the tiniest negative value rounds to −0, which is a valid entry.
+                    if !(Float(bad) >= 0) {
+                        #expect(throws: NormalizationError.self) { _ = try OutlierFilter.sameWindow(w.map(Float.init)) }
+                    }
+                }
+            }
+        }
+        #expect(try GeometricMeanWindow.geometricMean([0.0, 4, 9]) == 0)
+        #expect(abs(try GeometricMeanWindow.geometricMean([2.0, 8]) - 4) < 1e-15)
+    }
+}
