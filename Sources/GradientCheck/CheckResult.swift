@@ -167,7 +167,7 @@ public struct CheckResult: Sendable, Codable, CustomStringConvertible {
         var s = summary + "\n"
         s +=
             "  index        analytic              numerical             est. error   abs. error   "
-                + "detectable   verdict\n"
+            + "detectable   verdict\n"
         for e in worst(8) {
             let idx = "[" + e.index.map(String.init).joined(separator: ",") + "]"
             s +=

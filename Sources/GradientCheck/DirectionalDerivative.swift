@@ -189,12 +189,7 @@ extension DerivativeEstimator {
         stepScale: Double? = nil, maxStep: Double? = nil
     ) throws -> Estimate {
         try validate()
-        guard !x.isEmpty else { throw GradientCheckError.emptyInput(what: "input x") }
-        guard v.count == x.count else {
-            throw GradientCheckError.sizeMismatch(what: "direction", expected: x.count, actual: v.count)
-        }
-        try requireFinite(x, "input x")
-        try requireFinite(v, "direction")
+        try requireValidPoint(x, v, "direction")
         let vmax = v.map { abs(Double($0)) }.max() ?? 0
         guard vmax > 0 else {
             throw GradientCheckError.invalidOption(name: "direction", requirement: "must not be zero")

@@ -528,21 +528,9 @@ public struct GradientChecker: Sendable {
         // entry's natural scale: relative to themselves they would never be decided.
         let ref = max(abs(a), abs(n), floor) > 0 ? max(abs(a), abs(n), floor) : zeroReference
         let detectable = allowed == 0 ? 0 : (ref > 0 ? allowed / ref : .infinity)
-        var verdict = EntryVerdict.inconclusive
-        var reason: InconclusiveReason?
-        if let f = failure {
-            reason = f
-        } else if !regimeFound {
-            reason = .notSmooth
-        } else if !allowed.isFinite || !d.isFinite {
-            reason = .errorBandTooWide
-        } else if d > allowed {
-            verdict = .mismatch
-        } else if detectable <= res {
-            verdict = .pass
-        } else {
-            reason = .errorBandTooWide
-        }
+        let (verdict, reason) = entryVerdict(
+            failure: failure, regimeFound: regimeFound, allowed: allowed, difference: d, detectable: detectable,
+            resolution: res)
         return EntryResult(
             index: index, analytic: a, numerical: n, errorEstimate: error, allowed: allowed, absoluteError: d,
             relativeError: d / max(ref, .leastNonzeroMagnitude), detectableRelativeError: detectable,
@@ -769,6 +757,32 @@ public struct GradientChecker: Sendable {
             kind: kind, mode: .fast, precision: "\(S.self)", entries: entries, evaluations: evals, seed: seed,
             resolution: resolution(u), point: x.prefix(6).map(Double.init), inputCount: x.count)
     }
+}
+
+/// The one decision ladder of every verdict (entries and the Taylor test): a failure of the
+/// estimate or an unseen Taylor regime decides nothing; a disagreement beyond the band is a
+/// mismatch; agreement is a pass only if the band resolves `resolution` of the value.
+func entryVerdict(
+    failure: InconclusiveReason?, regimeFound: Bool, allowed: Double, difference d: Double,
+    detectable: Double, resolution: Double
+) -> (EntryVerdict, InconclusiveReason?) {
+    if let f = failure { return (.inconclusive, f) }
+    if !regimeFound { return (.inconclusive, .notSmooth) }
+    if !allowed.isFinite || !d.isFinite { return (.inconclusive, .errorBandTooWide) }
+    if d > allowed { return (.mismatch, nil) }
+    if detectable <= resolution { return (.pass, nil) }
+    return (.inconclusive, .errorBandTooWide)
+}
+
+/// Throws unless `x` is non-empty and finite and `companion` (a gradient or direction named
+/// `name`) has its length and is finite.
+func requireValidPoint<S: CheckScalar>(_ x: [S], _ companion: [S], _ name: String) throws {
+    guard !x.isEmpty else { throw GradientCheckError.emptyInput(what: "input x") }
+    guard companion.count == x.count else {
+        throw GradientCheckError.sizeMismatch(what: name, expected: x.count, actual: companion.count)
+    }
+    try requireFinite(x, "input x")
+    try requireFinite(companion, name)
 }
 
 /// The options every verdict uses, shared by ``GradientChecker`` and ``TaylorTest``.

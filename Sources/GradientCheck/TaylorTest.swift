@@ -89,12 +89,7 @@ public struct TaylorTest: Sendable {
         -> Result
     {
         try validate()
-        guard !x.isEmpty else { throw GradientCheckError.emptyInput(what: "input x") }
-        guard gradient.count == x.count else {
-            throw GradientCheckError.sizeMismatch(what: "gradient", expected: x.count, actual: gradient.count)
-        }
-        try requireFinite(x, "input x")
-        try requireFinite(gradient, "gradient")
+        try requireValidPoint(x, gradient, "gradient")
         var rng = SeededGenerator(seed: seed)
         let v = direction ?? (0..<x.count).map { _ in S(rng.normal()) }
         guard v.count == x.count else {
@@ -120,21 +115,12 @@ public struct TaylorTest: Sendable {
         let delta = abs(e.value[0] - slope)
         let ref = max(abs(slope), abs(e.value[0]))
         let detectable = band == 0 ? 0 : (ref > 0 ? band / ref : .infinity)
-        var verdict = Verdict.inconclusive
-        var reason: InconclusiveReason?
-        if let fl = e.failure {
-            reason = fl
-        } else if !e.regimeFound {
-            reason = .notSmooth
-        } else if !band.isFinite {
-            reason = .errorBandTooWide
-        } else if delta > band {
-            verdict = .inconsistent
-        } else if detectable <= res {
-            verdict = .consistent
-        } else {
-            reason = .errorBandTooWide
-        }
+        let decided = entryVerdict(
+            failure: e.failure, regimeFound: e.regimeFound, allowed: band, difference: delta, detectable: detectable,
+            resolution: res)
+        var verdict: Verdict =
+            decided.0 == .mismatch ? .inconsistent : (decided.0 == .pass ? .consistent : .inconclusive)
+        var reason = decided.1
 
         // The remainder table, halving down towards the noise floor: the order is fitted over the
         // smallest usable steps, where the first-order term of any detectable error dominates.

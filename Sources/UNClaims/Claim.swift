@@ -14,7 +14,10 @@ public struct ClaimCheck: Sendable, Codable, Equatable {
     public var decided: Bool = true
 
     public init(_ name: String, holds: Bool, margin: Double, decided: Bool = true) {
-        self.name = name; self.holds = holds && decided; self.margin = margin; self.decided = decided
+        self.name = name
+        self.holds = holds && decided
+        self.margin = margin
+        self.decided = decided
     }
     /// A check whose holding is `margin ≥ 0`.
     public init(_ name: String, margin: Double) { self.init(name, holds: margin >= 0, margin: margin) }
@@ -25,7 +28,10 @@ public struct ClaimOutcome: Sendable, Codable {
     public var checks: [ClaimCheck]
     /// Measured counts that are not pass/fail (e.g. how often a naive comparison fails).
     public var notes: [String: Double]
-    public init(_ checks: [ClaimCheck], notes: [String: Double] = [:]) { self.checks = checks; self.notes = notes }
+    public init(_ checks: [ClaimCheck], notes: [String: Double] = [:]) {
+        self.checks = checks
+        self.notes = notes
+    }
     /// Every check decided and held.
     public var holds: Bool { checks.allSatisfy(\.holds) }
     /// Some decided check failed.
@@ -49,11 +55,18 @@ public struct Claim<Input: Sendable & CustomStringConvertible>: Sendable {
     public var generate: @Sendable (inout SeededGenerator) -> Input
     public var check: @Sendable (Input) throws -> ClaimOutcome
 
-    public init(id: String, title: String, statement: String, symbols: String, proof: String,
-                generate: @escaping @Sendable (inout SeededGenerator) -> Input,
-                check: @escaping @Sendable (Input) throws -> ClaimOutcome) {
-        self.id = id; self.title = title; self.statement = statement; self.symbols = symbols; self.proof = proof
-        self.generate = generate; self.check = check
+    public init(
+        id: String, title: String, statement: String, symbols: String, proof: String,
+        generate: @escaping @Sendable (inout SeededGenerator) -> Input,
+        check: @escaping @Sendable (Input) throws -> ClaimOutcome
+    ) {
+        self.id = id
+        self.title = title
+        self.statement = statement
+        self.symbols = symbols
+        self.proof = proof
+        self.generate = generate
+        self.check = check
     }
 }
 
@@ -89,8 +102,11 @@ public protocol CatalogueEntry: Sendable {
 extension Claim: CatalogueEntry {
     public func run(cases: Int, seed: UInt64, progress: (@Sendable (Int) -> Void)? = nil) -> ClaimRun {
         var rng = SeededGenerator(seed: seed)
-        var failures = 0, undecided = 0
-        var smallest = Double.infinity, smallestCheck = "", smallestInput = ""
+        var failures = 0
+        var undecided = 0
+        var smallest = Double.infinity
+        var smallestCheck = ""
+        var smallestInput = ""
         var counterexample: String?
         var notes: [String: Double] = [:]
         for k in 0..<cases {
@@ -100,21 +116,27 @@ extension Claim: CatalogueEntry {
                 outcome = ClaimOutcome([ClaimCheck("check threw: \(error)", holds: false, margin: -.infinity)])
             }
             for (n, v) in outcome.notes { notes[n, default: 0] += v }
-            if let worst = outcome.checks.filter(\.decided).min(by: { $0.margin < $1.margin }), worst.margin < smallest {
-                smallest = worst.margin; smallestCheck = worst.name; smallestInput = input.description
+            if let worst = outcome.checks.filter(\.decided).min(by: { $0.margin < $1.margin }), worst.margin < smallest
+            {
+                smallest = worst.margin
+                smallestCheck = worst.name
+                smallestInput = input.description
             }
             if outcome.undecided { undecided += 1 }
             if outcome.fails {
                 failures += 1
                 if counterexample == nil {
-                    counterexample = "case \(k): \(input) — failing: " + outcome.failing.map { "\($0.name) (margin \($0.margin))" }.joined(separator: ", ")
+                    counterexample =
+                        "case \(k): \(input) — failing: "
+                        + outcome.failing.map { "\($0.name) (margin \($0.margin))" }.joined(separator: ", ")
                 }
             }
             progress?(k + 1)
         }
-        return ClaimRun(id: id, title: title, statement: statement, symbols: symbols, proof: proof, cases: cases, seed: seed,
-                        failures: failures, smallestMargin: smallest, smallestMarginCheck: smallestCheck,
-                        smallestMarginInput: smallestInput, counterexample: counterexample, notes: notes,
-                        undecided: undecided)
+        return ClaimRun(
+            id: id, title: title, statement: statement, symbols: symbols, proof: proof, cases: cases, seed: seed,
+            failures: failures, smallestMargin: smallest, smallestMarginCheck: smallestCheck,
+            smallestMarginInput: smallestInput, counterexample: counterexample, notes: notes,
+            undecided: undecided)
     }
 }

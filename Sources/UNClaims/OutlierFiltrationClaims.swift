@@ -18,10 +18,15 @@ public enum OutlierFiltrationClaims {
         // Lower half: E − Π ≥ M/(M−1)·V  ⇔  Π ≤ U = E − M/(M−1) V  ⇔  U ≥ 0 and Π^M ≤ U^M.
         let u = x.e - mr / Rational(m - 1) * x.v
         let lowerHolds = u.sign >= 0 && x.piPowerM <= u.power(m)
-        let pi = x.piDouble, ed = x.e.doubleValue
+        let pi = x.piDouble
+        let ed = x.e.doubleValue
         var checks = [
-            ClaimCheck("upper half E−Π ≤ M·V (exact)", holds: upperHolds, margin: upperHolds ? max(0, (pi - l.doubleValue) / ed) : -1),
-            ClaimCheck("lower half E−Π ≥ M/(M−1)·V (exact)", holds: lowerHolds, margin: lowerHolds ? max(0, (u.doubleValue - pi) / ed) : -1),
+            ClaimCheck(
+                "upper half E−Π ≤ M·V (exact)", holds: upperHolds,
+                margin: upperHolds ? max(0, (pi - l.doubleValue) / ed) : -1),
+            ClaimCheck(
+                "lower half E−Π ≥ M/(M−1)·V (exact)", holds: lowerHolds,
+                margin: lowerHolds ? max(0, (u.doubleValue - pi) / ed) : -1),
         ]
         // Equality cases: M = 2, or all entries equal, make both halves equalities.
         let allEqual = Set(rw.roots).count == 1
@@ -31,21 +36,30 @@ public enum OutlierFiltrationClaims {
         }
         // The runtime same-window test must decide as exact arithmetic does: never fire.
         let d = try OutlierFilter.sameWindow(rw.window)
-        checks.append(ClaimCheck("rigorous float test does not fire", holds: !d.fires, margin: d.roundingBound > 0 ? d.margin / d.roundingBound : d.margin))
+        checks.append(
+            ClaimCheck(
+                "rigorous float test does not fire", holds: !d.fires,
+                margin: d.roundingBound > 0 ? d.margin / d.roundingBound : d.margin))
         // …and its rounding bound must bound the actual error of gap − threshold.
         let (plo, phi) = x.piBracket
-        let exactLo = (x.e - phi - mr * x.v).doubleValue, exactHi = (x.e - plo - mr * x.v).doubleValue
+        let exactLo = (x.e - phi - mr * x.v).doubleValue
+        let exactHi = (x.e - plo - mr * x.v).doubleValue
         let computed = d.gap - d.threshold
         let err = computed < exactLo ? exactLo - computed : (computed > exactHi ? computed - exactHi : 0)
         checks.append(ClaimCheck("rounding bound covers the float error", margin: 1 - err / d.roundingBound))
         // The naive comparison (no bound) is what fails on near-equal windows: counted, not asserted.
-        return ClaimOutcome(checks, notes: ["naive float comparison fired": d.gap > d.threshold ? 1 : 0,
-                                            "windows with M = 2": m == 2 ? 1 : 0])
+        return ClaimOutcome(
+            checks,
+            notes: [
+                "naive float comparison fired": d.gap > d.threshold ? 1 : 0,
+                "windows with M = 2": m == 2 ? 1 : 0,
+            ])
     }
 
     public static let k1 = Claim<RootWindow>(
         id: "K1", title: "Kober's inequality (the filtration bound)",
-        statement: "For every window of M ≥ 2 positive statistics, the gap between arithmetic and geometric mean lies between M/(M−1) and M times the variance of the square roots; both halves are equalities when M = 2 or all entries are equal. Hence the paper's same-window test never fires in exact arithmetic.",
+        statement:
+            "For every window of M ≥ 2 positive statistics, the gap between arithmetic and geometric mean lies between M/(M−1) and M times the variance of the square roots; both halves are equalities when M = 2 or all entries are equal. Hence the paper's same-window test never fires in exact arithmetic.",
         symbols: "M/(M−1)·V(Ω^{1/2}) ≤ E(Ω) − Π(Ω) ≤ M·V(Ω^{1/2})",
         proof: "proofs/outlier-filtration.md#k1",
         generate: { WindowShape.random(&$0) }, check: kober)
@@ -84,12 +98,14 @@ public enum OutlierFiltrationClaims {
         let h = c.history
         let tr = c.t.map { Rational(exactly: $0)! }
         let hr = tr.map { $0.power(m - 1) }
-        let xStar = tr.reduce(Rational.one, *)                       // Π(h), exact
+        let xStar = tr.reduce(Rational.one, *)  // Π(h), exact
         // (a) gap(h ∪ {x*}) = (M−1)/M · gap(h), exactly: Π(h ∪ {x*}) = x*.
         let gapH = Rational.mean(hr) - xStar
         let gapAt = Rational.mean(hr + [xStar]) - xStar
         let identity = gapAt == Rational(m - 1) / Rational(m) * gapH
-        var checks = [ClaimCheck("minimum value (M−1)/M·gap(history) (exact)", holds: identity, margin: identity ? 1 : -1)]
+        var checks = [
+            ClaimCheck("minimum value (M−1)/M·gap(history) (exact)", holds: identity, margin: identity ? 1 : -1)
+        ]
         // (b) minimum at x*: gap(x* r) − gap(x*) = x*((r−1)/M − (r^{1/M} − 1)) ≥ 0 (exact bracket).
         for r in [Rational(1, 4), Rational(1, 2), Rational(2), Rational(1000)] {
             let root = r.nthRootBracket(m).hi
@@ -110,11 +126,15 @@ public enum OutlierFiltrationClaims {
             let fires = try probes.allSatisfy { try OutlierFilter.previousWindow(window($0), threshold: tau).fires }
             let slack = (gmin - tau) / noise
             // Within the rounding noise of the minimum the decision may go either way.
-            checks.append(ClaimCheck("empty interval when τ < min gap", holds: fires || slack < 1, margin: fires ? slack : (slack < 1 ? 1 : -1)))
+            checks.append(
+                ClaimCheck(
+                    "empty interval when τ < min gap", holds: fires || slack < 1,
+                    margin: fires ? slack : (slack < 1 ? 1 : -1)))
         } else if tau > noise {
             // Bisection in log x on each side of x*.
             func root(_ a: Double, _ b: Double) -> Double {
-                var lo = Double.log(a), hi = Double.log(b)
+                var lo = Double.log(a)
+                var hi = Double.log(b)
                 let increasingAtHi = phi(b) > 0
                 for _ in 0..<200 {
                     let mid = (lo + hi) / 2
@@ -122,7 +142,8 @@ public enum OutlierFiltrationClaims {
                 }
                 return Double.exp((lo + hi) / 2)
             }
-            var a = xs, b = xs
+            var a = xs
+            var b = xs
             while phi(a) <= 0 && a > 1e-300 { a /= 2 }
             while phi(b) <= 0 && b < 1e300 { b *= 2 }
             // As x → 0 the gap tends to E(h)·(M−1)/M, which may stay below τ: then the interval
@@ -136,26 +157,32 @@ public enum OutlierFiltrationClaims {
                 guard abs(phi(inside)) > noise && abs(phi(outside)) > noise else { continue }
                 let inOK = !(try OutlierFilter.previousWindow(window(inside), threshold: tau).fires)
                 let outOK = try OutlierFilter.previousWindow(window(outside), threshold: tau).fires
-                checks.append(ClaimCheck("\(name) end point agrees with the decision", holds: inOK && outOK,
-                                         margin: inOK && outOK ? min(abs(phi(inside)), abs(phi(outside))) / noise : -1))
+                checks.append(
+                    ClaimCheck(
+                        "\(name) end point agrees with the decision", holds: inOK && outOK,
+                        margin: inOK && outOK ? min(abs(phi(inside)), abs(phi(outside))) / noise : -1))
             }
         }
         // (d) the paper's same-window threshold accepts every newest statistic (Kober).
-        let never = try (-6...6).allSatisfy { k in !(try OutlierFilter.sameWindow(window(xs * Double.pow(10, k))).fires) }
+        let never = try (-6...6).allSatisfy { k in !(try OutlierFilter.sameWindow(window(xs * Double.pow(10, k))).fires)
+        }
         checks.append(ClaimCheck("same-window test accepts x*·10^k, k = −6…6", holds: never, margin: never ? 1 : -1))
         return ClaimOutcome(checks)
     }
 
     public static let k2 = Claim<HistoryCase>(
         id: "K2", title: "The filter is a two-sided outlier test",
-        statement: "With the history fixed, E − Π as a function of the newest statistic x is convex with its minimum at the history's geometric mean x*, where it equals (M−1)/M times the history's own gap. For a threshold τ the accepted x form an interval around x* (empty below that minimum), whose end points agree with the decision function. Against the paper's same-window threshold every x is accepted.",
-        symbols: "argmin_x (E − Π)(h ∪ {x}) = Π(h),  min = (M−1)/M·(E(h) − Π(h));  {x : E − Π ≤ τ} = [x_lo, x_hi] ∋ Π(h)",
+        statement:
+            "With the history fixed, E − Π as a function of the newest statistic x is convex with its minimum at the history's geometric mean x*, where it equals (M−1)/M times the history's own gap. For a threshold τ the accepted x form an interval around x* (empty below that minimum), whose end points agree with the decision function. Against the paper's same-window threshold every x is accepted.",
+        symbols:
+            "argmin_x (E − Π)(h ∪ {x}) = Π(h),  min = (M−1)/M·(E(h) − Π(h));  {x : E − Π ≤ τ} = [x_lo, x_hi] ∋ Π(h)",
         proof: "proofs/outlier-filtration.md#k2",
         generate: { rng in
             let m = Int.random(in: 2...5, using: &rng)
-            return HistoryCase.build(m: m, near: Bool.random(using: &rng),
-                                     mantissas: (0..<m).map { _ in Int.random(in: 0..<(1 << 26), using: &rng) },
-                                     exponent: Int.random(in: -8...8, using: &rng), excessIndex: Int.random(in: 0..<5, using: &rng))
+            return HistoryCase.build(
+                m: m, near: Bool.random(using: &rng),
+                mantissas: (0..<m).map { _ in Int.random(in: 0..<(1 << 26), using: &rng) },
+                exponent: Int.random(in: -8...8, using: &rng), excessIndex: Int.random(in: 0..<5, using: &rng))
         }, check: interval)
 
     // MARK: K3
@@ -168,9 +195,15 @@ public enum OutlierFiltrationClaims {
         public var permutation: [Int]
         public var outlier: Double
         public init(window: RootWindow, scaleExponent: Int, scale: Double, permutation: [Int], outlier: Double) {
-            self.window = window; self.scaleExponent = scaleExponent; self.scale = scale; self.permutation = permutation; self.outlier = outlier
+            self.window = window
+            self.scaleExponent = scaleExponent
+            self.scale = scale
+            self.permutation = permutation
+            self.outlier = outlier
         }
-        public var description: String { "\(window), scale 2^\(scaleExponent) and \(scale), permutation \(permutation), outlier ×\(outlier)" }
+        public var description: String {
+            "\(window), scale 2^\(scaleExponent) and \(scale), permutation \(permutation), outlier ×\(outlier)"
+        }
     }
 
     public static func invariance(_ c: InvarianceCase) throws -> ClaimOutcome {
@@ -197,22 +230,32 @@ public enum OutlierFiltrationClaims {
         let pOK = xp.e == x.e && xp.v == x.v && xp.piPowerM == x.piPowerM
         checks.append(ClaimCheck("E, V, Π invariant under permutation (exact)", holds: pOK, margin: pOK ? 1 : -1))
         // Float decision invariance: identical, unless within the rounding bound of the threshold.
-        let d0 = try OutlierFilter.sameWindow(c.window.window), d1 = try OutlierFilter.sameWindow(scaledRoots.window), d2 = try OutlierFilter.sameWindow(pr.window)
-        checks.append(ClaimCheck("float decision invariant (scale, permutation)", holds: d0.fires == d1.fires && d0.fires == d2.fires,
-                                 margin: d0.fires == d1.fires && d0.fires == d2.fires ? 1 : -1))
+        let d0 = try OutlierFilter.sameWindow(c.window.window)
+        let d1 = try OutlierFilter.sameWindow(scaledRoots.window)
+        let d2 = try OutlierFilter.sameWindow(pr.window)
+        checks.append(
+            ClaimCheck(
+                "float decision invariant (scale, permutation)", holds: d0.fires == d1.fires && d0.fires == d2.fires,
+                margin: d0.fires == d1.fires && d0.fires == d2.fires ? 1 : -1))
         // GM in [min, max] and ≤ AM (exact, via M-th powers).
-        let wmin = x.w.min()!, wmax = x.w.max()!
+        let wmin = x.w.min()!
+        let wmax = x.w.max()!
         let inRange = wmin.power(m) <= x.piPowerM && x.piPowerM <= wmax.power(m) && x.piPowerM <= x.e.power(m)
         checks.append(ClaimCheck("min ≤ Π ≤ max, Π ≤ E (exact)", holds: inRange, margin: inRange ? 1 : -1))
         // Float GM within [min, max] up to the K4 bound.
         let w = c.window.window
         let gm = try GeometricMeanWindow.geometricMean(w)
         let rel = geometricMeanBoundULPs(w) * Double.ulpOfOne
-        let lo = w.min()! * (1 - rel), hi = min(w.max()!, GeometricMeanWindow.arithmeticMean(w) * (1 + 2 * Double(m) * Double.ulpOfOne)) * (1 + rel)
-        checks.append(ClaimCheck("float GM in [min, min(max, AM)] up to the K4 bound", holds: gm >= lo && gm <= hi,
-                                 margin: min(gm - lo, hi - gm) / (rel * gm)))
+        let lo = w.min()! * (1 - rel)
+        let hi =
+            min(w.max()!, GeometricMeanWindow.arithmeticMean(w) * (1 + 2 * Double(m) * Double.ulpOfOne)) * (1 + rel)
+        checks.append(
+            ClaimCheck(
+                "float GM in [min, min(max, AM)] up to the K4 bound", holds: gm >= lo && gm <= hi,
+                margin: min(gm - lo, hi - gm) / (rel * gm)))
         // One outlier k times the rest: GM moves by k^{1/M}, AM by (M−1+k)/M (exact).
-        let a = x.w[0], kr = Rational(exactly: c.outlier)!
+        let a = x.w[0]
+        let kr = Rational(exactly: c.outlier)!
         let ow = Array(repeating: a, count: m - 1) + [a * kr]
         let gmPow = ow.reduce(Rational.one, *)
         let amO = Rational.mean(ow)
@@ -232,15 +275,20 @@ public enum OutlierFiltrationClaims {
 
     public static let k3 = Claim<InvarianceCase>(
         id: "K3", title: "Invariances and robustness of the smoothing",
-        statement: "The filter decision is invariant under scaling all statistics by one positive factor and under permuting the window; the smoothed variance lies in [min Ω, max Ω] and never exceeds the arithmetic mean; one outlier k times the rest moves the geometric mean by k^{1/M} and the arithmetic mean by (M−1+k)/M.",
-        symbols: "d(cΩ) = d(Ω), d(σΩ) = d(Ω);  min Ω ≤ Π(Ω) ≤ min(max Ω, E(Ω));  Π(a,…,a,ka) = a k^{1/M},  E = a(M−1+k)/M",
+        statement:
+            "The filter decision is invariant under scaling all statistics by one positive factor and under permuting the window; the smoothed variance lies in [min Ω, max Ω] and never exceeds the arithmetic mean; one outlier k times the rest moves the geometric mean by k^{1/M} and the arithmetic mean by (M−1+k)/M.",
+        symbols:
+            "d(cΩ) = d(Ω), d(σΩ) = d(Ω);  min Ω ≤ Π(Ω) ≤ min(max Ω, E(Ω));  Π(a,…,a,ka) = a k^{1/M},  E = a(M−1+k)/M",
         proof: "proofs/outlier-filtration.md#k3",
         generate: { rng in
             let w = WindowShape.random(&rng)
-            var perm = Array(0..<w.m); perm.shuffle(using: &rng)
+            var perm = Array(0..<w.m)
+            perm.shuffle(using: &rng)
             let scale = Double(Int.random(in: 1...(1 << 20), using: &rng)) * pow2(Int.random(in: -30...30, using: &rng))
             let outlier = [1e-6, 0.01, 2, 10, 1e3, 1e8][Int.random(in: 0..<6, using: &rng)]
-            return InvarianceCase(window: w, scaleExponent: Int.random(in: -50...50, using: &rng), scale: scale, permutation: perm, outlier: outlier)
+            return InvarianceCase(
+                window: w, scaleExponent: Int.random(in: -50...50, using: &rng), scale: scale, permutation: perm,
+                outlier: outlier)
         }, check: invariance)
 
     // MARK: K4
@@ -274,7 +322,10 @@ public enum OutlierFiltrationClaims {
             let naive = GeometricMeanWindow.naiveGeometricMean(w)
             if !naive.isFinite || naive == 0 {
                 notes["naive product overflowed or underflowed"] = 1
-                checks.append(ClaimCheck("log domain finite where the naive product is not", holds: g.isFinite && g > 0, margin: g.isFinite && g > 0 ? 1 : -1))
+                checks.append(
+                    ClaimCheck(
+                        "log domain finite where the naive product is not", holds: g.isFinite && g > 0,
+                        margin: g.isFinite && g > 0 ? 1 : -1))
             }
         }
         // Float, where the window is representable in Float.
@@ -286,7 +337,9 @@ public enum OutlierFiltrationClaims {
             if ef.isNormal {
                 let gf = try GeometricMeanWindow.geometricMean(wf)
                 let errULP = max(0, max(flo.doubleValue - Double(gf), Double(gf) - fhi.doubleValue)) / Double(ef.ulp)
-                checks.append(ClaimCheck("Float GM within (M+2)·max|ln w|+3 ulps", margin: 1 - errULP / geometricMeanBoundULPs(wf)))
+                checks.append(
+                    ClaimCheck(
+                        "Float GM within (M+2)·max|ln w|+3 ulps", margin: 1 - errULP / geometricMeanBoundULPs(wf)))
                 let nf = GeometricMeanWindow.naiveGeometricMean(wf)
                 if !nf.isFinite || nf == 0 { notes["naive Float product overflowed or underflowed"] = 1 }
             }
@@ -296,16 +349,18 @@ public enum OutlierFiltrationClaims {
 
     public static let k4 = Claim<ExponentCase>(
         id: "K4", title: "The log-domain geometric mean is accurate and never overflows",
-        statement: "exp(mean(log w)) is within (M+2)·max|ln w_i| + 3 ulps of the exact geometric mean across the whole exponent range, and finite and nonzero where the naive product (∏w)^{1/M} overflows or underflows.",
+        statement:
+            "exp(mean(log w)) is within (M+2)·max|ln w_i| + 3 ulps of the exact geometric mean across the whole exponent range, and finite and nonzero where the naive product (∏w)^{1/M} overflows or underflows.",
         symbols: "|fl(exp(Σ log w_i / M)) − Π(w)| ≤ ((M+2)·max|ln w_i| + 3)·ulp(Π(w))",
         proof: "proofs/outlier-filtration.md#k4",
         generate: { rng in
             let m = Int.random(in: 1...8, using: &rng)
             let center = Int.random(in: -1000...1000, using: &rng)
             let spread = [0, 2, 30, 300][Int.random(in: 0..<4, using: &rng)]
-            return ExponentCase(window: (0..<m).map { _ in
-                Double.random(in: 1..<2, using: &rng) * pow2(max(-1020, min(1020, center + Int.random(in: -spread...spread, using: &rng))))
-            })
+            return ExponentCase(
+                window: (0..<m).map { _ in
+                    Double.random(in: 1..<2, using: &rng)
+                        * pow2(max(-1020, min(1020, center + Int.random(in: -spread...spread, using: &rng))))
+                })
         }, check: logDomain)
 }
-

@@ -1,9 +1,10 @@
+import CGSL
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import CGSL
 
 /// The outcome of a hypothesis test.
 public struct TestResult: Sendable, Codable, Equatable {
@@ -50,17 +51,21 @@ public enum HypothesisTests {
         try requireSamples(x, "sample")
         try requireSamples(y, "sample")
         let e = ScaledMoments.exponent(of: x + y)
-        let dx = try ScaledMoments(x, exponent: e), dy = try ScaledMoments(y, exponent: e)
+        let dx = try ScaledMoments(x, exponent: e)
+        let dy = try ScaledMoments(y, exponent: e)
         let (m1, v1, m2, v2) = (dx.mean, dx.variance, dy.mean, dy.variance)
-        let n1 = Double(x.count), n2 = Double(y.count)
-        let t: Double, df: Double
+        let n1 = Double(x.count)
+        let n2 = Double(y.count)
+        let t: Double
+        let df: Double
         if equalVariances {
             df = n1 + n2 - 2
             let sp = ((n1 - 1) * v1 + (n2 - 1) * v2) / df
             guard sp > 0 else { throw StatisticsError.zeroVariance(what: "pooled sample") }
             t = (m1 - m2) / (sp * (1 / n1 + 1 / n2)).squareRoot()
         } else {
-            let a = v1 / n1, b = v2 / n2
+            let a = v1 / n1
+            let b = v2 / n2
             guard a + b > 0 else { throw StatisticsError.zeroVariance(what: "both samples") }
             t = (m1 - m2) / (a + b).squareRoot()
             df = (a + b) * (a + b) / (a * a / (n1 - 1) + b * b / (n2 - 1))
@@ -75,7 +80,9 @@ public enum HypothesisTests {
     /// - Throws: `StatisticsError` for a `sigma2` that is not finite and > 0, fewer than two
     ///   samples, a non-finite value, or zero variance.
     public static func chiSquareVariance(_ x: [Double], sigma2: Double) throws -> TestResult {
-        guard sigma2 > 0, sigma2.isFinite else { throw StatisticsError.invalidParameter(name: "sigma2", requirement: "must be finite and > 0") }
+        guard sigma2 > 0, sigma2.isFinite else {
+            throw StatisticsError.invalidParameter(name: "sigma2", requirement: "must be finite and > 0")
+        }
         let d = try ScaledMoments(x)
         guard d.variance > 0 else { throw StatisticsError.zeroVariance(what: "sample") }
         let df = Double(x.count - 1)
@@ -85,7 +92,10 @@ public enum HypothesisTests {
         if s == .infinity || s == 0 {
             return TestResult(statistic: s, pValue: 0, degreesOfFreedom: df)
         }
-        return TestResult(statistic: s, pValue: twoSided(try Distributions.chiSquareP(s, nu: df), try Distributions.chiSquareQ(s, nu: df)), degreesOfFreedom: df)
+        return TestResult(
+            statistic: s,
+            pValue: twoSided(try Distributions.chiSquareP(s, nu: df), try Distributions.chiSquareQ(s, nu: df)),
+            degreesOfFreedom: df)
     }
 
     /// F test of `H0: equal variances` (two-sided), statistic `s_x² / s_y²`. One zero variance
@@ -93,42 +103,67 @@ public enum HypothesisTests {
     ///
     /// - Throws: `StatisticsError` for fewer than two samples, a non-finite value, or both variances zero.
     public static func varianceRatio(_ x: [Double], _ y: [Double]) throws -> TestResult {
-        let dx = try ScaledMoments(x), dy = try ScaledMoments(y)
+        let dx = try ScaledMoments(x)
+        let dy = try ScaledMoments(y)
         guard dx.variance > 0 || dy.variance > 0 else { throw StatisticsError.zeroVariance(what: "both samples") }
-        let d1 = Double(x.count - 1), d2 = Double(y.count - 1)
+        let d1 = Double(x.count - 1)
+        let d2 = Double(y.count - 1)
         let f: Double
-        if dy.variance == 0 { f = .infinity }
-        else { f = scalbn(dx.variance / dy.variance, Int32(2 * (dx.exponent - dy.exponent))) }
+        if dy.variance == 0 {
+            f = .infinity
+        } else {
+            f = scalbn(dx.variance / dy.variance, Int32(2 * (dx.exponent - dy.exponent)))
+        }
         if f == .infinity || f == 0 { return TestResult(statistic: f, pValue: 0, degreesOfFreedom: d1) }
-        return TestResult(statistic: f, pValue: twoSided(try Distributions.fP(f, nu1: d1, nu2: d2), try Distributions.fQ(f, nu1: d1, nu2: d2)), degreesOfFreedom: d1)
+        return TestResult(
+            statistic: f,
+            pValue: twoSided(try Distributions.fP(f, nu1: d1, nu2: d2), try Distributions.fQ(f, nu1: d1, nu2: d2)),
+            degreesOfFreedom: d1)
     }
 
     /// Brown–Forsythe test of equal variances (Levene's test centred at the median): the
     /// one-way ANOVA F statistic of `|x_ij − median_i|`, with `F(k−1, N−k)` tails. Robust to
     /// non-normal data, where the F variance-ratio test is not.
     public static func brownForsythe(_ groups: [[Double]]) throws -> TestResult {
-        guard groups.count >= 2 else { throw StatisticsError.tooFewSamples(what: "groups", needed: 2, got: groups.count) }
+        guard groups.count >= 2 else {
+            throw StatisticsError.tooFewSamples(what: "groups", needed: 2, got: groups.count)
+        }
         for (i, g) in groups.enumerated() { try requireSamples(g, "group \(i)") }
         // Scale-free: computed on the groups scaled by one power of two.
         let e = ScaledMoments.exponent(of: groups.flatMap { $0 })
         let scaled = groups.map { $0.map { scalbn($0, Int32(-e)) } }
-        let z = try scaled.map { g -> [Double] in let m = try Description.quantile(g, 0.5); return g.map { abs($0 - m) } }
-        let n = Double(z.reduce(0) { $0 + $1.count }), k = Double(z.count)
+        let z = try scaled.map { g -> [Double] in
+            let m = try Description.quantile(g, 0.5)
+            return g.map { abs($0 - m) }
+        }
+        let n = Double(z.reduce(0) { $0 + $1.count })
+        let k = Double(z.count)
         let means = z.map { $0.reduce(0, +) / Double($0.count) }
         let grand = z.flatMap { $0 }.reduce(0, +) / n
         let between = zip(z, means).reduce(0.0) { $0 + Double($1.0.count) * ($1.1 - grand) * ($1.1 - grand) }
         let within = zip(z, means).reduce(0.0) { acc, gm in acc + gm.0.reduce(0.0) { $0 + ($1 - gm.1) * ($1 - gm.1) } }
         guard within > 0 else { throw StatisticsError.zeroVariance(what: "absolute deviations") }
         let f = (between / (k - 1)) / (within / (n - k))
-        return TestResult(statistic: f, pValue: try Distributions.fQ(f, nu1: k - 1, nu2: n - k), degreesOfFreedom: k - 1)
+        return TestResult(
+            statistic: f, pValue: try Distributions.fQ(f, nu1: k - 1, nu2: n - k), degreesOfFreedom: k - 1)
     }
 
     /// Pearson's chi-square goodness of fit with `k − 1 − ddof` degrees of freedom.
-    public static func chiSquareGoodnessOfFit(observed: [Double], expected: [Double], ddof: Int = 0) throws -> TestResult {
-        guard observed.count == expected.count else { throw StatisticsError.invalidParameter(name: "expected", requirement: "must have \(observed.count) entries") }
-        guard observed.count - 1 - ddof >= 1 else { throw StatisticsError.tooFewSamples(what: "categories", needed: ddof + 2, got: observed.count) }
-        if let i = expected.firstIndex(where: { !($0 > 0) || !$0.isFinite }) { throw StatisticsError.invalidParameter(name: "expected[\(i)]", requirement: "must be finite and > 0") }
-        if let i = observed.firstIndex(where: { !$0.isFinite || $0 < 0 }) { throw StatisticsError.nonFinite(what: "observed", index: i) }
+    public static func chiSquareGoodnessOfFit(observed: [Double], expected: [Double], ddof: Int = 0) throws
+        -> TestResult
+    {
+        guard observed.count == expected.count else {
+            throw StatisticsError.invalidParameter(name: "expected", requirement: "must have \(observed.count) entries")
+        }
+        guard observed.count - 1 - ddof >= 1 else {
+            throw StatisticsError.tooFewSamples(what: "categories", needed: ddof + 2, got: observed.count)
+        }
+        if let i = expected.firstIndex(where: { !($0 > 0) || !$0.isFinite }) {
+            throw StatisticsError.invalidParameter(name: "expected[\(i)]", requirement: "must be finite and > 0")
+        }
+        if let i = observed.firstIndex(where: { !$0.isFinite || $0 < 0 }) {
+            throw StatisticsError.nonFinite(what: "observed", index: i)
+        }
         let s = zip(observed, expected).reduce(0.0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) / $1.1 }
         let df = Double(observed.count - 1 - ddof)
         return TestResult(statistic: s, pValue: try Distributions.chiSquareQ(s, nu: df), degreesOfFreedom: df)
@@ -139,8 +174,12 @@ public enum HypothesisTests {
     /// (with a relative tolerance of 1e-7 on "no more likely").
     public static func binomial(successes k: Int, trials n: Int, p: Double) throws -> TestResult {
         guard n >= 1 else { throw StatisticsError.tooFewSamples(what: "trials", needed: 1, got: n) }
-        guard k >= 0, k <= n else { throw StatisticsError.invalidParameter(name: "successes", requirement: "must lie in 0…\(n)") }
-        guard p >= 0, p <= 1 else { throw StatisticsError.invalidParameter(name: "p", requirement: "must lie in [0, 1]") }
+        guard k >= 0, k <= n else {
+            throw StatisticsError.invalidParameter(name: "successes", requirement: "must lie in 0…\(n)")
+        }
+        guard p >= 0, p <= 1 else {
+            throw StatisticsError.invalidParameter(name: "p", requirement: "must lie in [0, 1]")
+        }
         let pk = try Distributions.binomialPMF(k, n: n, p: p)
         let cutoff = pk * (1 + 1e-7)
         // Sum the small terms from the tails inwards: all terms positive, no cancellation.
@@ -153,9 +192,15 @@ public enum HypothesisTests {
     }
 
     /// The Clopper–Pearson (exact) interval for a binomial proportion at `confidence`.
-    public static func clopperPearson(successes k: Int, trials n: Int, confidence: Double = 0.95) throws -> (low: Double, high: Double) {
-        guard n >= 1, k >= 0, k <= n else { throw StatisticsError.invalidParameter(name: "successes", requirement: "need 0 ≤ k ≤ n, n ≥ 1") }
-        guard confidence > 0, confidence < 1 else { throw StatisticsError.invalidParameter(name: "confidence", requirement: "must lie in (0, 1)") }
+    public static func clopperPearson(successes k: Int, trials n: Int, confidence: Double = 0.95) throws -> (
+        low: Double, high: Double
+    ) {
+        guard n >= 1, k >= 0, k <= n else {
+            throw StatisticsError.invalidParameter(name: "successes", requirement: "need 0 ≤ k ≤ n, n ≥ 1")
+        }
+        guard confidence > 0, confidence < 1 else {
+            throw StatisticsError.invalidParameter(name: "confidence", requirement: "must lie in (0, 1)")
+        }
         let a = (1 - confidence) / 2
         let lo = k == 0 ? 0 : try Distributions.betaQuantile(a, a: Double(k), b: Double(n - k + 1))
         let hi = k == n ? 1 : try Distributions.betaUpperQuantile(a, a: Double(k + 1), b: Double(n - k))
@@ -164,7 +209,9 @@ public enum HypothesisTests {
 
     /// Holm's step-down adjusted p-values (family-wise error control), in the input order.
     public static func holm(_ p: [Double]) throws -> [Double] {
-        if let i = p.firstIndex(where: { !($0 >= 0 && $0 <= 1) }) { throw StatisticsError.invalidParameter(name: "p[\(i)]", requirement: "must lie in [0, 1]") }
+        if let i = p.firstIndex(where: { !($0 >= 0 && $0 <= 1) }) {
+            throw StatisticsError.invalidParameter(name: "p[\(i)]", requirement: "must lie in [0, 1]")
+        }
         let m = p.count
         let order = p.indices.sorted { p[$0] < p[$1] }
         var adjusted = [Double](repeating: 0, count: m)

@@ -26,18 +26,24 @@ public enum KolmogorovSmirnov {
     ///
     /// - Throws: `StatisticsError` for an empty sample, a non-finite value, a CDF value outside
     ///   [0, 1], or `.exact` with more than ``exactLimit`` samples; the CDF's own errors.
-    public static func oneSample(_ x: [Double], cdf: (Double) throws -> Double, method: Method = .exact) throws -> TestResult {
+    public static func oneSample(_ x: [Double], cdf: (Double) throws -> Double, method: Method = .exact) throws
+        -> TestResult
+    {
         try requireSamples(x, "sample", atLeast: 1)
         if method == .exact && x.count > exactLimit {
             throw StatisticsError.invalidParameter(
-                name: "method", requirement: "exact one-sample KS is limited to n ≤ \(exactLimit) (got \(x.count)); use .asymptotic")
+                name: "method",
+                requirement: "exact one-sample KS is limited to n ≤ \(exactLimit) (got \(x.count)); use .asymptotic")
         }
         let s = x.sorted()
         let n = Double(s.count)
         var d = 0.0
         for (i, v) in s.enumerated() {
             let f = try cdf(v)
-            guard f >= 0, f <= 1 else { throw StatisticsError.invalidParameter(name: "cdf", requirement: "must return values in [0, 1], got \(f)") }
+            guard f >= 0, f <= 1 else {
+                throw StatisticsError.invalidParameter(
+                    name: "cdf", requirement: "must return values in [0, 1], got \(f)")
+            }
             d = max(d, Double(i + 1) / n - f, f - Double(i) / n)
         }
         let p = method == .exact ? exactSF(n: s.count, d: d) : asymptoticSF(n: s.count, d: d)
@@ -71,7 +77,9 @@ public enum KolmogorovSmirnov {
         for j in 0...max(jmax, 0) {
             let a = 1 - d - Double(j) / nn
             guard a > 0 else { continue }
-            let lt = lgn - logGamma(Double(j) + 1) - logGamma(nn - Double(j) + 1) + (nn - Double(j)) * log(a) + Double(j - 1) * log(d + Double(j) / nn)
+            let lt =
+                lgn - logGamma(Double(j) + 1) - logGamma(nn - Double(j) + 1) + (nn - Double(j)) * log(a) + Double(j - 1)
+                * log(d + Double(j) / nn)
             s += exp(lt)
         }
         return d * s
@@ -101,22 +109,41 @@ public enum KolmogorovSmirnov {
         // H^n by squaring, keeping a power-of-two exponent separately to avoid overflow.
         func mul(_ a: [Double], _ b: [Double]) -> [Double] {
             var c = [Double](repeating: 0, count: m * m)
-            for i in 0..<m { for l in 0..<m where a[i * m + l] != 0 { let av = a[i * m + l]; for j in 0..<m { c[i * m + j] += av * b[l * m + j] } } }
+            for i in 0..<m {
+                for l in 0..<m where a[i * m + l] != 0 {
+                    let av = a[i * m + l]
+                    for j in 0..<m { c[i * m + j] += av * b[l * m + j] }
+                }
+            }
             return c
         }
         var result = [Double](repeating: 0, count: m * m)
         for i in 0..<m { result[i * m + i] = 1 }
-        var resultExp = 0, base = hm, baseExp = 0, e = n
+        var resultExp = 0
+        var base = hm
+        var baseExp = 0
+        var e = n
         func renorm(_ a: inout [Double], _ ex: inout Int) {
             let big = a.map(abs).max() ?? 0
             guard big > 0 else { return }
             let s = Int(log2(big).rounded(.down))
-            if abs(s) > 100 { for i in a.indices { a[i] = scalbn(a[i], -Int32(s)) }; ex += s }
+            if abs(s) > 100 {
+                for i in a.indices { a[i] = scalbn(a[i], -Int32(s)) }
+                ex += s
+            }
         }
         while e > 0 {
-            if e & 1 == 1 { result = mul(result, base); resultExp += baseExp; renorm(&result, &resultExp) }
+            if e & 1 == 1 {
+                result = mul(result, base)
+                resultExp += baseExp
+                renorm(&result, &resultExp)
+            }
             e >>= 1
-            if e > 0 { base = mul(base, base); baseExp *= 2; renorm(&base, &baseExp) }
+            if e > 0 {
+                base = mul(base, base)
+                baseExp *= 2
+                renorm(&base, &baseExp)
+            }
         }
         var s = result[(k - 1) * m + (k - 1)]
         // times n!/n^n, in the log domain with the exponent.
@@ -143,10 +170,14 @@ public enum KolmogorovSmirnov {
     public static func twoSample(_ x: [Double], _ y: [Double]) throws -> TestResult {
         try requireSamples(x, "first sample", atLeast: 1)
         try requireSamples(y, "second sample", atLeast: 1)
-        let a = x.sorted(), b = y.sorted()
-        let m = a.count, n = b.count
+        let a = x.sorted()
+        let b = y.sorted()
+        let m = a.count
+        let n = b.count
         // D as the integer c = max |i·n − j·m| over the merged order (D = c/(m n)).
-        var i = 0, j = 0, c = 0
+        var i = 0
+        var j = 0
+        var c = 0
         while i < m || j < n {
             let v = min(i < m ? a[i] : .infinity, j < n ? b[j] : .infinity)
             while i < m && a[i] == v { i += 1 }
@@ -163,7 +194,8 @@ public enum KolmogorovSmirnov {
             for jj in 0...n where row[jj] > 0 {
                 let remaining = Double(m - ii + n - jj)
                 guard remaining > 0 else { continue }
-                let pr = Double(m - ii) / remaining, pu = Double(n - jj) / remaining
+                let pr = Double(m - ii) / remaining
+                let pu = Double(n - jj) / remaining
                 if ii < m {
                     if abs((ii + 1) * n - jj * m) >= c { exited += row[jj] * pr } else { next[jj] += row[jj] * pr }
                 }

@@ -18,11 +18,14 @@ public enum CheckerAccuracySuite {
         public var gradient: @Sendable ([Double]) -> [Double]
     }
 
-    static func scalar(_ name: String, smooth: Bool = true, _ lo: Double, _ hi: Double,
-                       _ f: @escaping @Sendable (Double) -> Double, _ ff: @escaping @Sendable (Float) -> Float,
-                       _ d: @escaping @Sendable (Double) -> Double) -> Function {
-        Function(name: name, smooth: smooth, dimension: 1, domain: { [Double.random(in: lo...hi, using: &$0)] },
-                 valueDouble: { f($0[0]) }, valueFloat: { ff($0[0]) }, gradient: { [d($0[0])] })
+    static func scalar(
+        _ name: String, smooth: Bool = true, _ lo: Double, _ hi: Double,
+        _ f: @escaping @Sendable (Double) -> Double, _ ff: @escaping @Sendable (Float) -> Float,
+        _ d: @escaping @Sendable (Double) -> Double
+    ) -> Function {
+        Function(
+            name: name, smooth: smooth, dimension: 1, domain: { [Double.random(in: lo...hi, using: &$0)] },
+            valueDouble: { f($0[0]) }, valueFloat: { ff($0[0]) }, gradient: { [d($0[0])] })
     }
 
     /// `Σ_i w_i LN(x)_i` with `ε = 1e-5`, `w_i = sin(i + 1)`: a LayerNorm of size 64.
@@ -61,30 +64,43 @@ public enum CheckerAccuracySuite {
         scalar("exp", -5, 5, { .exp($0) }, { .exp($0) }, { .exp($0) }),
         scalar("log(1+x²)", -4, 4, { .log(1 + $0 * $0) }, { .log(1 + $0 * $0) }, { 2 * $0 / (1 + $0 * $0) }),
         scalar("atan", -10, 10, { .atan($0) }, { .atan($0) }, { 1 / (1 + $0 * $0) }),
-        scalar("x⁵−3x³+x", -2, 2, { $0 * $0 * $0 * $0 * $0 - 3 * $0 * $0 * $0 + $0 }, { $0 * $0 * $0 * $0 * $0 - 3 * $0 * $0 * $0 + $0 },
-               { 5 * $0 * $0 * $0 * $0 - 9 * $0 * $0 + 1 }),
-        scalar("x·exp(−x²)", -2, 2, { $0 * .exp(-$0 * $0) }, { $0 * .exp(-$0 * $0) }, { (1 - 2 * $0 * $0) * .exp(-$0 * $0) }),
-        scalar("1e12·sin(1e-6 x) (large x)", 1e6, 3e6, { 1e12 * .sin(1e-6 * $0) }, { 1e12 * .sin(1e-6 * $0) }, { 1e6 * .cos(1e-6 * $0) }),
+        scalar(
+            "x⁵−3x³+x", -2, 2, { $0 * $0 * $0 * $0 * $0 - 3 * $0 * $0 * $0 + $0 },
+            { $0 * $0 * $0 * $0 * $0 - 3 * $0 * $0 * $0 + $0 },
+            { 5 * $0 * $0 * $0 * $0 - 9 * $0 * $0 + 1 }),
+        scalar(
+            "x·exp(−x²)", -2, 2, { $0 * .exp(-$0 * $0) }, { $0 * .exp(-$0 * $0) },
+            { (1 - 2 * $0 * $0) * .exp(-$0 * $0) }),
+        scalar(
+            "1e12·sin(1e-6 x) (large x)", 1e6, 3e6, { 1e12 * .sin(1e-6 * $0) }, { 1e12 * .sin(1e-6 * $0) },
+            { 1e6 * .cos(1e-6 * $0) }),
         scalar("sin(1e6 x) (tiny x)", 1e-6, 3e-6, { .sin(1e6 * $0) }, { .sin(1e6 * $0) }, { 1e6 * .cos(1e6 * $0) }),
-        scalar("cos x − 1 + x²/2 (cancellation)", smooth: false, 0.01, 0.1, { .cos($0) - 1 + $0 * $0 / 2 }, { .cos($0) - 1 + $0 * $0 / 2 },
-               { -.sin($0) + $0 }),
-        Function(name: "Rosenbrock (4)", smooth: true, dimension: 4,
-                 domain: { g in (0..<4).map { _ in Double.random(in: -2...2, using: &g) } },
-                 valueDouble: rosenbrock, valueFloat: rosenbrock,
-                 gradient: { x in x.indices.map { i in
-                     var d = 0.0
-                     if i < x.count - 1 { d += -400 * x[i] * (x[i + 1] - x[i] * x[i]) - 2 * (1 - x[i]) }
-                     if i > 0 { d += 200 * (x[i] - x[i - 1] * x[i - 1]) }
-                     return d
-                 } }),
-        Function(name: "LayerNorm (64)", smooth: true, dimension: 64,
-                 domain: { g in (0..<64).map { _ in Double.random(in: -3...3, using: &g) } },
-                 valueDouble: layerNorm, valueFloat: layerNorm, gradient: layerNormGradient),
+        scalar(
+            "cos x − 1 + x²/2 (cancellation)", smooth: false, 0.01, 0.1, { .cos($0) - 1 + $0 * $0 / 2 },
+            { .cos($0) - 1 + $0 * $0 / 2 },
+            { -.sin($0) + $0 }),
+        Function(
+            name: "Rosenbrock (4)", smooth: true, dimension: 4,
+            domain: { g in (0..<4).map { _ in Double.random(in: -2...2, using: &g) } },
+            valueDouble: rosenbrock, valueFloat: rosenbrock,
+            gradient: { x in
+                x.indices.map { i in
+                    var d = 0.0
+                    if i < x.count - 1 { d += -400 * x[i] * (x[i + 1] - x[i] * x[i]) - 2 * (1 - x[i]) }
+                    if i > 0 { d += 200 * (x[i] - x[i - 1] * x[i - 1]) }
+                    return d
+                }
+            }),
+        Function(
+            name: "LayerNorm (64)", smooth: true, dimension: 64,
+            domain: { g in (0..<64).map { _ in Double.random(in: -3...3, using: &g) } },
+            valueDouble: layerNorm, valueFloat: layerNorm, gradient: layerNormGradient),
     ]
 
     static func rosenbrock<S: BinaryFloatingPoint>(_ x: [S]) -> S {
         (0..<(x.count - 1)).reduce(S(0)) { s, i in
-            let a = x[i + 1] - x[i] * x[i], b = 1 - x[i]
+            let a = x[i + 1] - x[i] * x[i]
+            let b = 1 - x[i]
             return s + 100 * a * a + b * b
         }
     }
@@ -108,16 +124,25 @@ public enum CheckerAccuracySuite {
     }
 
     /// Runs every function at `points` random points in one precision.
-    public static func run<S: CheckScalar>(_: S.Type, points: Int, seed: UInt64, checker: GradientChecker = GradientChecker()) throws -> [Row] {
+    public static func run<S: CheckScalar>(
+        _: S.Type, points: Int, seed: UInt64, checker: GradientChecker = GradientChecker()
+    ) throws -> [Row] {
         var rng = SeededGenerator(seed: seed)
         return try functions.map { fn in
-            var rel: [Double] = [], est: [Double] = [], covered = 0, evals = 0, total = 0
-            var passed = 0, undecided = 0, alarms = 0
+            var rel: [Double] = []
+            var est: [Double] = []
+            var covered = 0
+            var evals = 0
+            var total = 0
+            var passed = 0
+            var undecided = 0
+            var alarms = 0
             for _ in 0..<points {
                 let x = fn.domain(&rng)
                 let xs = x.map { S($0) }
                 let truth = fn.gradient(xs.map(Double.init))
-                let value: ([S]) -> S = S.self == Double.self
+                let value: ([S]) -> S =
+                    S.self == Double.self
                     ? { fn.valueDouble($0.map(Double.init)) as! S } : { S(fn.valueFloat($0.map(Float.init))) }
                 let num = try checker.numericalGradient(of: value, at: xs)
                 let scale = truth.map(abs).max() ?? 0
@@ -138,13 +163,17 @@ public enum CheckerAccuracySuite {
                 case .fail: alarms += 1
                 }
             }
-            func median(_ a: [Double]) -> Double { let s = a.sorted(); return s[s.count / 2] }
-            return Row(function: fn.name, precision: "\(S.self)", smooth: fn.smooth, entries: total,
-                       medianRelativeError: median(rel), maxRelativeError: rel.max() ?? 0,
-                       medianEstimatedRelativeError: median(est),
-                       estimateCoversTrueError: Double(covered) / Double(total),
-                       evaluationsPerEntry: Double(evals) / Double(total), rightChecks: points, rightPassed: passed,
-                       rightInconclusive: undecided, falseAlarms: alarms)
+            func median(_ a: [Double]) -> Double {
+                let s = a.sorted()
+                return s[s.count / 2]
+            }
+            return Row(
+                function: fn.name, precision: "\(S.self)", smooth: fn.smooth, entries: total,
+                medianRelativeError: median(rel), maxRelativeError: rel.max() ?? 0,
+                medianEstimatedRelativeError: median(est),
+                estimateCoversTrueError: Double(covered) / Double(total),
+                evaluationsPerEntry: Double(evals) / Double(total), rightChecks: points, rightPassed: passed,
+                rightInconclusive: undecided, falseAlarms: alarms)
         }
     }
 }

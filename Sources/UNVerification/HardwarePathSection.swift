@@ -26,30 +26,49 @@ public struct HardwarePathSection: ReportSectionBuilder {
             for f in files {
                 let path = recordedDirectory + "/" + f
                 do {
-                    recorded.append((f, try JSONDecoder().decode(ParityCLI.Document.self, from: Data(contentsOf: URL(fileURLWithPath: path)))))
+                    recorded.append(
+                        (
+                            f,
+                            try JSONDecoder().decode(
+                                ParityCLI.Document.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+                        ))
                 } catch {
                     throw ReportInputError(file: path, reason: "recorded parity run cannot be read: \(error)")
                 }
             }
         }
-        var md = "Kernels of UN's hardware path — (1) the inference affine map, (2) the folded linear layer against the unfolded pair (UN then linear), (3) the masked per-channel quadratic mean and the log-domain geometric mean, (4) LayerNorm — run on each backend and compared entry by entry with the CPU numeric module. Each entry's difference is measured in ulps and relative error and checked against a bound derived from the operation count (`ParityBounds`: the sum of both sides' forward-error bounds, device math functions at the OpenCL accuracy limits). Shapes include 1×1, sizes around the 64-wide work group, and 4096×96.\n\n**Backends on this machine.**\n\n"
+        var md =
+            "Kernels of UN's hardware path — (1) the inference affine map, (2) the folded linear layer against the unfolded pair (UN then linear), (3) the masked per-channel quadratic mean and the log-domain geometric mean, (4) LayerNorm — run on each backend and compared entry by entry with the CPU numeric module. Each entry's difference is measured in ulps and relative error and checked against a bound derived from the operation count (`ParityBounds`: the sum of both sides' forward-error bounds, device math functions at the OpenCL accuracy limits). Shapes include 1×1, sizes around the 64-wide work group, and 4096×96.\n\n**Backends on this machine.**\n\n"
         for b in live.backends {
-            md += b.available ? "- \(b.name): ran on \(b.device ?? "")\(b.error.map { " — failed: \($0)" } ?? "")\n" : "- \(b.name): not run — \(b.reason ?? "")\n"
+            md +=
+                b.available
+                ? "- \(b.name): ran on \(b.device ?? "")\(b.error.map { " — failed: \($0)" } ?? "")\n"
+                : "- \(b.name): not run — \(b.reason ?? "")\n"
         }
         if !live.rows.isEmpty { md += "\n```\n" + ParityRunner.table(live.rows) + "```\n" }
         if recorded.isEmpty {
-            md += "\n**GPU runs.** None recorded yet: no GPU machine was available to this toolkit's sessions so far. Build the self-contained runner with `scripts/build-parity.sh` and run it on a GPU machine with `--out parity-results/<name>`; its JSON is picked up here.\n"
+            md +=
+                "\n**GPU runs.** None recorded yet: no GPU machine was available to this toolkit's sessions so far. Build the self-contained runner with `scripts/build-parity.sh` and run it on a GPU machine with `--out parity-results/<name>`; its JSON is picked up here.\n"
         } else {
             for (f, d) in recorded {
-                md += "\n**Recorded run `\(f)`.** " + d.backends.map { "\($0.name): \($0.available ? ($0.device ?? "") : "not available — \($0.reason ?? "")")" }.joined(separator: "; ") + "\n\n```\n" + ParityRunner.table(d.rows) + "```\n"
+                md +=
+                    "\n**Recorded run `\(f)`.** "
+                    + d.backends.map {
+                        "\($0.name): \($0.available ? ($0.device ?? "") : "not available — \($0.reason ?? "")")"
+                    }.joined(separator: "; ") + "\n\n```\n" + ParityRunner.table(d.rows) + "```\n"
             }
         }
         let all = [live] + recorded.map(\.1)
         // A recorded run is judged on its rows, not only on the flag it recorded.
         let ok = all.allSatisfy { $0.allWithinBounds && $0.rows.allSatisfy { $0.boundViolations == 0 } }
         let ran = live.backends.filter { $0.available }.map(\.name)
-        return ReportSection(id: id, title: "Hardware path: GPU-vs-CPU parity", verdict: ok ? .holds : .falsified,
-                             summary: "ran here: \(ran.isEmpty ? "none" : ran.joined(separator: ", ")); \(live.rows.count) comparisons, \(live.rows.reduce(0) { $0 + $1.boundViolations }) entries beyond their bound; \(recorded.count) recorded GPU run(s)",
-                             markdown: md, data: (try? JSONValue(encoding: ["live": JSONValue(encoding: live), "recorded": JSONValue(encoding: recorded.map(\.1))])) ?? .null)
+        return ReportSection(
+            id: id, title: "Hardware path: GPU-vs-CPU parity", verdict: ok ? .holds : .falsified,
+            summary:
+                "ran here: \(ran.isEmpty ? "none" : ran.joined(separator: ", ")); \(live.rows.count) comparisons, \(live.rows.reduce(0) { $0 + $1.boundViolations }) entries beyond their bound; \(recorded.count) recorded GPU run(s)",
+            markdown: md,
+            data: (try? JSONValue(encoding: [
+                "live": JSONValue(encoding: live), "recorded": JSONValue(encoding: recorded.map(\.1)),
+            ])) ?? .null)
     }
 }

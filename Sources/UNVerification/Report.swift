@@ -28,8 +28,12 @@ public struct ReportSection: Codable, Sendable {
     public var data: JSONValue
 
     public init(id: String, title: String, verdict: Verdict, summary: String, markdown: String, data: JSONValue) {
-        self.id = id; self.title = title; self.verdict = verdict
-        self.summary = summary; self.markdown = markdown; self.data = data
+        self.id = id
+        self.title = title
+        self.verdict = verdict
+        self.summary = summary
+        self.markdown = markdown
+        self.data = data
     }
 }
 
@@ -40,7 +44,9 @@ public struct ReportContext: Sendable {
     /// Multiplier on the number of randomized cases relative to `swift test`.
     public var effort: Int
     public init(seed: UInt64, tracePaths: [String], effort: Int = 100) {
-        self.seed = seed; self.tracePaths = tracePaths; self.effort = effort
+        self.seed = seed
+        self.tracePaths = tracePaths
+        self.effort = effort
     }
 }
 
@@ -71,26 +77,31 @@ public struct Report: Codable, Sendable {
     /// (``ReportInputError``, ``TraceError``, a missing file), which yields a `not run` section
     /// and an entry in ``inputErrors``.
     /// `willBuild(k, id)` is called before section `k` (0-based) is built, for a progress line.
-    public static func build(_ builders: [any ReportSectionBuilder], context: ReportContext,
-                             configuration: [String: String] = [:], now: Date = Date(),
-                             willBuild: ((Int, String) -> Void)? = nil) -> Report {
+    public static func build(
+        _ builders: [any ReportSectionBuilder], context: ReportContext,
+        configuration: [String: String] = [:], now: Date = Date(),
+        willBuild: ((Int, String) -> Void)? = nil
+    ) -> Report {
         var inputErrors: [String] = []
         let sections = builders.enumerated().map { k, b -> ReportSection in
             willBuild?(k, b.id)
             do { return try b.build(context) } catch {
                 if ReportInputError.isInputError(error) {
                     inputErrors.append("\(b.id): \(error)")
-                    return ReportSection(id: b.id, title: b.id, verdict: .notRun,
-                                         summary: "input error: \(error)", markdown: "Input error: `\(error)`\n", data: .null)
+                    return ReportSection(
+                        id: b.id, title: b.id, verdict: .notRun,
+                        summary: "input error: \(error)", markdown: "Input error: `\(error)`\n", data: .null)
                 }
-                return ReportSection(id: b.id, title: b.id, verdict: .falsified,
-                                     summary: "section failed to build: \(error)", markdown: "Error: `\(error)`\n", data: .null)
+                return ReportSection(
+                    id: b.id, title: b.id, verdict: .falsified,
+                    summary: "section failed to build: \(error)", markdown: "Error: `\(error)`\n", data: .null)
             }
         }
         let fmt = ISO8601DateFormatter()
-        return Report(generatedAt: fmt.string(from: now), toolchain: toolchainDescription,
-                      platform: ProcessInfo.processInfo.operatingSystemVersionString, seed: context.seed,
-                      configuration: configuration, sections: sections, inputErrors: inputErrors)
+        return Report(
+            generatedAt: fmt.string(from: now), toolchain: toolchainDescription,
+            platform: ProcessInfo.processInfo.operatingSystemVersionString, seed: context.seed,
+            configuration: configuration, sections: sections, inputErrors: inputErrors)
     }
 
     public static var toolchainDescription: String {
@@ -112,10 +123,15 @@ public struct Report: Codable, Sendable {
         var s = "# \(title)\n\n"
         s += "- Generated: \(generatedAt)\n- Toolchain: \(toolchain)\n- Platform: \(platform)\n- Seed: \(seed)\n"
         for (k, v) in configuration.sorted(by: { $0.key < $1.key }) { s += "- \(k): \(v)\n" }
-        s += "- **Overall verdict: \(verdict.rawValue)**\n\n## Summary\n\n| section | verdict | summary |\n|---|---|---|\n"
-        for sec in sections { s += "| [\(sec.title)](#\(sec.id)) | \(sec.verdict.rawValue) | \(sec.summary.replacingOccurrences(of: "|", with: "\\|")) |\n" }
+        s +=
+            "- **Overall verdict: \(verdict.rawValue)**\n\n## Summary\n\n| section | verdict | summary |\n|---|---|---|\n"
         for sec in sections {
-            s += "\n<a id=\"\(sec.id)\"></a>\n## \(sec.title)\n\nVerdict: **\(sec.verdict.rawValue)**. \(sec.summary)\n\n\(sec.markdown)\n"
+            s +=
+                "| [\(sec.title)](#\(sec.id)) | \(sec.verdict.rawValue) | \(sec.summary.replacingOccurrences(of: "|", with: "\\|")) |\n"
+        }
+        for sec in sections {
+            s +=
+                "\n<a id=\"\(sec.id)\"></a>\n## \(sec.title)\n\nVerdict: **\(sec.verdict.rawValue)**. \(sec.summary)\n\n\(sec.markdown)\n"
         }
         return s
     }
@@ -134,14 +150,21 @@ public func sci(_ x: Double) -> String {
 public struct ReportInputError: Error, CustomStringConvertible, Sendable {
     public var file: String
     public var reason: String
-    public init(file: String, reason: String) { self.file = file; self.reason = reason }
+    public init(file: String, reason: String) {
+        self.file = file
+        self.reason = reason
+    }
     public var description: String { "\(file): \(reason)" }
 
     /// Whether a builder's error is about reading an input rather than about a check.
     static func isInputError(_ e: Error) -> Bool {
         if e is ReportInputError || e is TraceError { return true }
-        if let c = e as? CocoaError, c.code == .fileReadNoSuchFile || c.code == .fileReadCorruptFile || c.code == .fileNoSuchFile
-            || c.code == .fileReadNoPermission { return true }
+        if let c = e as? CocoaError,
+            c.code == .fileReadNoSuchFile || c.code == .fileReadCorruptFile || c.code == .fileNoSuchFile
+                || c.code == .fileReadNoPermission
+        {
+            return true
+        }
         if e is DecodingError { return true }
         return false
     }

@@ -12,7 +12,10 @@ public struct UNTrace: Sendable {
         public var eps: Double
         public var momentum: Double
     }
-    public struct Initial: Codable, Sendable { public var weight: [Double]; public var bias: [Double] }
+    public struct Initial: Codable, Sendable {
+        public var weight: [Double]
+        public var bias: [Double]
+    }
     public struct Expected: Codable, Sendable {
         public var y: [Double]
         public var gradInput: [Double]?
@@ -50,9 +53,10 @@ public struct UNTrace: Sendable {
     public var steps: [Step]
 
     public var unifiedNormConfiguration: UnifiedNormConfiguration {
-        UnifiedNormConfiguration(channels: config.channels, forwardWindow: config.fpWindow, backwardWindow: config.bpWindow,
-                                 warmupIters: config.warmupIters, outlierFiltration: config.outlierFiltration,
-                                 eps: config.eps, momentum: config.momentum)
+        UnifiedNormConfiguration(
+            channels: config.channels, forwardWindow: config.fpWindow, backwardWindow: config.bpWindow,
+            warmupIters: config.warmupIters, outlierFiltration: config.outlierFiltration,
+            eps: config.eps, momentum: config.momentum)
     }
 
     /// Reads and validates a trace; every problem is a ``TraceError`` naming the file and field.
@@ -70,7 +74,8 @@ public struct UNTrace: Sendable {
 
     public static func decode(_ data: Data, path: String) throws -> UNTrace {
         if let dup = JSONDuplicateKeys.first(in: data) {
-            throw TraceError.malformed(file: path, field: dup.path, reason: "key \"\(dup.key)\" appears twice in one object")
+            throw TraceError.malformed(
+                file: path, field: dup.path, reason: "key \"\(dup.key)\" appears twice in one object")
         }
         let file: File
         do { file = try JSONDecoder().decode(File.self, from: data) } catch let e as DecodingError {
@@ -78,10 +83,12 @@ public struct UNTrace: Sendable {
         } catch {
             throw TraceError.malformed(file: path, field: "(document)", reason: "\(error)")
         }
-        let trace = UNTrace(name: file.name, path: path, config: file.config, shape: file.shape,
-                            initial: file.initial, steps: file.steps)
+        let trace = UNTrace(
+            name: file.name, path: path, config: file.config, shape: file.shape,
+            initial: file.initial, steps: file.steps)
         guard file.format == "un-trace/1" else {
-            throw TraceError.malformed(file: path, field: "format", reason: "expected \"un-trace/1\", found \"\(file.format)\"")
+            throw TraceError.malformed(
+                file: path, field: "format", reason: "expected \"un-trace/1\", found \"\(file.format)\"")
         }
         try trace.validate()
         return trace
@@ -89,8 +96,12 @@ public struct UNTrace: Sendable {
 
     /// Shape checks that the decoder cannot do.
     func validate() throws {
-        func bad(_ field: String, _ reason: String) -> TraceError { .malformed(file: path, field: field, reason: reason) }
-        guard shape.count == 2 || shape.count == 3, shape.allSatisfy({ $0 > 0 }) else { throw bad("shape", "must be [B, N, C] or [N, C] with positive sizes, got \(shape)") }
+        func bad(_ field: String, _ reason: String) -> TraceError {
+            .malformed(file: path, field: field, reason: reason)
+        }
+        guard shape.count == 2 || shape.count == 3, shape.allSatisfy({ $0 > 0 }) else {
+            throw bad("shape", "must be [B, N, C] or [N, C] with positive sizes, got \(shape)")
+        }
         let c = config.channels
         guard shape.last == c else { throw bad("shape", "last dimension \(shape.last ?? 0) ≠ config.channels \(c)") }
         guard config.fpWindow >= 1, config.bpWindow >= 1 else { throw bad("config", "windows must be ≥ 1") }
@@ -99,27 +110,39 @@ public struct UNTrace: Sendable {
         var n = 1
         for d in shape {
             let (p, o) = n.multipliedReportingOverflow(by: d)
-            guard !o, p <= Self.maxEntries else { throw bad("shape", "\(shape) has more than \(Self.maxEntries) entries") }
+            guard !o, p <= Self.maxEntries else {
+                throw bad("shape", "\(shape) has more than \(Self.maxEntries) entries")
+            }
             n = p
         }
         for (name, w) in [("config.fpWindow", config.fpWindow), ("config.bpWindow", config.bpWindow)] {
             let (p, o) = w.multipliedReportingOverflow(by: c)
-            guard !o, p <= Self.maxEntries else { throw bad(name, "\(w) × \(c) channels exceeds \(Self.maxEntries) buffer entries") }
+            guard !o, p <= Self.maxEntries else {
+                throw bad(name, "\(w) × \(c) channels exceeds \(Self.maxEntries) buffer entries")
+            }
         }
         guard config.warmupIters >= 0 else { throw bad("config.warmupIters", "must be ≥ 0, got \(config.warmupIters)") }
         let rows = n / c
-        guard initial.weight.count == c else { throw bad("initial.weight", "has \(initial.weight.count) entries, expected \(c)") }
-        guard initial.bias.count == c else { throw bad("initial.bias", "has \(initial.bias.count) entries, expected \(c)") }
+        guard initial.weight.count == c else {
+            throw bad("initial.weight", "has \(initial.weight.count) entries, expected \(c)")
+        }
+        guard initial.bias.count == c else {
+            throw bad("initial.bias", "has \(initial.bias.count) entries, expected \(c)")
+        }
         guard !steps.isEmpty else { throw bad("steps", "no steps") }
         var seenEval = false
         for (k, s) in steps.enumerated() {
             let f = "steps[\(k)]"
             func count(_ a: [Double]?, _ name: String, _ expected: Int) throws {
                 guard let a else { throw bad("\(f).\(name)", "missing") }
-                guard a.count == expected else { throw bad("\(f).\(name)", "has \(a.count) entries, expected \(expected)") }
+                guard a.count == expected else {
+                    throw bad("\(f).\(name)", "has \(a.count) entries, expected \(expected)")
+                }
             }
             try count(s.x, "x", n)
-            if let m = s.padMask, m.count != rows { throw bad("\(f).padMask", "has \(m.count) entries, expected \(rows)") }
+            if let m = s.padMask, m.count != rows {
+                throw bad("\(f).padMask", "has \(m.count) entries, expected \(rows)")
+            }
             try count(s.expected.y, "expected.y", n)
             switch s.mode {
             case "train":
@@ -157,22 +180,31 @@ public enum TraceError: Error, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case let .unreadable(f, r): return "\(f): cannot read: \(r)"
-        case let .malformed(f, field, r): return "\(f): field \(field): \(r)"
+        case .unreadable(let f, let r): return "\(f): cannot read: \(r)"
+        case .malformed(let f, let field, let r): return "\(f): field \(field): \(r)"
         }
     }
 
     static func from(_ e: DecodingError, file: String) -> TraceError {
         func path(_ p: [CodingKey]) -> String {
-            p.isEmpty ? "(document)" : p.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
-                .replacingOccurrences(of: ".[", with: "[").trimmingCharacters(in: CharacterSet(charactersIn: "."))
+            p.isEmpty
+                ? "(document)"
+                : p.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
+                    .replacingOccurrences(of: ".[", with: "[").trimmingCharacters(in: CharacterSet(charactersIn: "."))
         }
         switch e {
-        case let .keyNotFound(k, ctx): return .malformed(file: file, field: path(ctx.codingPath + [k]), reason: "missing")
-        case let .typeMismatch(_, ctx): return .malformed(file: file, field: path(ctx.codingPath), reason: ctx.debugDescription)
-        case let .valueNotFound(_, ctx): return .malformed(file: file, field: path(ctx.codingPath), reason: "null where a value is required")
-        case let .dataCorrupted(ctx):
-            return .malformed(file: file, field: path(ctx.codingPath), reason: "not valid JSON (truncated or corrupted): \(ctx.underlyingError.map { "\($0)" } ?? ctx.debugDescription)")
+        case .keyNotFound(let k, let ctx):
+            return .malformed(file: file, field: path(ctx.codingPath + [k]), reason: "missing")
+        case .typeMismatch(_, let ctx):
+            return .malformed(file: file, field: path(ctx.codingPath), reason: ctx.debugDescription)
+        case .valueNotFound(_, let ctx):
+            return .malformed(file: file, field: path(ctx.codingPath), reason: "null where a value is required")
+        case .dataCorrupted(let ctx):
+            return .malformed(
+                file: file, field: path(ctx.codingPath),
+                reason:
+                    "not valid JSON (truncated or corrupted): \(ctx.underlyingError.map { "\($0)" } ?? ctx.debugDescription)"
+            )
         @unknown default: return .malformed(file: file, field: "(document)", reason: "\(e)")
         }
     }

@@ -16,14 +16,16 @@ public struct TokenBatch<Scalar: NormScalar>: Sendable, Equatable {
 
     /// A `B × N × C` batch.
     public init(batch: Int, tokens: Int, channels: Int, values: [Scalar], padMask: [Bool]? = nil) throws {
-        try self.init(batch: batch, tokens: tokens, channels: channels, values: values,
-                      padMask: padMask, isUnbatched: false)
+        try self.init(
+            batch: batch, tokens: tokens, channels: channels, values: values,
+            padMask: padMask, isUnbatched: false)
     }
 
     /// An unbatched `N × C` array.
     public init(tokens: Int, channels: Int, values: [Scalar], padMask: [Bool]? = nil) throws {
-        try self.init(batch: 1, tokens: tokens, channels: channels, values: values,
-                      padMask: padMask, isUnbatched: true)
+        try self.init(
+            batch: 1, tokens: tokens, channels: channels, values: values,
+            padMask: padMask, isUnbatched: true)
     }
 
     init(batch: Int, tokens: Int, channels: Int, values: [Scalar], padMask: [Bool]?, isUnbatched: Bool) throws {
@@ -35,7 +37,8 @@ public struct TokenBatch<Scalar: NormScalar>: Sendable, Equatable {
         let (rows, rowsOverflow) = batch.multipliedReportingOverflow(by: tokens)
         let (n, ovf) = rows.multipliedReportingOverflow(by: channels)
         guard !rowsOverflow, !ovf, values.count == n else {
-            throw NormalizationError.shapeMismatch(what: "values", expected: [batch, tokens, channels], actual: [values.count])
+            throw NormalizationError.shapeMismatch(
+                what: "values", expected: [batch, tokens, channels], actual: [values.count])
         }
         if let m = padMask, m.count != rows {
             throw NormalizationError.shapeMismatch(what: "padMask", expected: [batch, tokens], actual: [m.count])

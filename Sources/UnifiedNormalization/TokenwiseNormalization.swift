@@ -12,8 +12,10 @@ enum TokenwiseNormalization {
     /// size 1e30 in Float once normalized to zeros). With `x = x'·2^e` (`max|x'|` in [1/2, 1)),
     /// `s² = m2'·2^{2e} + ε` is evaluated as `2^{2k}(m2'·2^{2(e−k)} + ε·2^{−2k})` with `k` the
     /// exponent of the larger term, so both terms are at most a few units and one is of order 1.
-    static func forward<S: NormScalar>(_ x: [S], rows: Int, channels: Int, groupSize: Int,
-                                       centered: Bool, eps: S) -> (z: [S], scale: [S]) {
+    static func forward<S: NormScalar>(
+        _ x: [S], rows: Int, channels: Int, groupSize: Int,
+        centered: Bool, eps: S
+    ) -> (z: [S], scale: [S]) {
         let groups = channels / groupSize
         var z = [S](repeating: 0, count: x.count)
         var scale = [S](repeating: 0, count: rows * groups)
@@ -32,7 +34,10 @@ enum TokenwiseNormalization {
                     mean /= n
                 }
                 var m2: S = 0
-                for k in 0..<groupSize { let d = xs[k] - mean; m2 += d * d }
+                for k in 0..<groupSize {
+                    let d = xs[k] - mean
+                    m2 += d * d
+                }
                 m2 /= n
                 // k: the exponent of the larger of m2'·2^{2e} and ε, halved (s is their root).
                 let epsHalf = Int(eps.exponent) / 2
@@ -59,8 +64,10 @@ enum TokenwiseNormalization {
     ///
     /// Range-safe as `forward`: `G` is scaled by a power of two per group, and `s = m·2^E` is
     /// divided by through its significand, the exponents applied once at the end.
-    static func backward<S: NormScalar>(_ gz: [S], z: [S], scale: [S], rows: Int, channels: Int,
-                                        groupSize: Int, centered: Bool) -> [S] {
+    static func backward<S: NormScalar>(
+        _ gz: [S], z: [S], scale: [S], rows: Int, channels: Int,
+        groupSize: Int, centered: Bool
+    ) -> [S] {
         let groups = channels / groupSize
         var dx = [S](repeating: 0, count: gz.count)
         let n = S(groupSize)
@@ -102,7 +109,9 @@ enum AffineOutput {
     }
 
     static func parameterGradients<S: NormScalar>(_ dy: TokenBatch<S>, z: [S]) -> (weight: [S], bias: [S]) {
-        (ChannelReductions.dot(dy.values, z, like: dy, realOnly: false),
-         ChannelReductions.sum(dy, realOnly: false) { dy.values[$0] })
+        (
+            ChannelReductions.dot(dy.values, z, like: dy, realOnly: false),
+            ChannelReductions.sum(dy, realOnly: false) { dy.values[$0] }
+        )
     }
 }

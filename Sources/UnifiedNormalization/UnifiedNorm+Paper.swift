@@ -5,20 +5,26 @@ extension UnifiedNorm {
         configuration.forwardWindow > 1 && t >= configuration.forwardWindow && t >= configuration.warmupIters
     }
 
-    mutating func paperForwardStatistics(_ x2: [Scalar]) throws -> (variance: [Scalar], r: [Scalar], regime: UnifiedNormRegime) {
+    mutating func paperForwardStatistics(_ x2: [Scalar]) throws -> (
+        variance: [Scalar], r: [Scalar], regime: UnifiedNormRegime
+    ) {
         let m = configuration.forwardWindow
         let t = iters
         bufferX2.replaceSubrange(slotRange(t % m), with: x2)
         let ones = [Scalar](repeating: 1, count: channels)
         guard paperSmooths(at: t) else { return (x2, ones, m <= 1 ? .skip : .current) }
         if configuration.outlierFiltration {
-            let fires = try (0..<channels).contains { try OutlierFilter.sameWindow(window(bufferX2, slots: m, channel: $0)).fires }
+            let fires = try (0..<channels).contains {
+                try OutlierFilter.sameWindow(window(bufferX2, slots: m, channel: $0)).fires
+            }
             if fires {
                 skipCounter += 1
                 return (x2, ones, .skip)
             }
         }
-        let gm = try (0..<channels).map { try GeometricMeanWindow.geometricMean(window(bufferX2, slots: m, channel: $0)) }
+        let gm = try (0..<channels).map {
+            try GeometricMeanWindow.geometricMean(window(bufferX2, slots: m, channel: $0))
+        }
         return (gm, ones, .smoothed)
     }
 
@@ -38,7 +44,8 @@ extension UnifiedNorm {
             psi = gSigma
         case .smoothed:
             let full = t >= mbp
-            let meanG = full
+            let meanG =
+                full
                 ? (0..<channels).map { GeometricMeanWindow.arithmeticMean(window(bufferGz, slots: mbp, channel: $0)) }
                 : gSigma
             for c in 0..<channels { emaGz[c] = alpha * emaGz[c] + (1 - alpha) * meanG[c] }

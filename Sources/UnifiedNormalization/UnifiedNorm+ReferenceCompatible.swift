@@ -1,13 +1,15 @@
 /// The authors' `UN1d` step by step (spec section 4). Item numbers refer to that section.
 extension UnifiedNorm {
-    mutating func referenceForwardStatistics(_ x2: [Scalar]) throws -> (variance: [Scalar], r: [Scalar], regime: UnifiedNormRegime) {
+    mutating func referenceForwardStatistics(_ x2: [Scalar]) throws -> (
+        variance: [Scalar], r: [Scalar], regime: UnifiedNormRegime
+    ) {
         let m = configuration.forwardWindow
         let t = iters
-        var skip = m <= 1                                                    // item 6
+        var skip = m <= 1  // item 6
         // Item 3: pooled unbiased variance of sqrt of all M·C entries, before the write.
         let recordedVar = GeometricMeanWindow.varianceOfSquareRoots(bufferX2, unbiased: true)
         let slot = t % m
-        bufferX2.replaceSubrange(slotRange(slot), with: x2)                  // item 4
+        bufferX2.replaceSubrange(slotRange(slot), with: x2)  // item 4
         if t >= configuration.warmupIters && configuration.outlierFiltration {  // item 5
             let threshold = recordedVar * Scalar(m)
             let fires = try (0..<channels).contains { c in
@@ -19,10 +21,13 @@ extension UnifiedNorm {
                 skipCounter += 1
             }
         }
-        let useCurrent = t <= m || t < configuration.warmupIters || skip     // item 7
-        let variance = useCurrent ? x2 : try (0..<channels).map {
-            try GeometricMeanWindow.geometricMean(window(bufferX2, slots: m, channel: $0))
-        }
+        let useCurrent = t <= m || t < configuration.warmupIters || skip  // item 7
+        let variance =
+            useCurrent
+            ? x2
+            : try (0..<channels).map {
+                try GeometricMeanWindow.geometricMean(window(bufferX2, slots: m, channel: $0))
+            }
         // Item 8: gradient compensation factor.
         let r: [Scalar]
         if t <= max(1000, configuration.warmupIters) || skip {
@@ -41,21 +46,23 @@ extension UnifiedNorm {
         let t = cache.iteration
         let skip = cache.regime == .skip
         let r = cache.compensation
-        let g = ChannelReductions.map(dy) { i, c in dy.values[i] * weight[c] * r[c] }     // item 1
+        let g = ChannelReductions.map(dy) { i, c in dy.values[i] * weight[c] * r[c] }  // item 1
         let n = Scalar(dy.rows)
         let gz = ChannelReductions.dot(g, cache.z, like: dy, realOnly: false).map { $0 / n }  // item 2
-        bufferGz.replaceSubrange(slotRange(t % mbp), with: skip ? emaGz : gz)          // item 3
-        let meanGz: [Scalar]                                                           // item 4
+        bufferGz.replaceSubrange(slotRange(t % mbp), with: skip ? emaGz : gz)  // item 3
+        let meanGz: [Scalar]  // item 4
         if t <= mbp || t < configuration.warmupIters || skip {
             meanGz = gz
         } else {
-            meanGz = (0..<channels).map { GeometricMeanWindow.arithmeticMean(window(bufferGz, slots: mbp, channel: $0)) }
+            meanGz = (0..<channels).map {
+                GeometricMeanWindow.arithmeticMean(window(bufferGz, slots: mbp, channel: $0))
+            }
         }
         for c in 0..<channels { emaGz[c] = emaGz[c] * alpha + (1 - alpha) * meanGz[c] }  // item 5
-        let corr = skip ? meanGz : emaGz                                               // item 6
+        let corr = skip ? meanGz : emaGz  // item 6
         let s = cache.variance.map { ($0 + eps).squareRoot() }
         let dx = ChannelReductions.map(dy) { i, c in (g[i] - corr[c] * cache.z[i]) / s[c] }
-        let rz = ChannelReductions.map(dy) { i, c in r[c] * cache.z[i] }               // item 7
+        let rz = ChannelReductions.map(dy) { i, c in r[c] * cache.z[i] }  // item 7
         let p = AffineOutput.parameterGradients(dy, z: rz)
         return NormGradients(input: dy.with(values: dx), weight: p.weight, bias: p.bias)
     }

@@ -33,8 +33,10 @@ public struct UnifiedNormConfiguration: Sendable, Equatable, Codable {
     public var momentum: Double
 
     /// Defaults of the authors' `UN1d`: window 4, warm-up 4000, filtration off, ε 1e-5, α 0.9.
-    public init(channels: Int, forwardWindow: Int = 4, backwardWindow: Int? = nil, warmupIters: Int = 4000,
-                outlierFiltration: Bool = false, eps: Double = 1e-5, momentum: Double = 0.9) {
+    public init(
+        channels: Int, forwardWindow: Int = 4, backwardWindow: Int? = nil, warmupIters: Int = 4000,
+        outlierFiltration: Bool = false, eps: Double = 1e-5, momentum: Double = 0.9
+    ) {
         self.channels = channels
         self.forwardWindow = forwardWindow
         self.backwardWindow = backwardWindow ?? forwardWindow
@@ -56,7 +58,8 @@ public struct UnifiedNormConfiguration: Sendable, Equatable, Codable {
             let (n, ovf) = w.multipliedReportingOverflow(by: channels)
             guard !ovf, n <= Self.maxBufferEntries else {
                 throw NormalizationError.invalidConfiguration(
-                    parameter: name, value: "\(w)", requirement: "\(name) × channels must be at most \(Self.maxBufferEntries)")
+                    parameter: name, value: "\(w)",
+                    requirement: "\(name) × channels must be at most \(Self.maxBufferEntries)")
             }
         }
     }
@@ -69,12 +72,14 @@ public struct UnifiedNormConfiguration: Sendable, Equatable, Codable {
     func validate<S: NormScalar>(in _: S.Type) throws {
         try validate()
         guard S(eps) > 0, S(eps).isFinite else {
-            throw NormalizationError.invalidConfiguration(parameter: "eps", value: "\(eps)",
-                                                          requirement: "must be > 0 in \(S.self) (it rounds to \(S(eps)))")
+            throw NormalizationError.invalidConfiguration(
+                parameter: "eps", value: "\(eps)",
+                requirement: "must be > 0 in \(S.self) (it rounds to \(S(eps)))")
         }
         guard S(momentum) < 1 else {
-            throw NormalizationError.invalidConfiguration(parameter: "momentum", value: "\(momentum)",
-                                                          requirement: "must be < 1 in \(S.self) (it rounds to \(S(momentum)))")
+            throw NormalizationError.invalidConfiguration(
+                parameter: "momentum", value: "\(momentum)",
+                requirement: "must be < 1 in \(S.self) (it rounds to \(S(momentum)))")
         }
     }
 }
@@ -150,8 +155,10 @@ public struct UnifiedNorm<Scalar: NormScalar>: NormalizationLayer {
         }
     }
 
-    public init(configuration: UnifiedNormConfiguration, mode: UnifiedNormMode,
-                weight: [Scalar]? = nil, bias: [Scalar]? = nil) throws {
+    public init(
+        configuration: UnifiedNormConfiguration, mode: UnifiedNormMode,
+        weight: [Scalar]? = nil, bias: [Scalar]? = nil
+    ) throws {
         try configuration.validate(in: Scalar.self)
         let c = configuration.channels
         let w = weight ?? Array(repeating: 1, count: c)
@@ -177,8 +184,10 @@ public struct UnifiedNorm<Scalar: NormScalar>: NormalizationLayer {
 
     /// Replaces the training state (for constructing a regime deliberately, e.g. a stationary
     /// history for claim G3). Sizes and finiteness are validated; variances must be ≥ 0.
-    public mutating func setState(runningVar: [Scalar], emaGz: [Scalar], bufferX2: [Scalar],
-                                  bufferGz: [Scalar], iters: Int, skipCounter: Int = 0) throws {
+    public mutating func setState(
+        runningVar: [Scalar], emaGz: [Scalar], bufferX2: [Scalar],
+        bufferGz: [Scalar], iters: Int, skipCounter: Int = 0
+    ) throws {
         let c = channels
         try requireCount(runningVar, c, "runningVar")
         try requireCount(emaGz, c, "emaGz")
@@ -188,7 +197,8 @@ public struct UnifiedNorm<Scalar: NormScalar>: NormalizationLayer {
             try requireFinite(v, n)
         }
         if let i = (runningVar + bufferX2).firstIndex(where: { $0 < 0 }) {
-            throw NormalizationError.invalidConfiguration(parameter: "state variance entry \(i)", value: "negative", requirement: "variances must be ≥ 0")
+            throw NormalizationError.invalidConfiguration(
+                parameter: "state variance entry \(i)", value: "negative", requirement: "variances must be ≥ 0")
         }
         try ConfigurationCheck.atLeast(iters, 0, "iters")
         try ConfigurationCheck.atLeast(skipCounter, 0, "skipCounter")
@@ -217,13 +227,16 @@ public struct UnifiedNorm<Scalar: NormScalar>: NormalizationLayer {
         let s = step.variance.map { ($0 + eps).squareRoot() }
         let z = ChannelReductions.map(x) { i, c in x.values[i] / s[c] }
         for c in 0..<channels { runningVar[c] = alpha * runningVar[c] + (1 - alpha) * step.variance[c] }
-        let cache = Cache(z: z, variance: step.variance, currentStatistic: x2, compensation: step.r,
-                          regime: step.regime, iteration: iters, realTokens: x.realTokenCount, shape: x.shape)
+        let cache = Cache(
+            z: z, variance: step.variance, currentStatistic: x2, compensation: step.r,
+            regime: step.regime, iteration: iters, realTokens: x.realTokenCount, shape: x.shape)
         return (AffineOutput.apply(z, weight: weight, bias: bias, like: x), cache)
     }
 
     public mutating func backward(_ dy: TokenBatch<Scalar>, cache: Cache) throws -> NormGradients<Scalar> {
-        guard dy.shape == cache.shape else { throw NormalizationError.staleCache(reason: "gradient shape \(dy.shape) vs forward \(cache.shape)") }
+        guard dy.shape == cache.shape else {
+            throw NormalizationError.staleCache(reason: "gradient shape \(dy.shape) vs forward \(cache.shape)")
+        }
         guard cache.iteration == iters else {
             throw NormalizationError.staleCache(reason: "cache from iteration \(cache.iteration), layer at \(iters)")
         }

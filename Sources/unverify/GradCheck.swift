@@ -5,7 +5,9 @@ import UNVerification
 struct GradCheck: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gradcheck",
-        abstract: "The G5 map: is each layer's backward the exact gradient of its forward? (--suite: the checker's own accuracy)")
+        abstract:
+            "The G5 map: is each layer's backward the exact gradient of its forward? (--suite: the checker's own accuracy)"
+    )
 
     @Flag(help: "Run the checker's accuracy suite instead of the map.")
     var suite = false
@@ -23,7 +25,9 @@ struct GradCheck: ParsableCommand {
     var powerTrials = 200
 
     func validate() throws {
-        guard points >= 1, points <= 1_000_000 else { throw ValidationError("--points must be in 1...1000000, got \(points)") }
+        guard points >= 1, points <= 1_000_000 else {
+            throw ValidationError("--points must be in 1...1000000, got \(points)")
+        }
         guard powerTrials >= 0, powerTrials <= 1_000_000 else {
             throw ValidationError("--power-trials must be in 0...1000000, got \(powerTrials)")
         }
@@ -36,10 +40,11 @@ struct GradCheck: ParsableCommand {
             let acc = try CheckerAccuracySection(points: points).build(ctx)
             if powerTrials > 0 {
                 let power = try CheckerPowerSection(trials: powerTrials).build(ctx)
-                section = ReportSection(id: "checker", title: acc.title, verdict: max(acc.verdict, power.verdict),
-                                        summary: acc.summary + "; " + power.summary,
-                                        markdown: acc.markdown + "\n### Detection power\n\n" + power.markdown,
-                                        data: .object(["accuracy": acc.data, "power": power.data]))
+                section = ReportSection(
+                    id: "checker", title: acc.title, verdict: max(acc.verdict, power.verdict),
+                    summary: acc.summary + "; " + power.summary,
+                    markdown: acc.markdown + "\n### Detection power\n\n" + power.markdown,
+                    data: .object(["accuracy": acc.data, "power": power.data]))
             } else {
                 section = acc
             }

@@ -20,7 +20,9 @@ struct Report: ParsableCommand {
     var traces: String?
 
     func validate() throws {
-        guard (1...10_000).contains(effort) else { throw ValidationError("--effort must be in 1...10000, got \(effort)") }
+        guard (1...10_000).contains(effort) else {
+            throw ValidationError("--effort must be in 1...10000, got \(effort)")
+        }
     }
 
     func run() throws {
@@ -58,8 +60,10 @@ struct Report: ParsableCommand {
         // Both files are written in full under temporary names first, then renamed (JSON, then
         // Markdown): a full disk or an interrupt leaves the previous pair, or the new JSON beside
         // the previous Markdown for the instant between the two renames, never a truncated file.
-        let md = Data(report.markdown().utf8), js = try report.json()
-        let tmpMD = out + "/.report.md.tmp", tmpJS = out + "/.report.json.tmp"
+        let md = Data(report.markdown().utf8)
+        let js = try report.json()
+        let tmpMD = out + "/.report.md.tmp"
+        let tmpJS = out + "/.report.json.tmp"
         do {
             try js.write(to: URL(fileURLWithPath: tmpJS))
             try md.write(to: URL(fileURLWithPath: tmpMD))
@@ -72,10 +76,14 @@ struct Report: ParsableCommand {
             try? fm.removeItem(atPath: tmpJS)
             throw ValidationError("could not write the report into \(out): \(error.localizedDescription)")
         }
-        for s in report.sections { writeStdout("\(s.verdict.rawValue.padding(toLength: 13, withPad: " ", startingAt: 0)) \(s.title): \(s.summary)\n") }
+        for s in report.sections {
+            writeStdout(
+                "\(s.verdict.rawValue.padding(toLength: 13, withPad: " ", startingAt: 0)) \(s.title): \(s.summary)\n")
+        }
         writeStdout("wrote \(out)/report.md and \(out)/report.json; overall: \(report.verdict.rawValue)\n")
         if !report.inputErrors.isEmpty {
-            FileHandle.standardError.write(Data(("error: inputs could not be read:\n" + report.inputErrors.joined(separator: "\n") + "\n").utf8))
+            FileHandle.standardError.write(
+                Data(("error: inputs could not be read:\n" + report.inputErrors.joined(separator: "\n") + "\n").utf8))
             throw ExitCode(ExitStatus.usageOrEnvironment.rawValue)
         }
         try finish(report.verdict)

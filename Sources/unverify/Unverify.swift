@@ -32,7 +32,8 @@ struct Unverify: ParsableCommand {
                 print(fullMessage(for: error))
                 Foundation.exit(0)
             }
-            FileHandle.standardError.write(Data(("error: " + (error is ValidationError ? "\(error)" : fullMessage(for: error)) + "\n").utf8))
+            FileHandle.standardError.write(
+                Data(("error: " + (error is ValidationError ? "\(error)" : fullMessage(for: error)) + "\n").utf8))
             Foundation.exit(ExitStatus.usageOrEnvironment.rawValue)
         }
     }

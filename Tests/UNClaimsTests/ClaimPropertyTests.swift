@@ -4,13 +4,16 @@ import GradientCheck
 import PropertyBased
 import Testing
 import UnifiedNormalization
+
 @testable import UNClaims
 
 /// Records the failing sub-checks of an outcome as test issues, with the input; the property
 /// library adds the shrunk input and the seed that reproduces it.
 /// Records every decided check that fails. An undecided check (a gradient check that ended
 /// inconclusive) is neither a pass nor a failure; the claim runs count them (see `ClaimRun.undecided`).
-func expectHolds(_ outcome: ClaimOutcome, _ input: some CustomStringConvertible, sourceLocation: SourceLocation = #_sourceLocation) {
+func expectHolds(
+    _ outcome: ClaimOutcome, _ input: some CustomStringConvertible, sourceLocation: SourceLocation = #_sourceLocation
+) {
     for f in outcome.failing {
         Issue.record("\(f.name) fails (margin \(f.margin)) at \(input)", sourceLocation: sourceLocation)
     }
@@ -19,7 +22,9 @@ func expectHolds(_ outcome: ClaimOutcome, _ input: some CustomStringConvertible,
 @Suite("Claims K1–K4: the outlier-filtration bound")
 struct OutlierFiltrationClaimTests {
     @Test func koberBothHalvesExact() async {
-        await boundedPropertyCheck(count: 80, input: Gens.rootWindow) { w in expectHolds(try OutlierFiltrationClaims.kober(w), w) }
+        await boundedPropertyCheck(count: 80, input: Gens.rootWindow) { w in
+            expectHolds(try OutlierFiltrationClaims.kober(w), w)
+        }
     }
 
     /// At M = 2 both halves are equalities, exactly; the rigorous float test never fires while
@@ -42,21 +47,30 @@ struct OutlierFiltrationClaimTests {
             let s0 = RootWindow.root(mantissa: (1 << 25) + 12_345 * k, exponent: 0)
             let w = RootWindow(roots: [s0, s0.nextUp])
             let d = try OutlierFilter.sameWindow(w.window)
-            if d.gap > d.threshold { found = true; #expect(!d.fires) }
+            if d.gap > d.threshold {
+                found = true
+                #expect(!d.fires)
+            }
         }
         #expect(found, "no near-equal window made the naive comparison fire")
     }
 
     @Test func twoSidedInterval() async {
-        await boundedPropertyCheck(count: 40, input: Gens.history) { h in expectHolds(try OutlierFiltrationClaims.interval(h), h) }
+        await boundedPropertyCheck(count: 40, input: Gens.history) { h in
+            expectHolds(try OutlierFiltrationClaims.interval(h), h)
+        }
     }
 
     @Test func invariances() async {
-        await boundedPropertyCheck(count: 40, input: Gens.invariance) { c in expectHolds(try OutlierFiltrationClaims.invariance(c), c) }
+        await boundedPropertyCheck(count: 40, input: Gens.invariance) { c in
+            expectHolds(try OutlierFiltrationClaims.invariance(c), c)
+        }
     }
 
     @Test func logDomainGeometricMean() async {
-        await boundedPropertyCheck(count: 80, input: Gens.exponentWindow) { c in expectHolds(try OutlierFiltrationClaims.logDomain(c), c) }
+        await boundedPropertyCheck(count: 80, input: Gens.exponentWindow) { c in
+            expectHolds(try OutlierFiltrationClaims.logDomain(c), c)
+        }
     }
 
     @Test func logDomainSurvivesWhereNaiveProductOverflows() throws {
@@ -78,7 +92,9 @@ struct GradientCalibrationClaimTests {
     }
 
     @Test func invarianceResiduals() async {
-        await boundedPropertyCheck(count: 50, input: Gens.exactLayer.filter { $0 != .unCalibratedWindow1 }, Gens.layerCase) { l, c in
+        await boundedPropertyCheck(
+            count: 50, input: Gens.exactLayer.filter { $0 != .unCalibratedWindow1 }, Gens.layerCase
+        ) { l, c in
             let case_ = GradientCalibrationClaims.G1Case(layer: l, data: c)
             expectHolds(try GradientCalibrationClaims.invarianceResiduals(case_), case_)
         }
@@ -92,8 +108,10 @@ struct GradientCalibrationClaimTests {
     }
 
     @Test func geometricConvergence() async {
-        await boundedPropertyCheck(count: 10, input: Gen.int(in: 0...3), Gen.int(in: 5...30), Gens.unpaddedLayerCase) { a, t, c in
-            let case_ = GradientCalibrationClaims.ConvergenceCase(data: c, momentum: [0.9, 0.5, 0.99, 0.0][a], steps: t)
+        await boundedPropertyCheck(count: 10, input: Gen.int(in: 0...3), Gen.int(in: 5...30), Gens.unpaddedLayerCase) {
+            a, t, c in
+            let case_ = GradientCalibrationClaims.ConvergenceCase(
+                data: c, momentum: [0.9, 0.5, 0.99, 0.0][a], steps: t)
             expectHolds(try GradientCalibrationClaims.convergence(case_), case_)
         }
     }
@@ -102,11 +120,14 @@ struct GradientCalibrationClaimTests {
 @Suite("Claims F1–F3: fusion")
 struct FusionClaimTests {
     @Test func foldIsExactOverTheRationals() async {
-        await boundedPropertyCheck(count: 25, input: Gens.foldCase) { f in expectHolds(try FusionClaims.exactFold(f), f) }
+        await boundedPropertyCheck(count: 25, input: Gens.foldCase) { f in expectHolds(try FusionClaims.exactFold(f), f)
+        }
     }
 
     @Test func foldWithinRoundingBound() async {
-        await boundedPropertyCheck(count: 80, input: Gens.foldCase) { f in expectHolds(try FusionClaims.roundingBound(f), f) }
+        await boundedPropertyCheck(count: 80, input: Gens.foldCase) { f in
+            expectHolds(try FusionClaims.roundingBound(f), f)
+        }
     }
 
     /// The composed bound of the transformer block is not vacuous: it is a worst-case running
@@ -114,21 +135,30 @@ struct FusionClaimTests {
     /// weight matrices multiply), and a fold 1e-2 off (relative, in the value weights) falls
     /// outside it.
     @Test func transformerBlockBoundCatchesAWrongFold() {
-        let block = TransformerBlock(tokens: 3, width: 4, hidden: 8,
-                                     a1: [1.2, 0.7, 2, 1], b1: [0.1, -0.2, 0, 0.3], a2: [0.9, 1.1, 1.5, 0.6], b2: [0, 0.1, -0.1, 0.2],
-                                     wq: (0..<16).map { sin(Double($0)) }, wk: (0..<16).map { cos(Double($0)) }, wv: (0..<16).map { sin(2 * Double($0)) },
-                                     wo: (0..<16).map { cos(3 * Double($0)) }, w1: (0..<32).map { sin(0.5 * Double($0)) }, w2: (0..<32).map { cos(0.7 * Double($0)) },
-                                     bq: [0.1, 0, 0, 0], bk: [0, 0.1, 0, 0], bv: [0, 0, 0.1, 0], bo: [0, 0, 0, 0.1], c1: Array(repeating: 0.05, count: 8), c2: [0, 0, 0, 0],
-                                     x: (0..<12).map { 2 * sin(1.3 * Double($0)) })
+        let block = TransformerBlock(
+            tokens: 3, width: 4, hidden: 8,
+            a1: [1.2, 0.7, 2, 1], b1: [0.1, -0.2, 0, 0.3], a2: [0.9, 1.1, 1.5, 0.6], b2: [0, 0.1, -0.1, 0.2],
+            wq: (0..<16).map { sin(Double($0)) }, wk: (0..<16).map { cos(Double($0)) },
+            wv: (0..<16).map { sin(2 * Double($0)) },
+            wo: (0..<16).map { cos(3 * Double($0)) }, w1: (0..<32).map { sin(0.5 * Double($0)) },
+            w2: (0..<32).map { cos(0.7 * Double($0)) },
+            bq: [0.1, 0, 0, 0], bk: [0, 0.1, 0, 0], bv: [0, 0, 0.1, 0], bo: [0, 0, 0, 0.1],
+            c1: Array(repeating: 0.05, count: 8), c2: [0, 0, 0, 0],
+            x: (0..<12).map { 2 * sin(1.3 * Double($0)) })
         let unfolded = block.run(Float.self, folded: false)
         let right = block.run(Float.self, folded: true)
         let wrong = block.run(Float.self, folded: true, plantedFoldError: 1e-2)
-        var rightOK = true, wrongCaught = false
+        var rightOK = true
+        var wrongCaught = false
         for r in 0..<3 {
             for j in 0..<4 {
                 let bound = right[r][j].error + unfolded[r][j].error
                 if abs(Double(right[r][j].value) - Double(unfolded[r][j].value)) > bound { rightOK = false }
-                if abs(Double(wrong[r][j].value) - Double(unfolded[r][j].value)) > wrong[r][j].error + unfolded[r][j].error { wrongCaught = true }
+                if abs(Double(wrong[r][j].value) - Double(unfolded[r][j].value)) > wrong[r][j].error
+                    + unfolded[r][j].error
+                {
+                    wrongCaught = true
+                }
             }
         }
         #expect(rightOK)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import UNStatistics
 @testable import UNVerification
 
@@ -8,16 +9,22 @@ import Testing
 @Suite("Statistics agree with SciPy")
 struct SciPyAgreementTests {
     @Test func everyCaseAgrees() throws {
-        let rows = try StatisticsValidation.run(referencePath: StatisticsValidation.defaultReferencePath(packageRoot: packageRoot))
+        let rows = try StatisticsValidation.run(
+            referencePath: StatisticsValidation.defaultReferencePath(packageRoot: packageRoot))
         #expect(rows.count >= 10)
         for r in rows {
-            #expect(r.worstPValueRelativeDifference <= r.tolerance, "\(r.test): worst p-value relative difference \(r.worstPValueRelativeDifference) > \(r.tolerance)")
-            #expect(r.worstStatisticRelativeDifference <= 1e-12, "\(r.test): statistic differs by \(r.worstStatisticRelativeDifference)")
+            #expect(
+                r.worstPValueRelativeDifference <= r.tolerance,
+                "\(r.test): worst p-value relative difference \(r.worstPValueRelativeDifference) > \(r.tolerance)")
+            #expect(
+                r.worstStatisticRelativeDifference <= 1e-12,
+                "\(r.test): statistic differs by \(r.worstStatisticRelativeDifference)")
         }
     }
 }
 
-let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().path
 
 @Suite("Statistics: errors and GSL")
 struct StatisticsErrorTests {
@@ -33,20 +40,30 @@ struct StatisticsErrorTests {
     }
 
     @Test func meaninglessInputsAreTypedErrors() {
-        #expect(throws: StatisticsError.tooFewSamples(what: "sample", needed: 2, got: 1)) { _ = try HypothesisTests.oneSampleT([1]) }
+        #expect(throws: StatisticsError.tooFewSamples(what: "sample", needed: 2, got: 1)) {
+            _ = try HypothesisTests.oneSampleT([1])
+        }
         #expect(throws: StatisticsError.zeroVariance(what: "sample")) { _ = try HypothesisTests.oneSampleT([2, 2, 2]) }
-        #expect(throws: StatisticsError.nonFinite(what: "sample", index: 1)) { _ = try HypothesisTests.twoSampleT([1, .nan, 3], [1, 2], equalVariances: true) }
+        #expect(throws: StatisticsError.nonFinite(what: "sample", index: 1)) {
+            _ = try HypothesisTests.twoSampleT([1, .nan, 3], [1, 2], equalVariances: true)
+        }
         #expect(throws: StatisticsError.self) { _ = try HypothesisTests.chiSquareVariance([1, 2, 3], sigma2: 0) }
         #expect(throws: StatisticsError.self) { _ = try HypothesisTests.binomial(successes: 5, trials: 3, p: 0.5) }
         #expect(throws: StatisticsError.self) { _ = try HypothesisTests.holm([0.1, 1.5]) }
-        #expect(throws: StatisticsError.self) { _ = try HypothesisTests.chiSquareGoodnessOfFit(observed: [1, 2], expected: [1, 0]) }
+        #expect(throws: StatisticsError.self) {
+            _ = try HypothesisTests.chiSquareGoodnessOfFit(observed: [1, 2], expected: [1, 0])
+        }
         #expect(throws: StatisticsError.self) { _ = try KolmogorovSmirnov.twoSample([], [1]) }
         #expect(throws: StatisticsError.self) { _ = try Description.quantile([1, 2], 1.5) }
     }
 
     @Test func seededGeneratorsReproduce() {
-        let a = RandomSource(seed: 42), b = RandomSource(seed: 42), c = RandomSource(seed: 43)
-        let xa = a.gaussians(5), xb = b.gaussians(5), xc = c.gaussians(5)
+        let a = RandomSource(seed: 42)
+        let b = RandomSource(seed: 42)
+        let c = RandomSource(seed: 43)
+        let xa = a.gaussians(5)
+        let xb = b.gaussians(5)
+        let xc = c.gaussians(5)
         #expect(xa == xb)
         #expect(xa != xc)
         #expect(a.pareto(a: 1.5, b: 1) >= 1)

@@ -1,5 +1,6 @@
 import GradientCheck
 import Testing
+
 @testable import UNVerification
 
 /// The gradient checker's accuracy targets (issue: "Accuracy, measured").
@@ -11,14 +12,20 @@ struct CheckerAccuracyTests {
     @Test func doubleTargets() throws {
         let seed: UInt64 = 7
         let rows = try CheckerAccuracySuite.run(Double.self, points: 30, seed: seed)
-        var covered = 0.0, total = 0.0
+        var covered = 0.0
+        var total = 0.0
         for r in rows where r.smooth {
-            #expect(r.medianRelativeError <= 1e-13, "\(r.function): median relative error \(r.medianRelativeError) (seed \(seed))")
-            #expect(r.rightPassed == r.rightChecks, "\(r.function): a right gradient was not passed (seed \(seed)): \(r)")
+            #expect(
+                r.medianRelativeError <= 1e-13,
+                "\(r.function): median relative error \(r.medianRelativeError) (seed \(seed))")
+            #expect(
+                r.rightPassed == r.rightChecks, "\(r.function): a right gradient was not passed (seed \(seed)): \(r)")
             covered += r.estimateCoversTrueError * Double(r.entries)
             total += Double(r.entries)
         }
-        #expect(covered / total >= 0.99, "estimate ≥ true error on \(covered / total) of \(Int(total)) entries (seed \(seed))")
+        #expect(
+            covered / total >= 0.99,
+            "estimate ≥ true error on \(covered / total) of \(Int(total)) entries (seed \(seed))")
     }
 
     /// Float: the same functions computed in Float. The achievable accuracy is about
@@ -31,7 +38,9 @@ struct CheckerAccuracyTests {
         let seed: UInt64 = 11
         for r in try CheckerAccuracySuite.run(Float.self, points: 15, seed: seed) where r.smooth {
             #expect(r.falseAlarms == 0, "\(r.function): a right Float gradient was rejected (seed \(seed)): \(r)")
-            #expect(2 * r.rightPassed >= r.rightChecks || r.function == "LayerNorm (64)", "\(r.function): \(r) (seed \(seed))")
+            #expect(
+                2 * r.rightPassed >= r.rightChecks || r.function == "LayerNorm (64)",
+                "\(r.function): \(r) (seed \(seed))")
             #expect(r.medianRelativeError <= 1e-4, "\(r.function): median \(r.medianRelativeError) (seed \(seed))")
         }
     }
@@ -44,7 +53,10 @@ struct GradientMapTests {
     @Test(arguments: [UInt64(3), 4])
     func designedExactBackwardsAreExact(seed: UInt64) throws {
         for r in try GradientMap.run(Double.self, seed: seed) + GradientMap.run(Float.self, seed: seed) {
-            #expect(r.consistent, "\(r.layer) [\(r.regime), padded \(r.padded), \(r.precision)] is meant to be exact; input deviation \(r.inputDeviation) (seed \(seed))")
+            #expect(
+                r.consistent,
+                "\(r.layer) [\(r.regime), padded \(r.padded), \(r.precision)] is meant to be exact; input deviation \(r.inputDeviation) (seed \(seed))"
+            )
         }
     }
 
@@ -80,7 +92,8 @@ struct DetectionPowerTests {
         let d = try DetectionPower.run(Double.self, trials: 20, seed: seed, exponents: [8])
         let f = try DetectionPower.run(Float.self, trials: 20, seed: seed, exponents: [2])
         for r in d + f {
-            #expect(r.falseAlarms == 0, "\(r.function) (\(r.precision)): \(r.falseAlarms) false alarm(s) (seed \(seed))")
+            #expect(
+                r.falseAlarms == 0, "\(r.function) (\(r.precision)): \(r.falseAlarms) false alarm(s) (seed \(seed))")
             for c in r.cells where c.exponent != nil {
                 #expect(c.detected >= 19, "\(r.function) (\(r.precision)) at 1e-\(c.exponent!): \(c) (seed \(seed))")
             }
