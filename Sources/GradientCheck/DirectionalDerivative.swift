@@ -18,6 +18,8 @@ extension DerivativeEstimator {
     ///
     /// - Throws: ``GradientCheckError/sizeMismatch(what:expected:actual:)`` when `g` changes its
     ///   output length; the caller's other errors at trial points are treated as "undefined there".
+    @_specialize(where S == Float, O == Float)
+    @_specialize(where S == Double, O == Double)
     func sample<S: CheckScalar, O: BinaryFloatingPoint>(
         _ g: ([S]) throws -> [O], at x: [S], g0: [Double], coordinate: Int?,
         direction: [Double]?, scale rawScale: Double, alternativeScale: Double? = nil,
@@ -156,6 +158,8 @@ extension DerivativeEstimator {
     ///   trusting ``Estimate/error``.
     /// - Throws: ``GradientCheckError`` for an invalid option, a non-finite `x` or `f(x)`, or a
     ///   throwing `f(x)`.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public func derivative<S: CheckScalar>(
         of f: (S) throws -> S, at x: S, stepScale: Double? = nil,
         maxStep: Double? = nil
@@ -184,6 +188,8 @@ extension DerivativeEstimator {
     /// - Returns: `m` values and error bounds.
     /// - Throws: ``GradientCheckError`` for empty or mismatched sizes, non-finite input, a zero
     ///   direction, or an invalid option; `g` throwing or non-finite at `x` itself.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public func directionalDerivative<S: CheckScalar>(
         of g: ([S]) throws -> [S], at x: [S], along v: [S],
         stepScale: Double? = nil, maxStep: Double? = nil

@@ -145,6 +145,8 @@ public struct GradientChecker: Sendable {
     }
 
     /// The numerical gradient alone, with its per-entry error estimates (`+∞` where undecidable).
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public func numericalGradient<S: CheckScalar>(of f: ([S]) throws -> S, at x: [S]) throws -> (
         value: [Double], error: [Double], evaluations: Int
     ) {
@@ -159,6 +161,8 @@ public struct GradientChecker: Sendable {
     ///
     /// - Throws: ``GradientCheckError`` for empty input or output, non-finite `x` or `g(x)`, or
     ///   an invalid option.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public func numericalJacobian<S: CheckScalar>(of g: ([S]) throws -> [S], at x: [S]) throws -> (
         value: [[Double]], error: [[Double]], evaluations: Int
     ) {
@@ -187,12 +191,16 @@ public struct GradientChecker: Sendable {
     ///   - jacobian: `m` rows of `n` entries.
     /// - Returns: `m · n` entries (full mode) or one per trial (fast mode).
     /// - Throws: ``GradientCheckError`` for empty or mismatched sizes, non-finite values, invalid options.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public func checkJacobian<S: CheckScalar>(of g: ([S]) throws -> [S], at x: [S], jacobian: [[S]]) throws
         -> CheckResult
     {
         try checkJacobian(of: g, at: x, jacobian: jacobian, kind: .jacobian)
     }
 
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     func checkJacobian<S: CheckScalar>(
         of g: ([S]) throws -> [S], at x: [S], jacobian: [[S]], kind: CheckResult.Kind,
         termMagnitudes: [[S]]? = nil
@@ -271,6 +279,8 @@ public struct GradientChecker: Sendable {
     ///
     /// - Returns: per entry (full) or per trial, plus the located input entry of a failed trial (fast).
     /// - Throws: ``GradientCheckError`` for empty or mismatched sizes, non-finite values, invalid options.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public func checkVJP<S: CheckScalar>(of g: ([S]) throws -> [S], at x: [S], vjp: ([S]) throws -> [S]) throws
         -> CheckResult
     {
@@ -313,6 +323,8 @@ public struct GradientChecker: Sendable {
     ///
     /// - Returns: per entry (full) or per trial, plus the located input entry of a failed trial (fast).
     /// - Throws: ``GradientCheckError`` for empty or mismatched sizes, non-finite values, invalid options.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public func checkJVP<S: CheckScalar>(of g: ([S]) throws -> [S], at x: [S], jvp: ([S]) throws -> [S]) throws
         -> CheckResult
     {
@@ -352,6 +364,8 @@ public struct GradientChecker: Sendable {
     /// allowance exceeds `resolution` of the compared value (heavy cancellation) is inconclusive.
     ///
     /// - Throws: ``GradientCheckError`` for zero sizes, `trials < 1`, mismatched or non-finite products.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public func adjointTest<S: CheckScalar>(
         inputs n: Int, outputs m: Int, trials: Int = 4,
         jvp: ([S]) throws -> [S], vjp: ([S]) throws -> [S]
@@ -400,6 +414,8 @@ public struct GradientChecker: Sendable {
     /// caller's `gradient` numerically, for `trials` random directions `v`.
     ///
     /// - Throws: ``GradientCheckError`` for empty input, `trials < 1`, mismatched sizes, non-finite values.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public func checkHVP<S: CheckScalar>(
         gradient: ([S]) throws -> [S], at x: [S], hvp: ([S]) throws -> [S], trials: Int = 2
     ) throws -> CheckResult {
@@ -486,6 +502,8 @@ public struct GradientChecker: Sendable {
     }
 
     /// One column `d/dt g(x + t e_j)` with the domain handled.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     func column<S: CheckScalar>(_ g: ([S]) throws -> [S], x: [S], g0: [Double], j: Int, factor: Double = 1) throws
         -> DerivativeEstimator.Estimate
     {
@@ -551,6 +569,8 @@ public struct GradientChecker: Sendable {
     /// Judges entry `component` of the column estimate `e`, then gathers more evidence where the
     /// first verdict is not a pass: a second estimate from a 16× smaller step, one-sided
     /// derivatives for a kink, and the range of the input.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     func decide<S: CheckScalar>(
         _ idx: [Int], analytic a: Double, estimate e: DerivativeEstimator.Estimate, component i: Int,
         terms: Double, x: [S], g0: [Double], g: ([S]) throws -> [S], coordinate j: Int
@@ -561,6 +581,8 @@ public struct GradientChecker: Sendable {
             evaluations: &evals)
     }
 
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     func decide<S: CheckScalar>(
         _ idx: [Int], analytic a: Double, estimate e: DerivativeEstimator.Estimate, component i: Int,
         terms: Double, x: [S], g0: [Double], g: ([S]) throws -> [S], coordinate j: Int,
@@ -644,6 +666,8 @@ public struct GradientChecker: Sendable {
 
     /// Re-examines a failing entry with one-sided derivatives: if they disagree beyond their
     /// error estimates, the point is a kink and the entry is inconclusive for that reason.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     func kinkCheck<S: CheckScalar>(
         _ e: EntryResult, g: ([S]) throws -> [S], x: [S], g0: [Double], coordinate j: Int,
         output i: Int, evaluations: inout Int
@@ -681,6 +705,8 @@ public struct GradientChecker: Sendable {
     /// returns the terms of the analytic dot product for a direction `v` (zero outside a subset
     /// while a failure is traced). A failed trial is bisected over the support of `v` down to
     /// one input entry, which `located` (where the analytic Jacobian is known) judges in full.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     func projected<S: CheckScalar>(
         _ g: ([S]) throws -> [S], x: [S], g0: [Double], kind: CheckResult.Kind,
         analytic: ([Double], [Double]) throws -> [Double],

@@ -85,6 +85,8 @@ public struct TaylorTest: Sendable {
     ///   - direction: `v` (`n` entries, not zero).
     /// - Throws: ``GradientCheckError`` for empty or mismatched sizes, non-finite values at `x`,
     ///   a zero direction, or invalid options.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public func run<S: CheckScalar>(of f: ([S]) throws -> S, at x: [S], gradient: [S], direction: [S]? = nil) throws
         -> Result
     {

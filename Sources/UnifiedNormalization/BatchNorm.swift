@@ -53,6 +53,8 @@ public struct BatchNorm<Scalar: NormScalar>: NormalizationLayer {
         runningVar = variance
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public mutating func forwardTraining(_ x: TokenBatch<Scalar>) throws -> (output: TokenBatch<Scalar>, cache: Cache) {
         try x.validatedForStatistics(channels: channels)
         let t = x.realTokenCount
@@ -74,6 +76,8 @@ public struct BatchNorm<Scalar: NormScalar>: NormalizationLayer {
     /// Exact gradient with padding: for a real row `i`,
     /// `∂L/∂x_i = (G_i − (Σ_all G + z_i Σ_all G⊙z) / T) / s`; for a padded row `G_i / s`
     /// (padded rows do not enter the statistics but are normalized by them).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public mutating func backward(_ dy: TokenBatch<Scalar>, cache: Cache) throws -> NormGradients<Scalar> {
         guard dy.shape == cache.shape else { throw NormalizationError.staleCache(reason: "gradient shape \(dy.shape) vs forward \(cache.shape)") }
         try requireFinite(dy.values, "gradOutput")
@@ -90,10 +94,14 @@ public struct BatchNorm<Scalar: NormScalar>: NormalizationLayer {
         return NormGradients(input: dy.with(values: dx), weight: p.weight, bias: p.bias)
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func forwardInference(_ x: TokenBatch<Scalar>) throws -> TokenBatch<Scalar> {
         try inferenceAffine().apply(x)
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func inferenceAffine() throws -> ChannelAffine<Scalar> {
         try ChannelAffine.normalizing(variance: runningVar, eps: eps, weight: weight, bias: bias, mean: runningMean)
     }

@@ -15,9 +15,13 @@ public struct ChannelAffine<Scalar: NormScalar>: Sendable, Equatable {
     public var channels: Int { scale.count }
 
     /// Applies the map to every token.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func apply(_ x: TokenBatch<Scalar>) throws -> TokenBatch<Scalar> {
-        try x.validatedForStatistics(channels: channels)
-        return x.with(values: ChannelReductions.map(x) { i, c in scale[c] * x.values[i] + shift[c] })
+        try x.validatedShape(channels: channels)
+        let r = RowKernels.channelAffine(x.values, rows: x.rows, channels: channels, scale: scale, shift: shift)
+        if let i = r.firstNonFinite { throw NormalizationError.nonFinite(what: "input", index: i) }
+        return x.with(values: r.values)
     }
 
     /// `γ / sqrt(v + ε)` and `β`: the map of a layer normalizing by a fixed variance `v`.

@@ -21,6 +21,8 @@ public struct LinearLayer<Scalar: NormScalar>: Sendable, Equatable {
     }
 
     /// Applies the layer to every token row.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func apply(_ x: TokenBatch<Scalar>) throws -> TokenBatch<Scalar> {
         if x.channels != inputs {
             throw NormalizationError.shapeMismatch(what: "linear input channels", expected: [inputs], actual: [x.channels])

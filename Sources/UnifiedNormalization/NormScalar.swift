@@ -4,7 +4,8 @@ import RealModule
 ///
 /// `Real` (swift-numerics) supplies `exp`, `log` and `sqrt` generically; `BinaryFloatingPoint`
 /// supplies `ulpOfOne` so that tolerances can be derived from the type's unit roundoff.
-public protocol NormScalar: Real, BinaryFloatingPoint, Codable, Sendable, LosslessStringConvertible {}
+/// `SIMDScalar` lets the kernels work on `SIMD8` lanes of either type.
+public protocol NormScalar: Real, BinaryFloatingPoint, SIMDScalar, Codable, Sendable, LosslessStringConvertible {}
 
 extension Float: NormScalar {}
 extension Double: NormScalar {}

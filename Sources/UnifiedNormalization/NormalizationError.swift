@@ -38,7 +38,7 @@ public enum NormalizationError: Error, Equatable, Sendable, CustomStringConverti
 
 @usableFromInline
 func requireFinite<S: NormScalar>(_ values: [S], _ what: String) throws {
-    if let i = values.firstIndex(where: { !$0.isFinite }) {
+    if let i = RowKernels.firstNonFinite(values) {
         throw NormalizationError.nonFinite(what: what, index: i)
     }
 }

@@ -74,10 +74,12 @@ public struct PowerNorm<Scalar: NormScalar>: NormalizationLayer {
     private func groupScaled(_ x: TokenBatch<Scalar>) -> (values: [Scalar], scale: [Scalar]) {
         guard groups > 0 else { return (x.values, []) }
         let r = TokenwiseNormalization.forward(x.values, rows: x.rows, channels: channels,
-                                               groupSize: channels / groups, centered: false, eps: eps)
-        return (r.z, r.scale)
+                                               groupSize: channels / groups, centered: false, eps: eps, keepZ: false)
+        return (r.y, r.scale)
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public mutating func forwardTraining(_ x: TokenBatch<Scalar>) throws -> (output: TokenBatch<Scalar>, cache: Cache) {
         try x.validatedForStatistics(channels: channels)
         iters += 1
@@ -97,6 +99,8 @@ public struct PowerNorm<Scalar: NormScalar>: NormalizationLayer {
                 Cache(z: z, x2: x2, scaled: xs, groupScale: gscale, shape: x.shape))
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public mutating func backward(_ dy: TokenBatch<Scalar>, cache: Cache) throws -> NormGradients<Scalar> {
         guard dy.shape == cache.shape else { throw NormalizationError.staleCache(reason: "gradient shape \(dy.shape) vs forward \(cache.shape)") }
         try requireFinite(dy.values, "gradOutput")
@@ -110,12 +114,14 @@ public struct PowerNorm<Scalar: NormScalar>: NormalizationLayer {
         let dxs = ChannelReductions.map(dy) { i, c in a[i] / s[c] }
         let dx = groups > 0
             ? TokenwiseNormalization.backward(dxs, z: cache.scaled, scale: cache.groupScale, rows: dy.rows,
-                                              channels: channels, groupSize: channels / groups, centered: false)
+                                              channels: channels, groupSize: channels / groups, centered: false).dx
             : dxs
         let p = AffineOutput.parameterGradients(dy, z: cache.z)
         return NormGradients(input: dy.with(values: dx), weight: p.weight, bias: p.bias)
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func forwardInference(_ x: TokenBatch<Scalar>) throws -> TokenBatch<Scalar> {
         try x.validatedForStatistics(channels: channels)
         return try affineAfterGroupScaling().apply(x.with(values: groupScaled(x).values))
@@ -127,6 +133,8 @@ public struct PowerNorm<Scalar: NormScalar>: NormalizationLayer {
     }
 
     /// The inference map, when it is per-channel affine (group scaling disabled).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func inferenceAffine() throws -> ChannelAffine<Scalar> {
         if groups > 0 {
             throw NormalizationError.notFoldable(layer: name, reason: "the authors' PowerNorm divides each token by its own RMS (group scaling, groups = \(groups)) at run time; only the affine part after it folds (use groups: 0, or affineAfterGroupScaling())")

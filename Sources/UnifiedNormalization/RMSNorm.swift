@@ -2,7 +2,9 @@
 ///
 /// Like LayerNorm its statistic is per token, so it cannot be folded into a linear layer.
 public struct RMSNorm<Scalar: NormScalar>: NormalizationLayer {
-    public struct Cache: Sendable { let z: [Scalar]; let scale: [Scalar]; let shape: [Int] }
+    /// The forward's input (shared with the caller's array, not copied) and per-token scales:
+    /// the backward recomputes `z` from them.
+    public struct Cache: Sendable { let x: [Scalar]; let scale: [Scalar]; let shape: [Int] }
 
     public let channels: Int
     public let eps: Scalar
@@ -29,29 +31,39 @@ public struct RMSNorm<Scalar: NormScalar>: NormalizationLayer {
     }
 
     private func normalize(_ x: TokenBatch<Scalar>) throws -> (TokenBatch<Scalar>, Cache) {
-        try x.validatedForStatistics(channels: channels)
-        let (z, s) = TokenwiseNormalization.forward(x.values, rows: x.rows, channels: channels,
-                                                    groupSize: channels, centered: false, eps: eps)
-        return (AffineOutput.apply(z, weight: weight, bias: bias, like: x), Cache(z: z, scale: s, shape: x.shape))
+        try x.validatedShape(channels: channels)
+        let r = TokenwiseNormalization.forward(
+            x.values, rows: x.rows, channels: channels, groupSize: channels, centered: false, eps: eps,
+            weight: weight, bias: bias, keepZ: false)
+        if let i = r.firstNonFinite { throw NormalizationError.nonFinite(what: "input", index: i) }
+        return (x.with(values: r.y), Cache(x: x.values, scale: r.scale, shape: x.shape))
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public mutating func forwardTraining(_ x: TokenBatch<Scalar>) throws -> (output: TokenBatch<Scalar>, cache: Cache) {
         try normalize(x)
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func forwardInference(_ x: TokenBatch<Scalar>) throws -> TokenBatch<Scalar> { try normalize(x).0 }
 
     /// Exact gradient: `∂L/∂x = (G − z ⊙ mean_c(G ⊙ z)) / s`, `G = γ ⊙ ∂L/∂Y`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public mutating func backward(_ dy: TokenBatch<Scalar>, cache: Cache) throws -> NormGradients<Scalar> {
         guard dy.shape == cache.shape else { throw NormalizationError.staleCache(reason: "gradient shape \(dy.shape) vs forward \(cache.shape)") }
-        try dy.validatedForStatistics(channels: channels, what: "gradOutput")
-        let g = AffineOutput.scaledGradient(dy, weight: weight)
-        let dx = TokenwiseNormalization.backward(g, z: cache.z, scale: cache.scale, rows: dy.rows,
-                                                 channels: channels, groupSize: channels, centered: false)
-        let p = AffineOutput.parameterGradients(dy, z: cache.z)
-        return NormGradients(input: dy.with(values: dx), weight: p.weight, bias: p.bias)
+        try dy.validatedShape(channels: channels)
+        let r = TokenwiseNormalization.backward(
+            dy.values, weight: weight, input: cache.x, rows: dy.rows, channels: channels, groupSize: channels,
+            centered: false, eps: eps, scale: cache.scale)
+        if let i = r.firstNonFinite { throw NormalizationError.nonFinite(what: "gradOutput", index: i) }
+        return NormGradients(input: dy.with(values: r.dx), weight: r.weight, bias: r.bias)
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func inferenceAffine() throws -> ChannelAffine<Scalar> {
         throw NormalizationError.notFoldable(layer: name, reason: "its root mean square is computed per token at run time")
     }

@@ -68,6 +68,15 @@ public struct TokenBatch<Scalar: NormScalar>: Sendable, Equatable {
     /// Number of real tokens `T`.
     public var realTokenCount: Int { padMask.map { $0.lazy.filter { !$0 }.count } ?? rows }
 
+    /// Checks the channel count and that at least one token is real (the kernels that check
+    /// finiteness themselves, in the same pass as their arithmetic, use this).
+    func validatedShape(channels expected: Int, what: String = "input") throws {
+        if channels != expected {
+            throw NormalizationError.shapeMismatch(what: "\(what) channels", expected: [expected], actual: [channels])
+        }
+        if realTokenCount == 0 { throw NormalizationError.noRealTokens }
+    }
+
     /// Checks that the batch can be normalized: finite values and at least one real token.
     func validatedForStatistics(channels expected: Int, what: String = "input") throws {
         if channels != expected {

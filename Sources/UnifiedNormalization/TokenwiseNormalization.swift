@@ -1,53 +1,113 @@
 /// Shared arithmetic of the layers whose statistics are taken per token over its channels
 /// (LayerNorm, RMSNorm, and PowerNorm's group scaling).
 enum TokenwiseNormalization {
-    /// Normalizes every token over contiguous channel groups of size `groupSize`.
-    /// Returns `z` and the per-(token, group) scale `s = sqrt(stat + ε)`.
+    /// Normalizes every token over contiguous channel groups of size `groupSize` and applies the
+    /// affine map: `y = w ⊙ z + b` (`w = 1`, `b = 0` when not given). Returns `y`, `z` (empty
+    /// unless `keepZ`), the per-(token, group) scale `s = sqrt(stat + ε)`, and the flat index of
+    /// the first non-finite input (the outputs are then unspecified).
     ///
     /// `centered`: LayerNorm (`stat` = variance, subtract the mean); otherwise RMS (`stat` =
-    /// mean square, no centering).
+    /// mean square, no centering). Each group takes the vectorized path of ``RowKernels`` where
+    /// that provably loses nothing, and the careful path otherwise.
     ///
-    /// Range-safe: each group is scaled by a power of two (exact) before its sums, so no square
-    /// or sum overflows or underflows where the inputs and outputs are representable (a token of
-    /// size 1e30 in Float once normalized to zeros). With `x = x'·2^e` (`max|x'|` in [1/2, 1)),
-    /// `s² = m2'·2^{2e} + ε` is evaluated as `2^{2k}(m2'·2^{2(e−k)} + ε·2^{−2k})` with `k` the
-    /// exponent of the larger term, so both terms are at most a few units and one is of order 1.
+    /// The careful path is range-safe: each group is scaled by a power of two (exact) before its
+    /// sums, so no square or sum overflows or underflows where the inputs and outputs are
+    /// representable (a token of size 1e30 in Float once normalized to zeros). With
+    /// `x = x'·2^e` (`max|x'|` in [1/2, 1)), `s² = m2'·2^{2e} + ε` is evaluated as
+    /// `2^{2k}(m2'·2^{2(e−k)} + ε·2^{−2k})` with `k` the exponent of the larger term, so both
+    /// terms are at most a few units and one is of order 1.
     static func forward<S: NormScalar>(
-        _ x: [S], rows: Int, channels: Int, groupSize: Int,
-        centered: Bool, eps: S
-    ) -> (z: [S], scale: [S]) {
+        _ x: [S], rows: Int, channels: Int, groupSize: Int, centered: Bool, eps: S,
+        weight: [S]? = nil, bias: [S]? = nil, keepZ: Bool = true
+    ) -> (y: [S], z: [S], scale: [S], firstNonFinite: Int?) {
         let groups = channels / groupSize
-        var z = [S](repeating: 0, count: x.count)
+        let w = weight ?? [S](repeating: 1, count: channels)
+        let b = bias ?? [S](repeating: 0, count: channels)
         var scale = [S](repeating: 0, count: rows * groups)
-        let n = S(groupSize)
-        var xs = [S](repeating: 0, count: groupSize)
-        for r in 0..<rows {
-            for g in 0..<groups {
-                let base = r * channels + g * groupSize
-                var big: S = 0
-                for k in 0..<groupSize { big = max(big, abs(x[base + k])) }
-                let e = big > 0 ? Int(big.exponent) + 1 : 0
-                for k in 0..<groupSize { xs[k] = scaled(x[base + k], -e) }
-                var mean: S = 0
-                if centered {
-                    for k in 0..<groupSize { mean += xs[k] }
-                    mean /= n
+        var bad: Int?
+        var z = [S]()
+        let y = [S](unsafeUninitializedCapacity: x.count) { yb, count in
+            x.withUnsafeBufferPointer { xb in
+                w.withUnsafeBufferPointer { wb in
+                    b.withUnsafeBufferPointer { bb in
+                        scale.withUnsafeMutableBufferPointer { sb in
+                            z = [S](unsafeUninitializedCapacity: keepZ ? x.count : 0) { zb, zcount in
+                                zcount = keepZ ? x.count : 0
+                                let xp = xb.baseAddress!
+                                let yp = yb.baseAddress!
+                                let sp = sb.baseAddress!
+                                let zp = keepZ ? zb.baseAddress : nil  // an empty array may still have an address
+                                let wp = wb.baseAddress!
+                                let bp = bb.baseAddress!
+                                let firsts = RowKernels.chunked(rows, cost: channels) { lo, hi -> Int? in
+                                    var first: Int?
+                                    var work = [S](repeating: 0, count: 2 * groupSize)
+                                    for r in lo..<hi {
+                                        for g in 0..<groups {
+                                            let o = r * channels + g * groupSize
+                                            if let s = RowKernels.normalizeGroup(
+                                                xp + o, groupSize, centered: centered, eps: eps,
+                                                weight: wp + g * groupSize, bias: bp + g * groupSize, y: yp + o,
+                                                z: zp.map { $0 + o })
+                                            {
+                                                sp[r * groups + g] = s
+                                                continue
+                                            }
+                                            if let i = (0..<groupSize).first(where: { !xp[o + $0].isFinite }) {
+                                                first = first ?? (o + i)
+                                                (yp + o).initialize(repeating: 0, count: groupSize)
+                                                continue
+                                            }
+                                            work.withUnsafeMutableBufferPointer { wk in
+                                                let zs = zp.map { $0 + o } ?? (wk.baseAddress! + groupSize)
+                                                sp[r * groups + g] = carefulGroup(
+                                                    xp + o, groupSize, centered: centered, eps: eps,
+                                                    scratch: wk.baseAddress!, z: zs)
+                                                for k in 0..<groupSize {
+                                                    yp[o + k] = wp[g * groupSize + k] * zs[k] + bp[g * groupSize + k]
+                                                }
+                                            }
+                                        }
+                                    }
+                                    return first
+                                }
+                                bad = firsts.compactMap { $0 }.first
+                            }
+                        }
+                    }
                 }
-                var m2: S = 0
-                for k in 0..<groupSize {
-                    let d = xs[k] - mean
-                    m2 += d * d
-                }
-                m2 /= n
-                // k: the exponent of the larger of m2'·2^{2e} and ε, halved (s is their root).
-                let epsHalf = Int(eps.exponent) / 2
-                let kk = m2 > 0 && Int(m2.exponent) / 2 + e >= epsHalf ? Int(m2.exponent) / 2 + e : epsHalf
-                let sp = (scaled(m2, 2 * (e - kk)) + scaled(eps, -2 * kk)).squareRoot()
-                scale[r * groups + g] = scaled(sp, kk)
-                for k in 0..<groupSize { z[base + k] = scaled((xs[k] - mean) / sp, e - kk) }
             }
+            count = x.count
         }
-        return (z, scale)
+        return (y, z, scale, bad)
+    }
+
+    /// The careful path for one group (see ``forward``): writes `z`, returns `s`.
+    static func carefulGroup<S: NormScalar>(
+        _ x: UnsafePointer<S>, _ n: Int, centered: Bool, eps: S, scratch xs: UnsafeMutablePointer<S>,
+        z: UnsafeMutablePointer<S>
+    ) -> S {
+        var big: S = 0
+        for k in 0..<n { big = max(big, abs(x[k])) }
+        let e = big > 0 ? Int(big.exponent) + 1 : 0
+        for k in 0..<n { xs[k] = scaled(x[k], -e) }
+        var mean: S = 0
+        if centered {
+            for k in 0..<n { mean += xs[k] }
+            mean /= S(n)
+        }
+        var m2: S = 0
+        for k in 0..<n {
+            let d = xs[k] - mean
+            m2 += d * d
+        }
+        m2 /= S(n)
+        // kk: the exponent of the larger of m2'·2^{2e} and ε, halved (s is their root).
+        let epsHalf = Int(eps.exponent) / 2
+        let kk = m2 > 0 && Int(m2.exponent) / 2 + e >= epsHalf ? Int(m2.exponent) / 2 + e : epsHalf
+        let sp = (scaled(m2, 2 * (e - kk)) + scaled(eps, -2 * kk)).squareRoot()
+        for k in 0..<n { z[k] = scaled((xs[k] - mean) / sp, e - kk) }
+        return scaled(sp, kk)
     }
 
     /// `v · 2^k`, correctly rounded (exact unless the result leaves the normal range).
@@ -56,62 +116,216 @@ enum TokenwiseNormalization {
         v == 0 || !v.isFinite ? v : S(sign: .plus, exponent: S.Exponent(k), significand: v)
     }
 
-    /// Exact backward of `forward`: given `G = ∂L/∂z`, returns `∂L/∂x`.
+    /// Exact backward of `forward`: given `∂L/∂y` (`dy`) and the affine weight `w` (1 when not
+    /// given), returns `∂L/∂x` and the flat index of the first non-finite `dy`, if any.
     ///
-    /// Per group, with means over the group's `n` channels:
+    /// Per group, with `G = w ⊙ dy` and means over the group's `n` channels:
     /// `∂L/∂x = (G − mean(G) − z ⊙ mean(G ⊙ z)) / s` (centered), or
     /// `∂L/∂x = (G − z ⊙ mean(G ⊙ z)) / s` (RMS).
     ///
-    /// Range-safe as `forward`: `G` is scaled by a power of two per group, and `s = m·2^E` is
-    /// divided by through its significand, the exponents applied once at the end.
+    /// The careful path is range-safe as `forward`'s: `G` is scaled by a power of two per group,
+    /// and `s = m·2^E` is divided by through its significand, the exponents applied once at the end.
     static func backward<S: NormScalar>(
-        _ gz: [S], z: [S], scale: [S], rows: Int, channels: Int,
+        _ dy: [S], weight: [S]? = nil, z: [S], scale: [S], rows: Int, channels: Int,
         groupSize: Int, centered: Bool
-    ) -> [S] {
+    ) -> (dx: [S], firstNonFinite: Int?) {
         let groups = channels / groupSize
-        var dx = [S](repeating: 0, count: gz.count)
-        let n = S(groupSize)
-        var gs = [S](repeating: 0, count: groupSize)
-        for r in 0..<rows {
-            for g in 0..<groups {
-                let base = r * channels + g * groupSize
-                var big: S = 0
-                for k in 0..<groupSize { big = max(big, abs(gz[base + k])) }
-                let eg = big > 0 ? Int(big.exponent) + 1 : 0
-                for k in 0..<groupSize { gs[k] = scaled(gz[base + k], -eg) }
-                var mg: S = 0
-                var mgz: S = 0
-                for k in 0..<groupSize {
-                    mg += gs[k]
-                    mgz += gs[k] * z[base + k]
+        let w = weight ?? [S](repeating: 1, count: channels)
+        var bad: Int?
+        let dx = [S](unsafeUninitializedCapacity: dy.count) { db, count in
+            dy.withUnsafeBufferPointer { gb in
+                z.withUnsafeBufferPointer { zb in
+                    w.withUnsafeBufferPointer { wb in
+                        let gp = gb.baseAddress!
+                        let zp = zb.baseAddress!
+                        let wp = wb.baseAddress!
+                        let dp = db.baseAddress!
+                        let firsts = RowKernels.chunked(rows, cost: channels) { lo, hi -> Int? in
+                            var first: Int?
+                            var gs = [S](repeating: 0, count: groupSize)
+                            for r in lo..<hi {
+                                for g in 0..<groups {
+                                    let o = r * channels + g * groupSize
+                                    let s = scale[r * groups + g]
+                                    if RowKernels.backwardGroup(
+                                        gp + o, zp + o, groupSize, scale: s, centered: centered,
+                                        weight: wp + g * groupSize, dx: dp + o)
+                                    {
+                                        continue
+                                    }
+                                    if let i = (0..<groupSize).first(where: { !gp[o + $0].isFinite }) {
+                                        first = first ?? (o + i)
+                                        (dp + o).initialize(repeating: 0, count: groupSize)
+                                        continue
+                                    }
+                                    var big: S = 0
+                                    for k in 0..<groupSize {
+                                        gs[k] = wp[g * groupSize + k] * gp[o + k]
+                                        big = max(big, abs(gs[k]))
+                                    }
+                                    let eg = big > 0 ? Int(big.exponent) + 1 : 0
+                                    for k in 0..<groupSize { gs[k] = scaled(gs[k], -eg) }
+                                    var mg: S = 0
+                                    var mgz: S = 0
+                                    for k in 0..<groupSize {
+                                        mg += gs[k]
+                                        mgz += gs[k] * zp[o + k]
+                                    }
+                                    mg = centered ? mg / S(groupSize) : 0
+                                    mgz /= S(groupSize)
+                                    let es = s.isFinite && s > 0 ? Int(s.exponent) : 0
+                                    let sm = s.isFinite && s > 0 ? s.significand : s
+                                    for k in 0..<groupSize {
+                                        dp[o + k] = scaled((gs[k] - mg - zp[o + k] * mgz) / sm, eg - es)
+                                    }
+                                }
+                            }
+                            return first
+                        }
+                        bad = firsts.compactMap { $0 }.first
+                    }
                 }
-                mg = centered ? mg / n : 0
-                mgz /= n
-                let s = scale[r * groups + g]
-                let es = s.isFinite && s > 0 ? Int(s.exponent) : 0
-                let sm = s.isFinite && s > 0 ? s.significand : s
-                for k in 0..<groupSize { dx[base + k] = scaled((gs[k] - mg - z[base + k] * mgz) / sm, eg - es) }
+            }
+            count = dy.count
+        }
+        return (dx, bad)
+    }
+
+    /// Rows per block of the affine parameters' gradients: partial sums are formed per block and
+    /// added in block order, so the result does not depend on the number of threads.
+    static let parameterBlock = 64
+
+    /// The whole backward of LayerNorm or RMSNorm from the forward's *input* (not a stored `z`:
+    /// recomputing `z` per group in cache costs less than writing and reading a tensor):
+    /// `∂L/∂x` as ``backward(_:weight:z:scale:rows:channels:groupSize:centered:)``, and the affine
+    /// gradients `Σ_rows ∂L/∂y ⊙ z`, `Σ_rows ∂L/∂y` (over every row, as the authors' code does).
+    /// `z` is recomputed exactly as ``forward`` computed it (same path, same operations).
+    static func backward<S: NormScalar>(
+        _ dy: [S], weight: [S], input x: [S], rows: Int, channels: Int, groupSize: Int, centered: Bool, eps: S,
+        scale: [S]
+    ) -> (dx: [S], weight: [S], bias: [S], firstNonFinite: Int?) {
+        let groups = channels / groupSize
+        let blocks = (rows + parameterBlock - 1) / parameterBlock
+        var partial = [S](repeating: 0, count: blocks * 2 * channels)
+        var bad: Int?
+        let dx = [S](unsafeUninitializedCapacity: dy.count) { db, count in
+            dy.withUnsafeBufferPointer { gb in
+                x.withUnsafeBufferPointer { xb in
+                    weight.withUnsafeBufferPointer { wb in
+                        scale.withUnsafeBufferPointer { sb in
+                            partial.withUnsafeMutableBufferPointer { pb in
+                                let gp = gb.baseAddress!
+                                let xp = xb.baseAddress!
+                                let wp = wb.baseAddress!
+                                let sp = sb.baseAddress!
+                                let dp = db.baseAddress!
+                                let pp = pb.baseAddress!
+                                let firsts = RowKernels.chunked(blocks, cost: parameterBlock * channels) {
+                                    lo, hi -> Int? in
+                                    var first: Int?
+                                    var work = [S](repeating: 0, count: 3 * groupSize)
+                                    work.withUnsafeMutableBufferPointer { wk in
+                                        let zs = wk.baseAddress!
+                                        let scratch = zs + groupSize
+                                        for blk in lo..<hi {
+                                            let pw = pp + blk * 2 * channels
+                                            let pbias = pw + channels
+                                            for r in (blk * parameterBlock)..<min(rows, (blk + 1) * parameterBlock) {
+                                                for g in 0..<groups {
+                                                    let o = r * channels + g * groupSize
+                                                    let c0 = g * groupSize
+                                                    let s = sp[r * groups + g]
+                                                    if RowKernels.normalizeGroup(
+                                                        xp + o, groupSize, centered: centered, eps: eps, weight: wp,
+                                                        bias: wp, y: nil, z: zs) == nil
+                                                    {
+                                                        _ = carefulGroup(
+                                                            xp + o, groupSize, centered: centered, eps: eps,
+                                                            scratch: scratch, z: zs)
+                                                    }
+                                                    if !RowKernels.backwardGroup(
+                                                        gp + o, zs, groupSize, scale: s, centered: centered,
+                                                        weight: wp + c0, dx: dp + o)
+                                                    {
+                                                        if let i = (0..<groupSize).first(where: { !gp[o + $0].isFinite }
+                                                        ) {
+                                                            first = first ?? (o + i)
+                                                            (dp + o).initialize(repeating: 0, count: groupSize)
+                                                            continue
+                                                        }
+                                                        carefulBackwardGroup(
+                                                            gp + o, zs, groupSize, scale: s, centered: centered,
+                                                            weight: wp + c0, scratch: scratch, dx: dp + o)
+                                                    }
+                                                    RowKernels.accumulateParameterGradients(
+                                                        gp + o, zs, groupSize, weight: pw + c0, bias: pbias + c0)
+                                                }
+                                            }
+                                        }
+                                    }
+                                    return first
+                                }
+                                bad = firsts.compactMap { $0 }.first
+                            }
+                        }
+                    }
+                }
+            }
+            count = dy.count
+        }
+        var gw = [S](repeating: 0, count: channels)
+        var gbias = [S](repeating: 0, count: channels)
+        for blk in 0..<blocks {
+            for c in 0..<channels {
+                gw[c] += partial[blk * 2 * channels + c]
+                gbias[c] += partial[blk * 2 * channels + channels + c]
             }
         }
-        return dx
+        return (dx, gw, gbias, bad)
+    }
+
+    /// The careful (range-safe) backward of one group: `G = w ⊙ dy` scaled by a power of two,
+    /// `s = m·2^E` divided by through its significand, the exponents applied once at the end.
+    static func carefulBackwardGroup<S: NormScalar>(
+        _ dy: UnsafePointer<S>, _ z: UnsafePointer<S>, _ n: Int, scale s: S, centered: Bool,
+        weight w: UnsafePointer<S>, scratch gs: UnsafeMutablePointer<S>, dx: UnsafeMutablePointer<S>
+    ) {
+        var big: S = 0
+        for k in 0..<n {
+            gs[k] = w[k] * dy[k]
+            big = max(big, abs(gs[k]))
+        }
+        let eg = big > 0 ? Int(big.exponent) + 1 : 0
+        for k in 0..<n { gs[k] = scaled(gs[k], -eg) }
+        var mg: S = 0
+        var mgz: S = 0
+        for k in 0..<n {
+            mg += gs[k]
+            mgz += gs[k] * z[k]
+        }
+        mg = centered ? mg / S(n) : 0
+        mgz /= S(n)
+        let es = s.isFinite && s > 0 ? Int(s.exponent) : 0
+        let sm = s.isFinite && s > 0 ? s.significand : s
+        for k in 0..<n { dx[k] = scaled((gs[k] - mg - z[k] * mgz) / sm, eg - es) }
     }
 }
 
 /// `γ ⊙ z + β` and the affine gradients `Σ ∂L/∂Y ⊙ z`, `Σ ∂L/∂Y` over all rows.
 enum AffineOutput {
     static func apply<S: NormScalar>(_ z: [S], weight: [S], bias: [S], like x: TokenBatch<S>) -> TokenBatch<S> {
-        x.with(values: ChannelReductions.map(x) { i, c in weight[c] * z[i] + bias[c] })
+        x.with(
+            values: RowKernels.channelAffine(z, rows: x.rows, channels: x.channels, scale: weight, shift: bias).values)
     }
 
     /// `G = γ ⊙ ∂L/∂Y`.
     static func scaledGradient<S: NormScalar>(_ dy: TokenBatch<S>, weight: [S]) -> [S] {
-        ChannelReductions.map(dy) { i, c in dy.values[i] * weight[c] }
+        let zero = [S](repeating: 0, count: weight.count)
+        return RowKernels.channelAffine(dy.values, rows: dy.rows, channels: dy.channels, scale: weight, shift: zero)
+            .values
     }
 
     static func parameterGradients<S: NormScalar>(_ dy: TokenBatch<S>, z: [S]) -> (weight: [S], bias: [S]) {
-        (
-            ChannelReductions.dot(dy.values, z, like: dy, realOnly: false),
-            ChannelReductions.sum(dy, realOnly: false) { dy.values[$0] }
-        )
+        RowKernels.parameterGradients(dy.values, z, rows: dy.rows, channels: dy.channels)
     }
 }

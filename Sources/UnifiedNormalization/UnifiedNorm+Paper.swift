@@ -35,7 +35,7 @@ extension UnifiedNorm {
         let tokens = Scalar(cache.realTokens)
         // g_σ,t = Σ_all G⊙z / T: padded positions are normalized by σ̂ too, so they belong in the
         // sum, while σ² averages over the T real tokens only.
-        let gSigma = ChannelReductions.dot(g, cache.z, like: dy, realOnly: false).map { $0 / tokens }
+        let gSigma = RowKernels.columnDot(g, cache.z, rows: dy.rows, channels: channels).map { $0 / tokens }
         bufferGz.replaceSubrange(slotRange(t % mbp), with: gSigma)
         let psi: [Scalar]
         switch cache.regime {
@@ -62,10 +62,8 @@ extension UnifiedNorm {
             }
         }
         let s = cache.variance.map { ($0 + eps).squareRoot() }
-        let dx = ChannelReductions.map(dy) { i, c in
-            let real = dy.isReal(row: i / channels)
-            return (g[i] - (real ? psi[c] * cache.z[i] : 0)) / s[c]
-        }
+        let dx = RowKernels.channelCorrect(
+            g, cache.z, rows: dy.rows, channels: channels, correction: psi, divisor: s, mask: dy.padMask)
         let p = AffineOutput.parameterGradients(dy, z: cache.z)
         return NormGradients(input: dy.with(values: dx), weight: p.weight, bias: p.bias)
     }

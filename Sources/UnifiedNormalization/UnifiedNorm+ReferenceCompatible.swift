@@ -46,9 +46,9 @@ extension UnifiedNorm {
         let t = cache.iteration
         let skip = cache.regime == .skip
         let r = cache.compensation
-        let g = ChannelReductions.map(dy) { i, c in dy.values[i] * weight[c] * r[c] }  // item 1
+        let g = RowKernels.channelScale(dy.values, rows: dy.rows, channels: channels, weight, r)  // item 1
         let n = Scalar(dy.rows)
-        let gz = ChannelReductions.dot(g, cache.z, like: dy, realOnly: false).map { $0 / n }  // item 2
+        let gz = RowKernels.columnDot(g, cache.z, rows: dy.rows, channels: channels).map { $0 / n }  // item 2
         bufferGz.replaceSubrange(slotRange(t % mbp), with: skip ? emaGz : gz)  // item 3
         let meanGz: [Scalar]  // item 4
         if t <= mbp || t < configuration.warmupIters || skip {
@@ -61,9 +61,10 @@ extension UnifiedNorm {
         for c in 0..<channels { emaGz[c] = emaGz[c] * alpha + (1 - alpha) * meanGz[c] }  // item 5
         let corr = skip ? meanGz : emaGz  // item 6
         let s = cache.variance.map { ($0 + eps).squareRoot() }
-        let dx = ChannelReductions.map(dy) { i, c in (g[i] - corr[c] * cache.z[i]) / s[c] }
-        let rz = ChannelReductions.map(dy) { i, c in r[c] * cache.z[i] }  // item 7
-        let p = AffineOutput.parameterGradients(dy, z: rz)
+        let dx = RowKernels.channelCorrect(
+            g, cache.z, rows: dy.rows, channels: channels, correction: corr, divisor: s, mask: nil)
+        // Item 7: the weight gradient uses r ⊙ z.
+        let p = RowKernels.parameterGradients(dy.values, cache.z, rows: dy.rows, channels: channels, zScale: r)
         return NormGradients(input: dy.with(values: dx), weight: p.weight, bias: p.bias)
     }
 }

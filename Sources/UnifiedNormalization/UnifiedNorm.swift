@@ -210,9 +210,13 @@ public struct UnifiedNorm<Scalar: NormScalar>: NormalizationLayer {
         self.skipCounter = skipCounter
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public mutating func forwardTraining(_ x: TokenBatch<Scalar>) throws -> (output: TokenBatch<Scalar>, cache: Cache) {
         try x.validatedForStatistics(channels: channels)
-        let x2 = ChannelReductions.meanSquare(x)
+        let tokens = Scalar(x.realTokenCount)
+        let x2 = RowKernels.columnSumOfSquares(x.values, rows: x.rows, channels: channels, mask: x.padMask)
+            .map { $0 / tokens }
         // A mean square that overflowed is not stored anywhere: the step throws before any state changes.
         if let i = x2.firstIndex(where: { !$0.isFinite }) {
             throw NormalizationError.nonFinite(what: "channel mean square (overflow)", index: i)
@@ -225,14 +229,17 @@ public struct UnifiedNorm<Scalar: NormScalar>: NormalizationLayer {
         }
         lastRegime = step.regime
         let s = step.variance.map { ($0 + eps).squareRoot() }
-        let z = ChannelReductions.map(x) { i, c in x.values[i] / s[c] }
+        let (z, y) = RowKernels.channelNormalize(
+            x.values, rows: x.rows, channels: channels, divisor: s, weight: weight, bias: bias)
         for c in 0..<channels { runningVar[c] = alpha * runningVar[c] + (1 - alpha) * step.variance[c] }
         let cache = Cache(
             z: z, variance: step.variance, currentStatistic: x2, compensation: step.r,
             regime: step.regime, iteration: iters, realTokens: x.realTokenCount, shape: x.shape)
-        return (AffineOutput.apply(z, weight: weight, bias: bias, like: x), cache)
+        return (x.with(values: y), cache)
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public mutating func backward(_ dy: TokenBatch<Scalar>, cache: Cache) throws -> NormGradients<Scalar> {
         guard dy.shape == cache.shape else {
             throw NormalizationError.staleCache(reason: "gradient shape \(dy.shape) vs forward \(cache.shape)")
@@ -247,11 +254,15 @@ public struct UnifiedNorm<Scalar: NormScalar>: NormalizationLayer {
         }
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func forwardInference(_ x: TokenBatch<Scalar>) throws -> TokenBatch<Scalar> {
         try inferenceAffine().apply(x)
     }
 
     /// `a = γ / sqrt(runningVar + ε)`, `b = β`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func inferenceAffine() throws -> ChannelAffine<Scalar> {
         try ChannelAffine.normalizing(variance: runningVar, eps: eps, weight: weight, bias: bias)
     }

@@ -53,6 +53,8 @@ func normwiseError<S: NormScalar>(_ a: [S], _ e: [Double]) -> Double {
     precondition(a.count == e.count)
     var num = 0.0, den = 0.0
     for i in e.indices {
+        // A non-finite output is an infinite error (max(0, NaN) would be 0 and hide it).
+        guard a[i].isFinite else { return .infinity }
         num = max(num, abs(Double(a[i]) - e[i]))
         den = max(den, abs(e[i]))
     }

@@ -1,0 +1,544 @@
+import Dispatch
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The vectorized fast path of the per-token normalizations (LayerNorm, RMSNorm, PowerNorm's
+/// group scaling) and of the per-channel maps, over contiguous memory in `SIMD8` lanes.
+///
+/// Why a fast path and a careful one: the careful one (``TokenwiseNormalization``) scales each
+/// group by a power of two so that no square over- or underflows anywhere in the range, which
+/// costs a pass and an exponent operation per entry. Here the sums are formed directly, and the
+/// result is accepted only where that provably loses nothing: every sum finite (no overflow), and
+/// `m2 + ε ≥ 2¹⁰ n·λ/ε_mach` (`λ` the least normal), so that squares lost to underflow (each
+/// below `λ`, at most `n` of them) change `s²` by less than `2⁻¹⁰` ulp. Anything else (a huge or
+/// tiny group, a non-finite input) goes to the careful path, group by group.
+///
+/// Rounding: the sums run in 8 interleaved lanes (each a plain left-to-right sum of every eighth
+/// entry), so the classical bound `γ_{n−1} Σ|x_i|` of a length-`n` sum still holds (8 partial sums
+/// of `n/8` terms, then 8 terms: `γ_{n/8+7} ≤ γ_{n−1}`). `z` is `(x − mean)·(1/s)`: one rounding more
+/// than a division (relative error `≤ 2u + u²` instead of `u`), in exchange for a multiply.
+@usableFromInline
+enum RowKernels {
+    /// Below this, a work item is not split across threads (thread start-up would dominate).
+    static let parallelThreshold = 1 << 16
+
+    /// Threads the kernels use: `UN_THREADS` from the environment if set (≥ 1), else the number
+    /// of online processors, at most 8.
+    static let threads: Int = {
+        if let s = getenv("UN_THREADS"), let n = Int(String(cString: s)), n >= 1 { return min(n, 64) }
+        return max(1, min(Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))), 8))
+    }()
+
+    /// Runs `body(lo, hi)` over `0..<count` in up to ``threads`` contiguous chunks (serially when
+    /// the work, `count × cost`, is small). Returns the chunks' results in order.
+    static func chunked<R>(_ count: Int, cost: Int, _ body: (Int, Int) -> R) -> [R] {
+        let t = count * cost >= parallelThreshold ? min(threads, count) : 1
+        if t <= 1 { return [body(0, count)] }
+        var results = [R?](repeating: nil, count: t)
+        results.withUnsafeMutableBufferPointer { out in
+            withoutActuallyEscaping(body) { body in
+                // Each iteration writes only its own slot, and `body` only its own rows: the
+                // unchecked box is what lets the non-Sendable pointer and closure cross threads.
+                let shared = Shared(slots: out.baseAddress!, body: body)
+                DispatchQueue.concurrentPerform(iterations: t) { i in
+                    shared.slots[i] = shared.body(count * i / t, count * (i + 1) / t)
+                }
+            }
+        }
+        return results.map { $0! }
+    }
+
+    struct Shared<R>: @unchecked Sendable {
+        let slots: UnsafeMutablePointer<R?>
+        let body: (Int, Int) -> R
+    }
+
+    @inline(__always)
+    static func load<S: NormScalar>(_ p: UnsafePointer<S>) -> SIMD8<S> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD8<S>.self)
+    }
+
+    @inline(__always)
+    static func store<S: NormScalar>(_ v: SIMD8<S>, _ p: UnsafeMutablePointer<S>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<S>.self)
+    }
+
+    /// Whether `m2 + ε` is far enough above the underflow threshold for `n` squares (see above).
+    @inline(__always)
+    static func clearOfUnderflow<S: NormScalar>(_ s2: S, _ n: Int) -> Bool {
+        S(n) * S.leastNormalMagnitude <= s2 * S.ulpOfOne / 1024
+    }
+
+    /// One group of `n` entries at `x`: `z = (x − mean)/s` (`mean = 0` unless `centered`),
+    /// `y = w ⊙ z + b`; writes `y` (and `z` when non-nil), returns `s`, or `nil` where the fast
+    /// path cannot vouch for the result (the caller then takes the careful path).
+    @inline(__always)
+    static func normalizeGroup<S: NormScalar>(
+        _ x: UnsafePointer<S>, _ n: Int, centered: Bool, eps: S, weight w: UnsafePointer<S>,
+        bias b: UnsafePointer<S>, y: UnsafeMutablePointer<S>?, z: UnsafeMutablePointer<S>?
+    ) -> S? {
+        let v = n - n % 8
+        var mean: S = 0
+        if centered {
+            var acc = SIMD8<S>()
+            var k = 0
+            while k < v {
+                acc += load(x + k)
+                k += 8
+            }
+            var sum = acc.sum()
+            while k < n {
+                sum += x[k]
+                k += 1
+            }
+            guard sum.isFinite else { return nil }
+            mean = sum / S(n)
+        }
+        var acc = SIMD8<S>()
+        let mv = SIMD8<S>(repeating: mean)
+        var k = 0
+        while k < v {
+            let d = load(x + k) - mv
+            acc += d * d
+            k += 8
+        }
+        var m2 = acc.sum()
+        while k < n {
+            let d = x[k] - mean
+            m2 += d * d
+            k += 1
+        }
+        m2 /= S(n)
+        let s2 = m2 + eps
+        guard m2.isFinite, s2.isFinite, clearOfUnderflow(s2, n) else { return nil }
+        let s = s2.squareRoot()
+        let inv = 1 / s
+        let iv = SIMD8<S>(repeating: inv)
+        k = 0
+        while k < v {
+            let zk = (load(x + k) - mv) * iv
+            if let z { store(zk, z + k) }
+            if let y { store(load(w + k) * zk + load(b + k), y + k) }
+            k += 8
+        }
+        while k < n {
+            let zk = (x[k] - mean) * inv
+            z?[k] = zk
+            y?[k] = w[k] * zk + b[k]
+            k += 1
+        }
+        return s
+    }
+
+    /// One group of the backward: `G = w ⊙ dy`, `dx = (G − mean(G) − z ⊙ mean(G ⊙ z)) / s`
+    /// (`mean(G)` only when `centered`); `false` where the fast path cannot vouch for it.
+    @inline(__always)
+    static func backwardGroup<S: NormScalar>(
+        _ dy: UnsafePointer<S>, _ z: UnsafePointer<S>, _ n: Int, scale s: S, centered: Bool,
+        weight w: UnsafePointer<S>, dx: UnsafeMutablePointer<S>
+    ) -> Bool {
+        let v = n - n % 8
+        var ag = SIMD8<S>()
+        var agz = SIMD8<S>()
+        var aa = SIMD8<S>()
+        var k = 0
+        while k < v {
+            let g = load(w + k) * load(dy + k)
+            ag += g
+            agz += g * load(z + k)
+            aa += g * g
+            k += 8
+        }
+        var sg = ag.sum()
+        var sgz = agz.sum()
+        var sa = aa.sum()
+        while k < n {
+            let g = w[k] * dy[k]
+            sg += g
+            sgz += g * z[k]
+            sa += g * g
+            k += 1
+        }
+        // q = Σ G² finite: no G·z (|z| ≤ √n) or partial sum overflows. q ≥ 2²⁰λ: max|G| ≥ √(q/n), so
+        // the products lost to underflow (< λ each, n of them) are at most n^{3/2}·√λ·2⁻¹⁰ relative
+        // to max|G|: below 2⁻³⁷ in Float and far less in Double, for n ≤ 2²⁴.
+        let q = sa
+        guard q.isFinite, sg.isFinite, sgz.isFinite, s.isFinite, s > 0, q >= 0x1p20 * S.leastNormalMagnitude else {
+            return false
+        }
+        let mg = centered ? sg / S(n) : 0
+        let mgz = sgz / S(n)
+        let inv = 1 / s
+        guard inv.isFinite else { return false }
+        let mgv = SIMD8<S>(repeating: mg)
+        let mgzv = SIMD8<S>(repeating: mgz)
+        let iv = SIMD8<S>(repeating: inv)
+        k = 0
+        while k < v {
+            let g = load(w + k) * load(dy + k)
+            store((g - mgv - load(z + k) * mgzv) * iv, dx + k)
+            k += 8
+        }
+        while k < n {
+            dx[k] = (w[k] * dy[k] - mg - z[k] * mgz) * inv
+            k += 1
+        }
+        return true
+    }
+
+    /// `y = a[c]·x + b[c]` per channel over `rows × channels`; returns the flat index of the first
+    /// non-finite input, if any (the output is then unspecified).
+    static func channelAffine<S: NormScalar>(_ x: [S], rows: Int, channels c: Int, scale a: [S], shift b: [S])
+        -> (values: [S], firstNonFinite: Int?)
+    {
+        var bad: Int?
+        let out = [S](unsafeUninitializedCapacity: x.count) { out, count in
+            x.withUnsafeBufferPointer { xb in
+                a.withUnsafeBufferPointer { ab in
+                    b.withUnsafeBufferPointer { bb in
+                        let xp = xb.baseAddress!
+                        let op = out.baseAddress!
+                        let ap = ab.baseAddress!
+                        let bp = bb.baseAddress!
+                        let v = c - c % 8
+                        let flags = chunked(rows, cost: c) { lo, hi -> Bool in
+                            // x − x is 0 for every finite x and NaN otherwise: a finiteness check
+                            // that vectorizes with the map itself.
+                            var probe = SIMD8<S>()
+                            var tail: S = 0
+                            for r in lo..<hi {
+                                let xr = xp + r * c
+                                let yr = op + r * c
+                                var k = 0
+                                while k < v {
+                                    let xv = load(xr + k)
+                                    probe += xv - xv
+                                    store(load(ap + k) * xv + load(bp + k), yr + k)
+                                    k += 8
+                                }
+                                while k < c {
+                                    tail += xr[k] - xr[k]
+                                    yr[k] = ap[k] * xr[k] + bp[k]
+                                    k += 1
+                                }
+                            }
+                            return (probe.sum() + tail).isFinite
+                        }
+                        if flags.contains(false) { bad = xb.firstIndex { !$0.isFinite } }
+                    }
+                }
+            }
+            count = x.count
+        }
+        return (out, bad)
+    }
+
+    /// The index of the first non-finite entry, if any. `v − v` is 0 for every finite `v` and NaN
+    /// otherwise, so a vectorized sum of it answers "all finite?" without a branch per entry;
+    /// only a block that fails is searched.
+    static func firstNonFinite<S: NormScalar>(_ values: [S]) -> Int? {
+        values.withUnsafeBufferPointer { vb -> Int? in
+            guard let p = vb.baseAddress else { return nil }
+            let n = vb.count
+            let block = 4096
+            var lo = 0
+            while lo < n {
+                let hi = min(lo + block, n)
+                var probe = SIMD8<S>()
+                var tail: S = 0
+                var k = lo
+                while k + 8 <= hi {
+                    let v = load(p + k)
+                    probe += v - v
+                    k += 8
+                }
+                while k < hi {
+                    tail += p[k] - p[k]
+                    k += 1
+                }
+                if !(probe.sum() + tail).isFinite { return (lo..<hi).first { !p[$0].isFinite } }
+                lo = hi
+            }
+            return nil
+        }
+    }
+
+    /// `w += dy ⊙ z`, `b += dy` over one group of `n` channels.
+    @inline(__always)
+    static func accumulateParameterGradients<S: NormScalar>(
+        _ dy: UnsafePointer<S>, _ z: UnsafePointer<S>, _ n: Int, weight w: UnsafeMutablePointer<S>,
+        bias b: UnsafeMutablePointer<S>
+    ) {
+        let v = n - n % 8
+        var k = 0
+        while k < v {
+            let d = load(dy + k)
+            store(load(w + k) + d * load(z + k), w + k)
+            store(load(b + k) + d, b + k)
+            k += 8
+        }
+        while k < n {
+            w[k] += dy[k] * z[k]
+            b[k] += dy[k]
+            k += 1
+        }
+    }
+
+    /// Per channel, over all rows: `Σ dy ⊙ z` and `Σ dy` (the affine parameters' gradients).
+    static func parameterGradients<S: NormScalar>(_ dy: [S], _ z: [S], rows: Int, channels c: Int)
+        -> (weight: [S], bias: [S])
+    {
+        var gw = [S](repeating: 0, count: c)
+        var gb = [S](repeating: 0, count: c)
+        dy.withUnsafeBufferPointer { db in
+            z.withUnsafeBufferPointer { zb in
+                gw.withUnsafeMutableBufferPointer { wb in
+                    gb.withUnsafeMutableBufferPointer { bb in
+                        let dp = db.baseAddress!
+                        let zp = zb.baseAddress!
+                        let wp = wb.baseAddress!
+                        let bp = bb.baseAddress!
+                        let v = c - c % 8
+                        for r in 0..<rows {
+                            let dr = dp + r * c
+                            let zr = zp + r * c
+                            var k = 0
+                            while k < v {
+                                let d = load(dr + k)
+                                store(load(wp + k) + d * load(zr + k), wp + k)
+                                store(load(bp + k) + d, bp + k)
+                                k += 8
+                            }
+                            while k < c {
+                                wp[k] += dr[k] * zr[k]
+                                bp[k] += dr[k]
+                                k += 1
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return (gw, gb)
+    }
+}
+
+// MARK: Per-channel kernels of the layers with statistics over tokens (UN, BatchNorm, PowerNorm)
+
+extension RowKernels {
+    /// Runs `body(r)` for every row, in contiguous chunks across threads for large tensors.
+    @inline(__always)
+    static func eachRow(_ rows: Int, channels: Int, _ body: (Int) -> Void) {
+        _ = chunked(rows, cost: channels) { lo, hi -> Bool in
+            for r in lo..<hi { body(r) }
+            return true
+        }
+    }
+
+    /// Per channel, `Σ x²` over the rows with `include(r)` (left to right in row order: the same
+    /// sum, bit for bit, as a scalar loop), vectorized across channels.
+    static func columnSumOfSquares<S: NormScalar>(_ x: [S], rows: Int, channels c: Int, mask: [Bool]?) -> [S] {
+        var acc = [S](repeating: 0, count: c)
+        x.withUnsafeBufferPointer { xb in
+            acc.withUnsafeMutableBufferPointer { ab in
+                let xp = xb.baseAddress!
+                let ap = ab.baseAddress!
+                let v = c - c % 8
+                for r in 0..<rows where mask.map({ !$0[r] }) ?? true {
+                    let xr = xp + r * c
+                    var k = 0
+                    while k < v {
+                        let xv = load(xr + k)
+                        store(load(ap + k) + xv * xv, ap + k)
+                        k += 8
+                    }
+                    while k < c {
+                        ap[k] += xr[k] * xr[k]
+                        k += 1
+                    }
+                }
+            }
+        }
+        return acc
+    }
+
+    /// Per channel, `Σ_rows a ⊙ b` over every row, in row order (bit for bit the scalar loop's sum).
+    static func columnDot<S: NormScalar>(_ a: [S], _ b: [S], rows: Int, channels c: Int) -> [S] {
+        var acc = [S](repeating: 0, count: c)
+        a.withUnsafeBufferPointer { ab in
+            b.withUnsafeBufferPointer { bb in
+                acc.withUnsafeMutableBufferPointer { sb in
+                    let ap = ab.baseAddress!
+                    let bp = bb.baseAddress!
+                    let sp = sb.baseAddress!
+                    let v = c - c % 8
+                    for r in 0..<rows {
+                        let ar = ap + r * c
+                        let br = bp + r * c
+                        var k = 0
+                        while k < v {
+                            store(load(sp + k) + load(ar + k) * load(br + k), sp + k)
+                            k += 8
+                        }
+                        while k < c {
+                            sp[k] += ar[k] * br[k]
+                            k += 1
+                        }
+                    }
+                }
+            }
+        }
+        return acc
+    }
+
+    /// `z = x / s[c]` and `y = w[c]·z + b[c]` (the operations of the scalar definition, in order).
+    static func channelNormalize<S: NormScalar>(
+        _ x: [S], rows: Int, channels c: Int, divisor s: [S], weight w: [S], bias b: [S]
+    ) -> (z: [S], y: [S]) {
+        var y = [S]()
+        let z = [S](unsafeUninitializedCapacity: x.count) { zb, zc in
+            y = [S](unsafeUninitializedCapacity: x.count) { yb, yc in
+                x.withUnsafeBufferPointer { xb in
+                    s.withUnsafeBufferPointer { sb in
+                        w.withUnsafeBufferPointer { wb in
+                            b.withUnsafeBufferPointer { bb in
+                                let (xp, zp, yp) = (xb.baseAddress!, zb.baseAddress!, yb.baseAddress!)
+                                let (sp, wp, bp) = (sb.baseAddress!, wb.baseAddress!, bb.baseAddress!)
+                                let v = c - c % 8
+                                eachRow(rows, channels: c) { r in
+                                    let o = r * c
+                                    var k = 0
+                                    while k < v {
+                                        let zk = load(xp + o + k) / load(sp + k)
+                                        store(zk, zp + o + k)
+                                        store(load(wp + k) * zk + load(bp + k), yp + o + k)
+                                        k += 8
+                                    }
+                                    while k < c {
+                                        let zk = xp[o + k] / sp[k]
+                                        zp[o + k] = zk
+                                        yp[o + k] = wp[k] * zk + bp[k]
+                                        k += 1
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                yc = x.count
+            }
+            zc = x.count
+        }
+        return (z, y)
+    }
+
+    /// `out = (x ⊙ a[c]) ⊙ b[c]` (in that order).
+    static func channelScale<S: NormScalar>(_ x: [S], rows: Int, channels c: Int, _ a: [S], _ b: [S]) -> [S] {
+        [S](unsafeUninitializedCapacity: x.count) { ob, count in
+            x.withUnsafeBufferPointer { xb in
+                a.withUnsafeBufferPointer { ab in
+                    b.withUnsafeBufferPointer { bb in
+                        let (xp, op, ap, bp) = (xb.baseAddress!, ob.baseAddress!, ab.baseAddress!, bb.baseAddress!)
+                        let v = c - c % 8
+                        eachRow(rows, channels: c) { r in
+                            let o = r * c
+                            var k = 0
+                            while k < v {
+                                store(load(xp + o + k) * load(ap + k) * load(bp + k), op + o + k)
+                                k += 8
+                            }
+                            while k < c {
+                                op[o + k] = xp[o + k] * ap[k] * bp[k]
+                                k += 1
+                            }
+                        }
+                    }
+                }
+            }
+            count = x.count
+        }
+    }
+
+    /// `dx = (g − corr[c]·z) / s[c]`, the correction applied on the rows with `corrected(r)` only
+    /// (`(g − 0)/s` elsewhere).
+    static func channelCorrect<S: NormScalar>(
+        _ g: [S], _ z: [S], rows: Int, channels c: Int, correction corr: [S], divisor s: [S], mask: [Bool]?
+    ) -> [S] {
+        [S](unsafeUninitializedCapacity: g.count) { ob, count in
+            g.withUnsafeBufferPointer { gb in
+                z.withUnsafeBufferPointer { zb in
+                    corr.withUnsafeBufferPointer { cb in
+                        s.withUnsafeBufferPointer { sb in
+                            let (gp, zp, op) = (gb.baseAddress!, zb.baseAddress!, ob.baseAddress!)
+                            let (cp, sp) = (cb.baseAddress!, sb.baseAddress!)
+                            let v = c - c % 8
+                            eachRow(rows, channels: c) { r in
+                                let o = r * c
+                                var k = 0
+                                if let mask, mask[r] {
+                                    while k < c {
+                                        op[o + k] = (gp[o + k] - 0) / sp[k]
+                                        k += 1
+                                    }
+                                    return
+                                }
+                                while k < v {
+                                    store(
+                                        (load(gp + o + k) - load(cp + k) * load(zp + o + k)) / load(sp + k), op + o + k)
+                                    k += 8
+                                }
+                                while k < c {
+                                    op[o + k] = (gp[o + k] - cp[k] * zp[o + k]) / sp[k]
+                                    k += 1
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            count = g.count
+        }
+    }
+
+    /// Per channel over every row: `Σ dy ⊙ (a[c]·z)` and `Σ dy` (`a = 1`: the plain affine gradients).
+    static func parameterGradients<S: NormScalar>(
+        _ dy: [S], _ z: [S], rows: Int, channels c: Int, zScale a: [S]
+    ) -> (weight: [S], bias: [S]) {
+        var gw = [S](repeating: 0, count: c)
+        var gb = [S](repeating: 0, count: c)
+        dy.withUnsafeBufferPointer { db in
+            z.withUnsafeBufferPointer { zb in
+                a.withUnsafeBufferPointer { sb in
+                    gw.withUnsafeMutableBufferPointer { wb in
+                        gb.withUnsafeMutableBufferPointer { bb in
+                            let (dp, zp, ap) = (db.baseAddress!, zb.baseAddress!, sb.baseAddress!)
+                            let (wp, bp) = (wb.baseAddress!, bb.baseAddress!)
+                            let v = c - c % 8
+                            for r in 0..<rows {
+                                let dr = dp + r * c
+                                let zr = zp + r * c
+                                var k = 0
+                                while k < v {
+                                    let d = load(dr + k)
+                                    store(load(wp + k) + d * (load(ap + k) * load(zr + k)), wp + k)
+                                    store(load(bp + k) + d, bp + k)
+                                    k += 8
+                                }
+                                while k < c {
+                                    wp[k] += dr[k] * (ap[k] * zr[k])
+                                    bp[k] += dr[k]
+                                    k += 1
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return (gw, gb)
+    }
+}
