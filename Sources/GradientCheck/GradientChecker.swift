@@ -1,3 +1,4 @@
+import Dispatch
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -60,6 +61,11 @@ public struct GradientChecker: Sendable {
     /// An upper bound on the first step (FiniteDifferences.jl's `max_range`), e.g. the distance
     /// to a domain edge.
     public var maxStep: Double?
+    /// Threads that estimate Jacobian columns at once in full mode (`checkGradient`,
+    /// `checkJacobian`); 1 to 64, default 1. Above 1 the function is called from several threads
+    /// at once, so it must be safe to call concurrently (no shared mutable state). The verdicts
+    /// do not depend on it: each column is estimated exactly as it would be alone.
+    public var concurrentColumns: Int = 1
 
     public init() {}
 
@@ -70,6 +76,10 @@ public struct GradientChecker: Sendable {
         try validateStep(stepScale, "stepScale")
         try validateStep(maxStep, "maxStep")
         for s in stepScales ?? [] { try validateStep(s, "stepScales entry") }
+        guard (1...64).contains(concurrentColumns) else {
+            throw GradientCheckError.invalidOption(
+                name: "concurrentColumns", requirement: "must be in 1...64, got \(concurrentColumns)")
+        }
         switch size {
         case .full: break
         case .fast(let t):
@@ -251,19 +261,54 @@ public struct GradientChecker: Sendable {
                     })
             }
         }
+        let threads = min(concurrentColumns, x.count)
+        // Columns lo..<hi: their entries (column by column) and the evaluations spent.
+        func columns(_ lo: Int, _ hi: Int) throws -> (entries: [EntryResult], evaluations: Int) {
+            // Private copies (new buffers, not shared references) on each thread: the reference
+            // counts of shared arrays, touched by every evaluation, would otherwise be contended.
+            let x = threads > 1 ? x.map { $0 } : x
+            let g0 = threads > 1 ? g0.map { $0 } : g0
+            let jacobian = threads > 1 ? jacobian.map { $0.map { $0 } } : jacobian
+            var entries: [EntryResult] = []
+            var evals = 0
+            for j in lo..<hi {
+                let e = try column(g, x: x, g0: g0, j: j)
+                evals += e.evaluations
+                let scaleJ = coordinateScale(x, j).scale
+                for i in jacobian.indices {
+                    let idx = kind == .gradient ? [j] : [i, j]
+                    let terms = termMagnitudes.map { abs(Double($0[i][j])) } ?? 0
+                    let r = try decide(
+                        idx, analytic: Double(jacobian[i][j]), estimate: e, component: i, terms: terms,
+                        x: x, g0: g0, g: g, coordinate: j, scaleJ: scaleJ, evaluations: &evals)
+                    entries.append(r)
+                }
+            }
+            return (entries, evals)
+        }
         var entries: [EntryResult] = []
         var evals = 1
-        for j in x.indices {
-            let e = try column(g, x: x, g0: g0, j: j)
-            evals += e.evaluations
-            let scaleJ = coordinateScale(x, j).scale
-            for i in jacobian.indices {
-                let idx = kind == .gradient ? [j] : [i, j]
-                let terms = termMagnitudes.map { abs(Double($0[i][j])) } ?? 0
-                let r = try decide(
-                    idx, analytic: Double(jacobian[i][j]), estimate: e, component: i, terms: terms,
-                    x: x, g0: g0, g: g, coordinate: j, scaleJ: scaleJ, evaluations: &evals)
-                entries.append(r)
+        if threads <= 1 {
+            let r = try columns(0, x.count)
+            entries = r.entries
+            evals += r.evaluations
+        } else {
+            // Contiguous blocks of columns, one per thread, joined in column order.
+            var slots = [Result<(entries: [EntryResult], evaluations: Int), any Error>?](
+                repeating: nil, count: threads)
+            let n = x.count
+            slots.withUnsafeMutableBufferPointer { out in
+                withoutActuallyEscaping(columns) { columns in
+                    let shared = ConcurrentSlots(slots: out.baseAddress!) { t in
+                        Result { try columns(n * t / threads, n * (t + 1) / threads) }
+                    }
+                    DispatchQueue.concurrentPerform(iterations: threads) { t in shared.slots[t] = shared.work(t) }
+                }
+            }
+            for slot in slots {
+                let r = try slot!.get()
+                entries += r.entries
+                evals += r.evaluations
             }
         }
         return CheckResult(
@@ -830,4 +875,11 @@ func requireFinite<S: CheckScalar>(_ v: [S], _ what: String) throws {
     if let i = v.firstIndex(where: { !$0.isFinite }) {
         throw GradientCheckError.nonFiniteValue(point: "\(what) entry \(i)", value: "\(v[i])")
     }
+}
+
+/// Lets concurrent iterations each write their own slot (see ``GradientChecker/concurrentColumns``,
+/// whose contract makes the captured function safe to call from several threads).
+struct ConcurrentSlots<T>: @unchecked Sendable {
+    let slots: UnsafeMutablePointer<T?>
+    let work: (Int) -> T
 }

@@ -139,7 +139,7 @@ public struct CheckerPowerSection: ReportSectionBuilder {
         let checks = power.reduce(0) { $0 + $1.cells.reduce(0) { $0 + $1.trials } }
         let trials = power.first?.cells.first?.trials ?? 0
         var md =
-            "One entry of the right gradient multiplied by `1 ± 10⁻ᵏ` at each of \(trials) seeded points per cell (seed \(seed); the entry and the sign drawn at random); *detected* means the check failed with a mismatch at that entry. A cell is blank where the planted value rounds to the right one in that precision. *False alarms* count failures of right gradients, and failures at an entry that was not planted. Targets: 1e-8 detected in ≥ 99% of trials for every smooth Double function, 1e-3 for every smooth Float function, no false alarm. The side-by-side with torch's `gradcheck` is in `benchmarks/gradcheck-power/` (committed results and the script that made them).\n\n"
+            "One entry of the right gradient multiplied by `1 ± 10⁻ᵏ` at each of \(trials) seeded points per cell (seed \(seed); the entry and the sign drawn at random); *detected* means the check failed with a mismatch at that entry. A cell is blank where the planted value rounds to the right one in that precision. *False alarms* count failures of right gradients, and failures at an entry that was not planted. Targets: 1e-8 detected in ≥ 99% of trials for every smooth Double function, 1e-3 for every smooth Float function, no false alarm. The side-by-side with torch's `gradcheck` is in `Benchmarks/gradcheck-power/` (committed results and the script that made them).\n\n"
         md += CheckerAccuracySection.powerTable(power)
         md +=
             missed.isEmpty ? "\nEvery target is met.\n" : "\nTargets not met: " + missed.joined(separator: "; ") + ".\n"

@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 
 /// The outcome of one report section.
@@ -54,6 +55,20 @@ public struct ReportContext: Sendable {
 public protocol ReportSectionBuilder: Sendable {
     var id: String { get }
     func build(_ context: ReportContext) throws -> ReportSection
+    /// Whether the section times code: such a section is built alone, after the others, so that
+    /// no other work shares the machine while it measures (default `false`).
+    var measuresTime: Bool { get }
+}
+
+extension ReportSectionBuilder {
+    public var measuresTime: Bool { false }
+}
+
+/// Lets concurrent iterations write their own slot (each index written once, by one iteration).
+private struct SharedSlots<T>: @unchecked Sendable {
+    let slots: UnsafeMutablePointer<T?>
+    let work: (Int) -> T
+    let order: [Int]
 }
 
 /// The whole report.
@@ -82,21 +97,42 @@ public struct Report: Codable, Sendable {
         configuration: [String: String] = [:], now: Date = Date(),
         willBuild: ((Int, String) -> Void)? = nil
     ) -> Report {
-        var inputErrors: [String] = []
-        let sections = builders.enumerated().map { k, b -> ReportSection in
+        func one(_ k: Int) -> (section: ReportSection, inputError: String?) {
+            let b = builders[k]
             willBuild?(k, b.id)
-            do { return try b.build(context) } catch {
+            do { return (try b.build(context), nil) } catch {
                 if ReportInputError.isInputError(error) {
-                    inputErrors.append("\(b.id): \(error)")
-                    return ReportSection(
-                        id: b.id, title: b.id, verdict: .notRun,
-                        summary: "input error: \(error)", markdown: "Input error: `\(error)`\n", data: .null)
+                    return (
+                        ReportSection(
+                            id: b.id, title: b.id, verdict: .notRun,
+                            summary: "input error: \(error)", markdown: "Input error: `\(error)`\n", data: .null),
+                        "\(b.id): \(error)"
+                    )
                 }
-                return ReportSection(
-                    id: b.id, title: b.id, verdict: .falsified,
-                    summary: "section failed to build: \(error)", markdown: "Error: `\(error)`\n", data: .null)
+                return (
+                    ReportSection(
+                        id: b.id, title: b.id, verdict: .falsified,
+                        summary: "section failed to build: \(error)", markdown: "Error: `\(error)`\n", data: .null),
+                    nil
+                )
             }
         }
+        // Sections are independent (each draws its cases from the context's seed), so those that
+        // do not time anything are built concurrently; the timing ones run alone afterwards.
+        // The results keep the builders' order whatever the schedule.
+        var slots = [(section: ReportSection, inputError: String?)?](repeating: nil, count: builders.count)
+        let parallel = builders.indices.filter { !builders[$0].measuresTime }
+        slots.withUnsafeMutableBufferPointer { out in
+            withoutActuallyEscaping(one) { one in
+                let shared = SharedSlots(slots: out.baseAddress!, work: one, order: parallel)
+                DispatchQueue.concurrentPerform(iterations: parallel.count) { i in
+                    shared.slots[shared.order[i]] = shared.work(shared.order[i])
+                }
+            }
+        }
+        for k in builders.indices where builders[k].measuresTime { slots[k] = one(k) }
+        let sections = slots.map { $0!.section }
+        let inputErrors = slots.compactMap { $0!.inputError }
         let fmt = ISO8601DateFormatter()
         return Report(
             generatedAt: fmt.string(from: now), toolchain: toolchainDescription,

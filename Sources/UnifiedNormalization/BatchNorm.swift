@@ -6,7 +6,12 @@
 /// of the old value, PyTorch's `1 − momentum`). Inference uses the running statistics and is
 /// therefore a per-channel affine map.
 public struct BatchNorm<Scalar: NormScalar>: NormalizationLayer {
-    public struct Cache: Sendable { let z: [Scalar]; let scale: [Scalar]; let shape: [Int]; let realTokens: Int }
+    public struct Cache: Sendable {
+        let z: [Scalar]
+        let scale: [Scalar]
+        let shape: [Int]
+        let realTokens: Int
+    }
 
     public let channels: Int
     public let eps: Scalar
@@ -17,8 +22,10 @@ public struct BatchNorm<Scalar: NormScalar>: NormalizationLayer {
     public private(set) var runningVar: [Scalar]
     public var name: String { "BatchNorm" }
 
-    public init(channels: Int, eps: Scalar = 1e-5, momentum: Scalar = 0.9,
-                weight: [Scalar]? = nil, bias: [Scalar]? = nil) throws {
+    public init(
+        channels: Int, eps: Scalar = 1e-5, momentum: Scalar = 0.9,
+        weight: [Scalar]? = nil, bias: [Scalar]? = nil
+    ) throws {
         try ConfigurationCheck.channels(channels)
         try ConfigurationCheck.eps(eps)
         try ConfigurationCheck.momentum(momentum)
@@ -47,7 +54,8 @@ public struct BatchNorm<Scalar: NormScalar>: NormalizationLayer {
         try requireFinite(mean, "runningMean")
         try requireFinite(variance, "runningVar")
         if let i = variance.firstIndex(where: { $0 < 0 }) {
-            throw NormalizationError.invalidConfiguration(parameter: "runningVar[\(i)]", value: "\(variance[i])", requirement: "must be ≥ 0")
+            throw NormalizationError.invalidConfiguration(
+                parameter: "runningVar[\(i)]", value: "\(variance[i])", requirement: "must be ≥ 0")
         }
         runningMean = mean
         runningVar = variance
@@ -58,19 +66,44 @@ public struct BatchNorm<Scalar: NormScalar>: NormalizationLayer {
     public mutating func forwardTraining(_ x: TokenBatch<Scalar>) throws -> (output: TokenBatch<Scalar>, cache: Cache) {
         try x.validatedForStatistics(channels: channels)
         let t = x.realTokenCount
-        let mu = ChannelReductions.mean(x)
-        let v = ChannelReductions.sum(x, realOnly: true) { i in
-            let d = x.values[i] - mu[i % channels]; return d * d
-        }.map { $0 / Scalar(t) }
-        let s = v.map { ($0 + eps).squareRoot() }
-        let z = ChannelReductions.map(x) { i, c in (x.values[i] - mu[c]) / s[c] }
-        let unbias = t > 1 ? Scalar(t) / Scalar(t - 1) : 1
-        for c in 0..<channels {
-            runningMean[c] = momentum * runningMean[c] + (1 - momentum) * mu[c]
-            runningVar[c] = momentum * runningVar[c] + (1 - momentum) * v[c] * unbias
+        let (mu, v) = RowKernels.columnMoments(
+            x.values, rows: x.rows, channels: channels, mask: x.padMask, centered: true)
+        // A variance beyond the type's range is not representable: a typed error, before any state changes.
+        if let c = v.firstIndex(where: { !$0.isFinite }) {
+            throw NormalizationError.nonFinite(what: "channel variance (overflow)", index: c)
         }
-        return (AffineOutput.apply(z, weight: weight, bias: bias, like: x),
-                Cache(z: z, scale: s, shape: x.shape, realTokens: t))
+        let s = v.map { ($0 + eps).squareRoot() }
+        let z = Self.normalized(x, mean: mu, scale: s)
+        let unbias = t > 1 ? Scalar(t) / Scalar(t - 1) : 1
+        // The running statistics are updated only if every new value is finite (never store ∞).
+        var newMean = runningMean
+        var newVar = runningVar
+        for c in 0..<channels {
+            newMean[c] = momentum * runningMean[c] + (1 - momentum) * mu[c]
+            newVar[c] = momentum * runningVar[c] + ((1 - momentum) * v[c]) * unbias
+        }
+        if let c = newVar.firstIndex(where: { !$0.isFinite }) {
+            throw NormalizationError.nonFinite(what: "running variance (overflow)", index: c)
+        }
+        runningMean = newMean
+        runningVar = newVar
+        return (
+            AffineOutput.apply(z, weight: weight, bias: bias, like: x),
+            Cache(z: z, scale: s, shape: x.shape, realTokens: t)
+        )
+    }
+
+    /// `z = (x − μ_c)/s_c`, with the operands scaled by a power of two in a channel where `x − μ`
+    /// itself could overflow (`|x|`, `|μ|` near the largest finite value), so that a representable `z`
+    /// is always computed.
+    static func normalized(_ x: TokenBatch<Scalar>, mean mu: [Scalar], scale s: [Scalar]) -> [Scalar] {
+        let limit = Scalar.greatestFiniteMagnitude / 4
+        let risky = mu.contains { abs($0) >= limit } || x.values.contains { abs($0) >= limit }
+        guard risky else { return ChannelReductions.map(x) { i, c in (x.values[i] - mu[c]) / s[c] } }
+        return ChannelReductions.map(x) { i, c in
+            let d = x.values[i] / 4 - mu[c] / 4
+            return d / (s[c] / 4)
+        }
     }
 
     /// Exact gradient with padding: for a real row `i`,
@@ -79,7 +112,9 @@ public struct BatchNorm<Scalar: NormScalar>: NormalizationLayer {
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public mutating func backward(_ dy: TokenBatch<Scalar>, cache: Cache) throws -> NormGradients<Scalar> {
-        guard dy.shape == cache.shape else { throw NormalizationError.staleCache(reason: "gradient shape \(dy.shape) vs forward \(cache.shape)") }
+        guard dy.shape == cache.shape else {
+            throw NormalizationError.staleCache(reason: "gradient shape \(dy.shape) vs forward \(cache.shape)")
+        }
         try requireFinite(dy.values, "gradOutput")
         let g = AffineOutput.scaledGradient(dy, weight: weight)
         let t = Scalar(cache.realTokens)

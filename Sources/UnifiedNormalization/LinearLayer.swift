@@ -28,14 +28,7 @@ public struct LinearLayer<Scalar: NormScalar>: Sendable, Equatable {
             throw NormalizationError.shapeMismatch(what: "linear input channels", expected: [inputs], actual: [x.channels])
         }
         try requireFinite(x.values, "linear input")
-        var out = [Scalar](repeating: 0, count: x.rows * outputs)
-        for r in 0..<x.rows {
-            for o in 0..<outputs {
-                var s: Scalar = 0
-                for i in 0..<inputs { s += weight[o * inputs + i] * x.values[r * inputs + i] }
-                out[r * outputs + o] = s + bias[o]
-            }
-        }
+        let out = RowKernels.matrixRows(x.values, rows: x.rows, weight: weight, bias: bias, outputs: outputs, inputs: inputs)
         return try TokenBatch(batch: x.batch, tokens: x.tokens, channels: outputs, values: out,
                               padMask: x.padMask, isUnbatched: x.isUnbatched)
     }

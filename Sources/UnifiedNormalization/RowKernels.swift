@@ -21,17 +21,37 @@ import Darwin
 /// entry), so the classical bound `γ_{n−1} Σ|x_i|` of a length-`n` sum still holds (8 partial sums
 /// of `n/8` terms, then 8 terms: `γ_{n/8+7} ≤ γ_{n−1}`). `z` is `(x − mean)·(1/s)`: one rounding more
 /// than a division (relative error `≤ 2u + u²` instead of `u`), in exchange for a multiply.
+/// How many threads the layers' kernels use (both cores of this machine, by default, for tensors
+/// of at least 2¹⁶ entries). Set `UN_THREADS` in the environment for a process-wide limit.
+public enum KernelThreads {
+    /// The number the kernels use now (`UN_THREADS` if set, else the online processors, ≤ 8,
+    /// lowered by an enclosing ``withLimit(_:_:)``).
+    public static var current: Int { RowKernels.threads }
+
+    /// Runs `body` with the kernels limited to `threads` threads (at least 1) in the current task:
+    /// how a caller measures one core against two in one process.
+    public static func withLimit<R>(_ threads: Int, _ body: () throws -> R) rethrows -> R {
+        try RowKernels.$limit.withValue(max(threads, 1), operation: body)
+    }
+}
+
 @usableFromInline
 enum RowKernels {
     /// Below this, a work item is not split across threads (thread start-up would dominate).
     static let parallelThreshold = 1 << 16
 
-    /// Threads the kernels use: `UN_THREADS` from the environment if set (≥ 1), else the number
-    /// of online processors, at most 8.
-    static let threads: Int = {
+    /// Threads the kernels may use: `UN_THREADS` from the environment if set (≥ 1), else the
+    /// number of online processors, at most 8.
+    static let available: Int = {
         if let s = getenv("UN_THREADS"), let n = Int(String(cString: s)), n >= 1 { return min(n, 64) }
         return max(1, min(Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))), 8))
     }()
+
+    /// A limit set by ``KernelThreads/withLimit(_:_:)`` for the current task, if any.
+    @TaskLocal static var limit: Int?
+
+    /// Threads the kernels use now.
+    static var threads: Int { min(available, max(limit ?? available, 1)) }
 
     /// Runs `body(lo, hi)` over `0..<count` in up to ``threads`` contiguous chunks (serially when
     /// the work, `count × cost`, is small). Returns the chunks' results in order.
@@ -264,6 +284,43 @@ enum RowKernels {
                 lo = hi
             }
             return nil
+        }
+    }
+
+    /// `y_r = W x_r + b` for every row (`W` is `outputs × inputs`, row-major): each output a dot
+    /// product of two contiguous rows in 8 lanes (the summation bound `γ_{n−1} Σ|w_i x_i|` holds:
+    /// 8 partial sums of `n/8` terms, then 8 terms), rows split across threads.
+    static func matrixRows<S: NormScalar>(
+        _ x: [S], rows: Int, weight: [S], bias: [S], outputs: Int, inputs n: Int
+    ) -> [S] {
+        [S](unsafeUninitializedCapacity: rows * outputs) { ob, count in
+            x.withUnsafeBufferPointer { xb in
+                weight.withUnsafeBufferPointer { wb in
+                    bias.withUnsafeBufferPointer { bb in
+                        let (xp, wp, bp, op) = (xb.baseAddress!, wb.baseAddress!, bb.baseAddress!, ob.baseAddress!)
+                        let v = n - n % 8
+                        eachRow(rows, channels: outputs * n) { r in
+                            let xr = xp + r * n
+                            for o in 0..<outputs {
+                                let wr = wp + o * n
+                                var acc = SIMD8<S>()
+                                var k = 0
+                                while k < v {
+                                    acc += load(wr + k) * load(xr + k)
+                                    k += 8
+                                }
+                                var s = acc.sum()
+                                while k < n {
+                                    s += wr[k] * xr[k]
+                                    k += 1
+                                }
+                                op[r * outputs + o] = s + bp[o]
+                            }
+                        }
+                    }
+                }
+            }
+            count = rows * outputs
         }
     }
 
@@ -541,4 +598,88 @@ extension RowKernels {
         }
         return (gw, gb)
     }
+}
+
+// MARK: Per-channel statistics over tokens, range-safe
+
+extension RowKernels {
+    /// Per channel over the real rows: the mean (when `centered`) and the mean of squared
+    /// deviations `v = (1/T) Σ (x − μ)²` (`μ = 0` when not centered: the mean square).
+    ///
+    /// Range-safe: the sums run in `Double` (a `Float` input's squares cannot overflow or
+    /// underflow there); a `Double` channel whose sums overflow is recomputed scaled by a power
+    /// of two (exact) and scaled back. Each result is correctly rounded from its sum where it is
+    /// representable; a variance or mean beyond the type's range comes back infinite (the caller
+    /// throws: the true result is not representable then).
+    static func columnMoments<S: NormScalar>(
+        _ x: [S], rows: Int, channels c: Int, mask: [Bool]?, centered: Bool
+    ) -> (mean: [S], variance: [S]) {
+        let real = (0..<rows).filter { r in mask.map { !$0[r] } ?? true }
+        let t = Double(real.count)
+        var mean = [Double](repeating: 0, count: c)
+        var m2 = [Double](repeating: 0, count: c)
+        x.withUnsafeBufferPointer { xb in
+            let xp = xb.baseAddress!
+            let v = c - c % 8
+            mean.withUnsafeMutableBufferPointer { mb in
+                m2.withUnsafeMutableBufferPointer { qb in
+                    let mp = mb.baseAddress!
+                    let qp = qb.baseAddress!
+                    if centered {
+                        for r in real {
+                            let xr = xp + r * c
+                            var k = 0
+                            while k < v {
+                                store(load(mp + k) + SIMD8<Double>(load(xr + k)), mp + k)
+                                k += 8
+                            }
+                            while k < c {
+                                mp[k] += Double(xr[k])
+                                k += 1
+                            }
+                        }
+                        for k in 0..<c { mp[k] /= t }
+                    }
+                    for r in real {
+                        let xr = xp + r * c
+                        var k = 0
+                        while k < v {
+                            let d = SIMD8<Double>(load(xr + k)) - load(mp + k)
+                            store(load(qp + k) + d * d, qp + k)
+                            k += 8
+                        }
+                        while k < c {
+                            let d = Double(xr[k]) - mp[k]
+                            qp[k] += d * d
+                            k += 1
+                        }
+                    }
+                }
+            }
+            for k in 0..<c where !(mean[k].isFinite && m2[k].isFinite) {
+                // Only a Double input gets here: scale the channel by 2^−e, e the exponent of its largest entry.
+                var big = 0.0
+                for r in real { big = max(big, abs(Double(xp[r * c + k]))) }
+                let e = Int(big.exponent) + 1
+                var mu = 0.0
+                if centered {
+                    for r in real { mu += scalbn(Double(xp[r * c + k]), -e) }
+                    mu /= t
+                }
+                var s2 = 0.0
+                for r in real {
+                    let d = scalbn(Double(xp[r * c + k]), -e) - mu
+                    s2 += d * d
+                }
+                mean[k] = scalbn(mu, e)
+                m2[k] = scalbn(s2 / t, 2 * e) * t  // divided by t below
+            }
+        }
+        return (mean.map { S($0) }, m2.map { S($0 / t) })
+    }
+}
+
+@inline(__always)
+private func scalbn(_ v: Double, _ k: Int) -> Double {
+    v == 0 || !v.isFinite ? v : Double(sign: .plus, exponent: k, significand: v)
 }

@@ -214,9 +214,9 @@ public struct UnifiedNorm<Scalar: NormScalar>: NormalizationLayer {
     @_specialize(where Scalar == Double)
     public mutating func forwardTraining(_ x: TokenBatch<Scalar>) throws -> (output: TokenBatch<Scalar>, cache: Cache) {
         try x.validatedForStatistics(channels: channels)
-        let tokens = Scalar(x.realTokenCount)
-        let x2 = RowKernels.columnSumOfSquares(x.values, rows: x.rows, channels: channels, mask: x.padMask)
-            .map { $0 / tokens }
+        // σ² = mean x² over the real tokens, summed in Double (range-safe; see columnMoments).
+        let x2 = RowKernels.columnMoments(x.values, rows: x.rows, channels: channels, mask: x.padMask, centered: false)
+            .variance
         // A mean square that overflowed is not stored anywhere: the step throws before any state changes.
         if let i = x2.firstIndex(where: { !$0.isFinite }) {
             throw NormalizationError.nonFinite(what: "channel mean square (overflow)", index: i)

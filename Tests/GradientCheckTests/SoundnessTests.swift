@@ -410,6 +410,44 @@ struct SoundnessTests {
 
     // MARK: 7. Options are validated; fast mode is honoured
 
+    /// Columns estimated on several threads give the same entries, verdicts and evaluation count
+    /// as one thread, on right and wrong Jacobians of generated sizes (a pure function, so it may
+    /// be called concurrently), and an undecidable column stays undecided.
+    @Test func concurrentColumnsChangeNothing() throws {
+        var rng = SeededGenerator(seed: 77)
+        for trial in 0..<12 {
+            let n = Int.random(in: 1...9, using: &rng)
+            let m = Int.random(in: 1...4, using: &rng)
+            let a = (0..<(m * n)).map { _ in Double.random(in: -2...2, using: &rng) }
+            let x = (0..<n).map { _ in Double.random(in: -1...1, using: &rng) }
+            let g: ([Double]) -> [Double] = { v in
+                (0..<m).map { i in (0..<n).reduce(0.0) { $0 + a[i * n + $1] * sin(v[$1]) } }
+            }
+            var jac = (0..<m).map { i in (0..<n).map { j in a[i * n + j] * cos(x[j]) } }
+            if trial % 2 == 1 { jac[m - 1][n - 1] *= 1.01 }
+            var one = GradientChecker()
+            one.size = .full
+            var two = one
+            two.concurrentColumns = 3
+            let r1 = try one.checkJacobian(of: g, at: x, jacobian: jac)
+            let r2 = try two.checkJacobian(of: g, at: x, jacobian: jac)
+            #expect(r1.entries == r2.entries, "trial \(trial), seed 77")
+            #expect(r1.evaluations == r2.evaluations && r1.outcome == r2.outcome, "trial \(trial), seed 77")
+            #expect(r1.outcome == (trial % 2 == 1 ? .fail : .pass), "trial \(trial), seed 77")
+        }
+        var c = GradientChecker()
+        c.concurrentColumns = 2
+        c.size = .full
+        // Undefined off x₀ = 1 in every direction of column 0: that column is undecided on its thread.
+        let r = try c.checkJacobian(
+            of: { v -> [Double] in
+                guard v[0] == 1 else { throw GradientCheckError.invalidOption(name: "x", requirement: "1") }
+                return [v[0], v[1]]
+            }, at: [1, 2], jacobian: [[1, 0], [0, 1]])
+        #expect(r.outcome == .inconclusive)
+        #expect(r.entries.filter { $0.index[1] == 0 }.allSatisfy { $0.reason == .undefinedNearby })
+    }
+
     @Test func invalidOptionsThrow() throws {
         func invalid(_ body: () throws -> Void) -> Bool {
             do {
@@ -444,6 +482,11 @@ struct SoundnessTests {
             var rr = GradientChecker()
             rr.roundingUlps = bad.isNaN ? bad : -abs(bad) - 1
             #expect(invalid { _ = try rr.checkGradient(of: f, at: [1], gradient: [2]) }, "roundingUlps \(bad)")
+        }
+        for bad in [0, -1, 65] {
+            var cc = GradientChecker()
+            cc.concurrentColumns = bad
+            #expect(invalid { _ = try cc.checkGradient(of: f, at: [1], gradient: [2]) }, "concurrentColumns \(bad)")
         }
         var z = GradientChecker()
         z.size = .fast(trials: 0)

@@ -1,6 +1,6 @@
 """Time of torch.autograd.gradcheck (default: slow mode, float64) on a LayerNorm over 4 tokens ×
 64 channels (a 256 × 256 Jacobian), one thread, beside the toolkit's client benchmark
-(`benchmarks/checker-client/run.sh`). Run: python3 benchmarks/gradcheck-power/torch_ln_timing.py"""
+(`Benchmarks/run.sh`). Run: python3 Benchmarks/gradcheck-power/torch_ln_timing.py"""
 import time
 
 import torch

@@ -11,7 +11,7 @@ defaults are meant for float64; it warns, and that is part of what is measured).
 Not a test dependency. To reproduce (PyTorch from PyPI; CPU is enough):
 
     pip install torch numpy
-    python3 benchmarks/gradcheck-power/torch_power.py --trials 200 --out benchmarks/gradcheck-power/torch.json
+    python3 Benchmarks/gradcheck-power/torch_power.py --trials 200 --out Benchmarks/gradcheck-power/torch.json
 """
 import argparse, json, math, warnings
 
@@ -121,7 +121,7 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--trials", type=int, default=200)
     ap.add_argument("--seed", type=int, default=20220801)
-    ap.add_argument("--out", default="benchmarks/gradcheck-power/torch.json")
+    ap.add_argument("--out", default="Benchmarks/gradcheck-power/torch.json")
     a = ap.parse_args()
     rows = run(a.trials, torch.float64, a.seed) + run(a.trials, torch.float32, a.seed)
     json.dump(dict(torch=torch.__version__, trials=a.trials, seed=a.seed, rows=rows), open(a.out, "w"), indent=1)

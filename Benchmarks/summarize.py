@@ -1,0 +1,48 @@
+"""Side-by-side summary of the JSON files that run.sh wrote (unbench with 1 and 2 threads, the
+cross-module-optimized build, torch): python3 summarize.py results"""
+import json
+import os
+import sys
+
+d = sys.argv[1]
+
+
+def load(name):
+    p = os.path.join(d, name)
+    return json.load(open(p)) if os.path.exists(p) else None
+
+
+runs = [("toolkit, 1 thread", load("unbench-1thread.json")), ("toolkit, 2 threads", load("unbench-2thread.json")),
+        ("toolkit, CMO build, 1 thread", load("unbench-cmo-1thread.json")),
+        ("toolkit, 1 thread, glibc keeps freed memory", load("unbench-keepmem-1thread.json")),
+        ("torch, 1 thread", load("torch-1thread.json")), ("torch, 2 threads", load("torch-2thread.json"))]
+runs = [(n, r) for n, r in runs if r]
+targets = {"LayerNorm forward (inference)": 0.5, "RMSNorm forward (inference)": 0.5,
+           "UN inference map (per-channel affine)": 0.7, "LayerNorm training forward + backward": 0.3,
+           "UN training forward + backward": 0.3}
+print(open(os.path.join(d, "machine.txt")).read())
+print("Ratio to a memory copy of the same bytes in the same run (median over rounds, [min, max]); "
+      "the target is the issue's.\n")
+print("| operation | target | " + " | ".join(n for n, _ in runs) + " |")
+print("|---|---|" + "---|" * len(runs))
+for op, tgt in targets.items():
+    cells = []
+    for _, r in runs:
+        m = next((x for x in r["results"] if x["name"] == op), None)
+        cells.append("%.3g [%.3g, %.3g], %.3g ms" % (m["ratio"]["median"], m["ratio"]["min"], m["ratio"]["max"],
+                                                     m["medianSeconds"] * 1e3) if m else "—")
+    print("| %s | ≥ %.1f | %s |" % (op, tgt, " | ".join(cells)))
+plain, cmo = load("unbench-1thread.json"), load("unbench-cmo-1thread.json")
+if plain and cmo:
+    print("\nA client's plain release build against the same source fully specialized (-cross-module-optimization), "
+          "1 thread, time ratio (target ≤ 1.2):\n")
+    for x in plain["results"]:
+        y = next((z for z in cmo["results"] if z["name"] == x["name"]), None)
+        if y:
+            print("- %s: %.3g" % (x["name"], x["medianSeconds"] / y["medianSeconds"]))
+print("\nGradient checker, LayerNorm 4 × 64 full Jacobian (256 × 256), Double, median time:\n")
+for n, r in runs:
+    for x in r["results"]:
+        if "Jacobian" in x["name"] or "gradcheck" in x["name"]:
+            print("- %s: %s: %.4f s%s" % (n, x["name"], x["medianSeconds"],
+                                         ", %d evaluations" % x["evaluations"] if "evaluations" in x else ""))
