@@ -28,6 +28,8 @@ UN_THREADS=1 MALLOC_TRIM_THRESHOLD_=1000000000 MALLOC_MMAP_THRESHOLD_=1000000000
     .build/release/unbench --json "$out/unbench-keepmem-1thread.json" > "$out/unbench-keepmem-1thread.md"
 swift build -c release --product unbench --scratch-path .build-cmo -Xswiftc -cross-module-optimization >/dev/null
 UN_THREADS=1 .build-cmo/release/unbench --json "$out/unbench-cmo-1thread.json" > "$out/unbench-cmo-1thread.md"
+UN_THREADS=1 MALLOC_TRIM_THRESHOLD_=1000000000 MALLOC_MMAP_THRESHOLD_=1000000000 \
+    .build-cmo/release/unbench --json "$out/unbench-cmo-keepmem-1thread.json" > "$out/unbench-cmo-keepmem-1thread.md"
 swift package benchmark --no-progress > "$out/ordo-benchmark.txt" 2>&1 || echo "ordo-one/benchmark failed: see $out/ordo-benchmark.txt"
 if python3 -c "import torch" 2>/dev/null; then
     for t in 1 2; do

@@ -32,10 +32,14 @@ for op, tgt in targets.items():
         cells.append("%.3g [%.3g, %.3g], %.3g ms" % (m["ratio"]["median"], m["ratio"]["min"], m["ratio"]["max"],
                                                      m["medianSeconds"] * 1e3) if m else "—")
     print("| %s | ≥ %.1f | %s |" % (op, tgt, " | ".join(cells)))
-plain, cmo = load("unbench-1thread.json"), load("unbench-cmo-1thread.json")
-if plain and cmo:
+for label, pa, ca in [("", "unbench-1thread.json", "unbench-cmo-1thread.json"),
+                      (", both with glibc keeping freed memory (no page-fault noise)",
+                       "unbench-keepmem-1thread.json", "unbench-cmo-keepmem-1thread.json")]:
+    plain, cmo = load(pa), load(ca)
+    if not (plain and cmo):
+        continue
     print("\nA client's plain release build against the same source fully specialized (-cross-module-optimization), "
-          "1 thread, time ratio (target ≤ 1.2):\n")
+          "1 thread%s, time ratio (target ≤ 1.2):\n" % label)
     for x in plain["results"]:
         y = next((z for z in cmo["results"] if z["name"] == x["name"]), None)
         if y:

@@ -39,6 +39,7 @@ public struct UNTrace: Sendable {
         var format: String
         var name: String
         var source: String?
+        var implementation: String?
         var config: Config
         var shape: [Int]
         var initial: Initial
@@ -47,6 +48,11 @@ public struct UNTrace: Sendable {
 
     public var name: String
     public var path: String
+    /// `1` (`un-trace/1`: the authors' code, internal state required) or `2` (`un-trace/2`: any
+    /// implementation, only what it can show is required; internal state compared when present).
+    public var version: Int = 1
+    /// Who produced a version-2 trace (free text, for the report).
+    public var implementation: String?
     public var config: Config
     public var shape: [Int]
     public var initial: Initial
@@ -83,13 +89,18 @@ public struct UNTrace: Sendable {
         } catch {
             throw TraceError.malformed(file: path, field: "(document)", reason: "\(error)")
         }
-        let trace = UNTrace(
+        var trace = UNTrace(
             name: file.name, path: path, config: file.config, shape: file.shape,
             initial: file.initial, steps: file.steps)
-        guard file.format == "un-trace/1" else {
+        switch file.format {
+        case "un-trace/1": trace.version = 1
+        case "un-trace/2": trace.version = 2
+        default:
             throw TraceError.malformed(
-                file: path, field: "format", reason: "expected \"un-trace/1\", found \"\(file.format)\"")
+                file: path, field: "format",
+                reason: "expected \"un-trace/1\" or \"un-trace/2\", found \"\(file.format)\"")
         }
+        trace.implementation = file.implementation
         try trace.validate()
         return trace
     }
@@ -133,8 +144,12 @@ public struct UNTrace: Sendable {
         var seenEval = false
         for (k, s) in steps.enumerated() {
             let f = "steps[\(k)]"
-            func count(_ a: [Double]?, _ name: String, _ expected: Int) throws {
-                guard let a else { throw bad("\(f).\(name)", "missing") }
+            // Version 2 requires only what any implementation can show; internal state is checked when present.
+            func count(_ a: [Double]?, _ name: String, _ expected: Int, isInternal: Bool = false) throws {
+                guard let a else {
+                    if isInternal && version == 2 { return }
+                    throw bad("\(f).\(name)", "missing")
+                }
                 guard a.count == expected else {
                     throw bad("\(f).\(name)", "has \(a.count) entries, expected \(expected)")
                 }
@@ -151,12 +166,14 @@ public struct UNTrace: Sendable {
                 try count(s.expected.gradInput, "expected.gradInput", n)
                 try count(s.expected.gradWeight, "expected.gradWeight", c)
                 try count(s.expected.gradBias, "expected.gradBias", c)
-                try count(s.expected.runningVar, "expected.runningVar", c)
-                try count(s.expected.emaGz, "expected.emaGz", c)
-                try count(s.expected.bufferX2, "expected.bufferX2", config.fpWindow * c)
-                try count(s.expected.bufferGz, "expected.bufferGz", config.bpWindow * c)
-                guard s.expected.skipCounter != nil else { throw bad("\(f).expected.skipCounter", "missing") }
-                guard s.expected.iters != nil else { throw bad("\(f).expected.iters", "missing") }
+                try count(s.expected.runningVar, "expected.runningVar", c, isInternal: true)
+                try count(s.expected.emaGz, "expected.emaGz", c, isInternal: true)
+                try count(s.expected.bufferX2, "expected.bufferX2", config.fpWindow * c, isInternal: true)
+                try count(s.expected.bufferGz, "expected.bufferGz", config.bpWindow * c, isInternal: true)
+                guard s.expected.skipCounter != nil || version == 2 else {
+                    throw bad("\(f).expected.skipCounter", "missing")
+                }
+                guard s.expected.iters != nil || version == 2 else { throw bad("\(f).expected.iters", "missing") }
             case "eval":
                 seenEval = true
             default:

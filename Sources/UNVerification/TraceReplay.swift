@@ -34,8 +34,15 @@ public enum TraceReplay {
         public var firstDivergentStep: Int?
         public var firstDivergentQuantity: String?
         public var tolerance: Double
+        /// Every step with a quantity beyond the tolerance, and those quantities.
+        public var divergences: [StepDivergence] = []
         public var withinTolerance: Bool { firstDivergentStep == nil }
         public var worst: Double { quantities.map(\.worstRelativeError).max() ?? 0 }
+    }
+
+    public struct StepDivergence: Sendable, Codable, Equatable {
+        public var step: Int
+        public var quantities: [String]
     }
 
     /// `max|a − e| / max|e|`, or the absolute error when `e` is all zeros.
@@ -49,20 +56,41 @@ public enum TraceReplay {
         return den > 0 ? num / den : num
     }
 
-    public static func replay(_ trace: UNTrace, tolerance: Double = tolerance) throws -> Result {
-        var layer = try UnifiedNorm<Double>(configuration: trace.unifiedNormConfiguration, mode: .referenceCompatible,
+    /// Replays `trace` through UN in `mode` (the reference-compatible mode by default, with the
+    /// named `deviations` of the conformance catalogue, none by default) and compares every
+    /// quantity the trace records. `stopAtFirstDivergence` ends the replay at the first step beyond
+    /// the tolerance (the diagnosis's search only needs to know whether a candidate reproduces).
+    ///
+    /// - Throws: ``TraceError`` or ``NormalizationError`` if a step cannot be run.
+    public static func replay(
+        _ trace: UNTrace, tolerance: Double = tolerance, mode: UnifiedNormMode = .referenceCompatible,
+        deviations: Set<ReferenceDeviation> = [], stopAtFirstDivergence: Bool = false
+    ) throws -> Result {
+        var layer = try UnifiedNorm<Double>(configuration: trace.unifiedNormConfiguration, mode: mode,
                                             weight: trace.initial.weight, bias: trace.initial.bias)
+        layer.deviations = deviations
         var worst: [String: (Double, Int, Int)] = [:]
         var firstStep: Int?
         var firstQuantity: String?
+        var divergences: [StepDivergence] = []
         func record(_ name: String, _ err: Double, _ step: Int) {
             var w = worst[name] ?? (0, 0, 0)
             if err > w.0 || (err.isNaN && !w.0.isNaN) { w.0 = err; w.1 = step }
             w.2 += 1
             worst[name] = w
-            if !(err <= tolerance), firstStep == nil { firstStep = step; firstQuantity = name }
+            if !(err <= tolerance) {
+                if firstStep == nil { firstStep = step; firstQuantity = name }
+                if divergences.last?.step == step { divergences[divergences.count - 1].quantities.append(name) } else {
+                    divergences.append(StepDivergence(step: step, quantities: [name]))
+                }
+            }
+        }
+        // Version 2 leaves internal state out where an implementation cannot show it.
+        func compare(_ name: String, _ a: [Double], _ e: [Double]?, _ k: Int) {
+            if let e { record(name, normwiseRelativeError(a, e), k) }
         }
         for (k, s) in trace.steps.enumerated() {
+            if stopAtFirstDivergence && firstStep != nil { break }
             let x = try trace.batch(s.x, padMask: s.padMask)
             let e = s.expected
             if s.mode == "train" {
@@ -70,15 +98,15 @@ public enum TraceReplay {
                 record("y", normwiseRelativeError(y.values, e.y), k)
                 let dy = try trace.batch(s.gradOutput ?? [], padMask: s.padMask)
                 let g = try layer.backward(dy, cache: cache)
-                record("gradInput", normwiseRelativeError(g.input.values, e.gradInput ?? []), k)
-                record("gradWeight", normwiseRelativeError(g.weight, e.gradWeight ?? []), k)
-                record("gradBias", normwiseRelativeError(g.bias, e.gradBias ?? []), k)
-                record("runningVar", normwiseRelativeError(layer.runningVar, e.runningVar ?? []), k)
-                record("emaGz", normwiseRelativeError(layer.emaGz, e.emaGz ?? []), k)
-                record("bufferX2", normwiseRelativeError(layer.bufferX2, e.bufferX2 ?? []), k)
-                record("bufferGz", normwiseRelativeError(layer.bufferGz, e.bufferGz ?? []), k)
-                record("skipCounter", layer.skipCounter == e.skipCounter ? 0 : .infinity, k)
-                record("iters", layer.iters == e.iters ? 0 : .infinity, k)
+                compare("gradInput", g.input.values, e.gradInput, k)
+                compare("gradWeight", g.weight, e.gradWeight, k)
+                compare("gradBias", g.bias, e.gradBias, k)
+                compare("runningVar", layer.runningVar, e.runningVar, k)
+                compare("emaGz", layer.emaGz, e.emaGz, k)
+                compare("bufferX2", layer.bufferX2, e.bufferX2, k)
+                compare("bufferGz", layer.bufferGz, e.bufferGz, k)
+                if let sc = e.skipCounter { record("skipCounter", layer.skipCounter == sc ? 0 : .infinity, k) }
+                if let it = e.iters { record("iters", layer.iters == it ? 0 : .infinity, k) }
             } else {
                 let y = try layer.forwardInference(x)
                 record("evalY", normwiseRelativeError(y.values, e.y), k)
@@ -86,6 +114,7 @@ public enum TraceReplay {
         }
         let qs = quantities.compactMap { n in worst[n].map { QuantityResult(name: n, worstRelativeError: $0.0, worstStep: $0.1, comparisons: $0.2) } }
         return Result(trace: trace.name, path: trace.path, steps: trace.steps.count, skips: layer.skipCounter,
-                      quantities: qs, firstDivergentStep: firstStep, firstDivergentQuantity: firstQuantity, tolerance: tolerance)
+                      quantities: qs, firstDivergentStep: firstStep, firstDivergentQuantity: firstQuantity, tolerance: tolerance,
+                      divergences: divergences)
     }
 }

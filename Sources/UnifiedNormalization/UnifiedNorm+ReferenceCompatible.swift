@@ -4,24 +4,37 @@ extension UnifiedNorm {
         variance: [Scalar], r: [Scalar], regime: UnifiedNormRegime
     ) {
         let m = configuration.forwardWindow
-        let t = iters
+        let d = deviations
+        let t = d.contains(.counterAfterStep) ? iters - 1 : iters
+        let warmup = d.contains(.noWarmup) ? 0 : configuration.warmupIters
         var skip = m <= 1  // item 6
         // Item 3: pooled unbiased variance of sqrt of all M·C entries, before the write.
-        let recordedVar = GeometricMeanWindow.varianceOfSquareRoots(bufferX2, unbiased: true)
+        func thresholds() -> [Scalar] {
+            let unbiased = !d.contains(.biasedThreshold)
+            if d.contains(.perChannelThreshold) {
+                return (0..<channels).map {
+                    Scalar(m) * GeometricMeanWindow.varianceOfSquareRoots(
+                        window(bufferX2, slots: m, channel: $0), unbiased: unbiased)
+                }
+            }
+            let v = GeometricMeanWindow.varianceOfSquareRoots(bufferX2, unbiased: unbiased)
+            return Array(repeating: v * Scalar(m), count: channels)
+        }
+        var threshold = d.contains(.sameWindowThreshold) ? [] : thresholds()
         let slot = t % m
         bufferX2.replaceSubrange(slotRange(slot), with: x2)  // item 4
-        if t >= configuration.warmupIters && configuration.outlierFiltration {  // item 5
-            let threshold = recordedVar * Scalar(m)
+        if t >= warmup && configuration.outlierFiltration {  // item 5
+            if d.contains(.sameWindowThreshold) { threshold = thresholds() }
             let fires = try (0..<channels).contains { c in
-                try OutlierFilter.previousWindow(window(bufferX2, slots: m, channel: c), threshold: threshold).fires
+                try OutlierFilter.previousWindow(window(bufferX2, slots: m, channel: c), threshold: threshold[c]).fires
             }
             if fires {
-                bufferX2.replaceSubrange(slotRange(slot), with: runningVar)
+                if !d.contains(.noSlotRewriteOnSkip) { bufferX2.replaceSubrange(slotRange(slot), with: runningVar) }
                 skip = true
                 skipCounter += 1
             }
         }
-        let useCurrent = t <= m || t < configuration.warmupIters || skip  // item 7
+        let useCurrent = (d.contains(.smoothingFromFullWindow) ? t < m : t <= m) || t < warmup || skip  // item 7
         let variance =
             useCurrent
             ? x2
@@ -30,12 +43,13 @@ extension UnifiedNorm {
             }
         // Item 8: gradient compensation factor.
         let r: [Scalar]
-        if t <= max(1000, configuration.warmupIters) || skip {
+        let start = d.contains(.compensationFromWarmup) ? warmup : max(1000, warmup)
+        if t <= start || skip || d.contains(.noCompensation) {
             r = Array(repeating: 1, count: channels)
         } else {
             r = (0..<channels).map { c in
                 let v = (variance[c] + eps).squareRoot() / (runningVar[c] + eps).squareRoot()
-                return min(max(v, 1 / 5), 5)
+                return d.contains(.noCompensationClamp) ? v : min(max(v, 1 / 5), 5)
             }
         }
         return (variance, r, skip ? .skip : (useCurrent ? .current : .smoothed))
@@ -43,28 +57,35 @@ extension UnifiedNorm {
 
     mutating func referenceBackward(_ dy: TokenBatch<Scalar>, cache: Cache) -> NormGradients<Scalar> {
         let mbp = configuration.backwardWindow
-        let t = cache.iteration
+        let d = deviations
+        let t = d.contains(.counterAfterStep) ? cache.iteration - 1 : cache.iteration
+        let warmup = d.contains(.noWarmup) ? 0 : configuration.warmupIters
         let skip = cache.regime == .skip
         let r = cache.compensation
         let g = RowKernels.channelScale(dy.values, rows: dy.rows, channels: channels, weight, r)  // item 1
-        let n = Scalar(dy.rows)
+        let n = Scalar(d.contains(.backwardMeansOverRealTokens) ? cache.realTokens : dy.rows)
         let gz = RowKernels.columnDot(g, cache.z, rows: dy.rows, channels: channels).map { $0 / n }  // item 2
         bufferGz.replaceSubrange(slotRange(t % mbp), with: skip ? emaGz : gz)  // item 3
         let meanGz: [Scalar]  // item 4
-        if t <= mbp || t < configuration.warmupIters || skip {
+        if t <= mbp || t < warmup || skip {
             meanGz = gz
         } else {
             meanGz = (0..<channels).map {
                 GeometricMeanWindow.arithmeticMean(window(bufferGz, slots: mbp, channel: $0))
             }
         }
-        for c in 0..<channels { emaGz[c] = emaGz[c] * alpha + (1 - alpha) * meanGz[c] }  // item 5
-        let corr = skip ? meanGz : emaGz  // item 6
+        let previous = emaGz
+        let (keep, take) = d.contains(.pytorchMomentum) ? (1 - alpha, alpha) : (alpha, 1 - alpha)
+        let seeded = d.contains(.movingAverageSeeded) && cache.iteration == 1
+        for c in 0..<channels { emaGz[c] = seeded ? meanGz[c] : emaGz[c] * keep + take * meanGz[c] }  // item 5
+        let corr = skip ? meanGz : (d.contains(.correctionWithPreviousAverage) ? previous : emaGz)  // item 6
         let s = cache.variance.map { ($0 + eps).squareRoot() }
         let dx = RowKernels.channelCorrect(
             g, cache.z, rows: dy.rows, channels: channels, correction: corr, divisor: s, mask: nil)
         // Item 7: the weight gradient uses r ⊙ z.
-        let p = RowKernels.parameterGradients(dy.values, cache.z, rows: dy.rows, channels: channels, zScale: r)
+        let p = RowKernels.parameterGradients(
+            dy.values, cache.z, rows: dy.rows, channels: channels,
+            zScale: d.contains(.weightGradientWithoutCompensation) ? [Scalar](repeating: 1, count: channels) : r)
         return NormGradients(input: dy.with(values: dx), weight: p.weight, bias: p.bias)
     }
 }

@@ -143,6 +143,9 @@ public struct UnifiedNorm<Scalar: NormScalar>: NormalizationLayer {
     public internal(set) var skipCounter: Int = 0
     /// The regime of the last training step.
     public internal(set) var lastRegime: UnifiedNormRegime?
+    /// Behaviours of the reference mode done the other way (the conformance diagnosis's mutants;
+    /// empty, the default, is the authors' code). Ignored by the paper modes.
+    public var deviations: Set<ReferenceDeviation> = []
 
     let eps: Scalar
     let alpha: Scalar
@@ -231,7 +234,9 @@ public struct UnifiedNorm<Scalar: NormScalar>: NormalizationLayer {
         let s = step.variance.map { ($0 + eps).squareRoot() }
         let (z, y) = RowKernels.channelNormalize(
             x.values, rows: x.rows, channels: channels, divisor: s, weight: weight, bias: bias)
-        for c in 0..<channels { runningVar[c] = alpha * runningVar[c] + (1 - alpha) * step.variance[c] }
+        let swapped = mode == .referenceCompatible && deviations.contains(.pytorchMomentum)
+        let (keep, take) = swapped ? (1 - alpha, alpha) : (alpha, 1 - alpha)
+        for c in 0..<channels { runningVar[c] = keep * runningVar[c] + take * step.variance[c] }
         let cache = Cache(
             z: z, variance: step.variance, currentStatistic: x2, compensation: step.r,
             regime: step.regime, iteration: iters, realTokens: x.realTokenCount, shape: x.shape)
