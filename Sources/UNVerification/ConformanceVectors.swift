@@ -82,7 +82,8 @@ public enum ConformanceVectors {
             configuration: config(4, m: 4, warmup: 0, filtration: true), shape: [2, 4, 4], trainSteps: 40, seed: 12),
         Spec(
             name: "threshold-margin",
-            behaviour: "the filter's decisions near the threshold (M = 2: pooled biased and unbiased thresholds differ by 1/8)",
+            behaviour:
+                "the filter's decisions near the threshold (M = 2: pooled biased and unbiased thresholds differ by 1/8)",
             configuration: config(4, m: 2, warmup: 0, filtration: true), shape: [2, 4, 4], trainSteps: 60,
             scale: { 1 + 0.6 * Double(($0 * 7919) % 11) / 10 }, seed: 13),
     ]
@@ -133,7 +134,8 @@ public enum ConformanceVectors {
             } else {
                 let y = try layer.forwardInference(try batch(x))
                 steps.append(
-                    UNTrace.Step(mode: "eval", x: x, padMask: spec.padMask, gradOutput: nil, expected: .init(y: y.values)))
+                    UNTrace.Step(
+                        mode: "eval", x: x, padMask: spec.padMask, gradOutput: nil, expected: .init(y: y.values)))
             }
         }
         let cfg = spec.configuration

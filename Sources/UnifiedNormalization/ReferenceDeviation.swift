@@ -28,7 +28,7 @@ public enum ReferenceDeviation: String, CaseIterable, Sendable, Codable, Compara
     case compensationFromWarmup
     /// Forward 10 and backward 5: PyTorch's momentum convention (`α` weights the new value).
     case pytorchMomentum
-    /// Backward 2: `g_σ` averaged over the real tokens only, not over all `B·N` positions.
+    /// Backward 2: `g_σ` the mean of `g ⊙ z` over the real tokens only, not over all `B·N` positions.
     case backwardMeansOverRealTokens
     /// Backward 5: the moving average of `g_σ` seeded with the first value instead of starting at 0.
     case movingAverageSeeded

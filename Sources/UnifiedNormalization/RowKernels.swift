@@ -423,8 +423,9 @@ extension RowKernels {
         return acc
     }
 
-    /// Per channel, `Σ_rows a ⊙ b` over every row, in row order (bit for bit the scalar loop's sum).
-    static func columnDot<S: NormScalar>(_ a: [S], _ b: [S], rows: Int, channels c: Int) -> [S] {
+    /// Per channel, `Σ_rows a ⊙ b` over every row (or the rows `mask` does not pad), in row order
+    /// (bit for bit the scalar loop's sum).
+    static func columnDot<S: NormScalar>(_ a: [S], _ b: [S], rows: Int, channels c: Int, mask: [Bool]? = nil) -> [S] {
         var acc = [S](repeating: 0, count: c)
         a.withUnsafeBufferPointer { ab in
             b.withUnsafeBufferPointer { bb in
@@ -433,7 +434,7 @@ extension RowKernels {
                     let bp = bb.baseAddress!
                     let sp = sb.baseAddress!
                     let v = c - c % 8
-                    for r in 0..<rows {
+                    for r in 0..<rows where mask.map({ !$0[r] }) ?? true {
                         let ar = ap + r * c
                         let br = bp + r * c
                         var k = 0

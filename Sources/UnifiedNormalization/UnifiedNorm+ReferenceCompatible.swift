@@ -64,7 +64,9 @@ extension UnifiedNorm {
         let r = cache.compensation
         let g = RowKernels.channelScale(dy.values, rows: dy.rows, channels: channels, weight, r)  // item 1
         let n = Scalar(d.contains(.backwardMeansOverRealTokens) ? cache.realTokens : dy.rows)
-        let gz = RowKernels.columnDot(g, cache.z, rows: dy.rows, channels: channels).map { $0 / n }  // item 2
+        let overReal = d.contains(.backwardMeansOverRealTokens)
+        let gz = RowKernels.columnDot(g, cache.z, rows: dy.rows, channels: channels, mask: overReal ? dy.padMask : nil)
+            .map { $0 / n }  // item 2
         bufferGz.replaceSubrange(slotRange(t % mbp), with: skip ? emaGz : gz)  // item 3
         let meanGz: [Scalar]  // item 4
         if t <= mbp || t < warmup || skip {

@@ -7,7 +7,8 @@ extension ConformanceTarget: ExpressibleByArgument {}
 
 struct Conform: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Check traces of any UN implementation against the authors' code or the paper, and name what differs.",
+        abstract:
+            "Check traces of any UN implementation against the authors' code or the paper, and name what differs.",
         discussion: """
             Traces are un-trace/1 or un-trace/2 files (Tests/Fixtures/conformance/README.md); record one with \
             scripts/record_trace.py. Several traces are taken as one implementation. Exit 0: conforms; 1: does not \
@@ -60,7 +61,10 @@ struct Conform: ParsableCommand {
         } else {
             for t in r.traces {
                 let q = t.quantities.map { "\($0.name)=\(sci($0.worstRelativeError))" }.joined(separator: " ")
-                let div = t.divergences.first.map { "DIFFERS from step \($0.step) (\($0.quantities.joined(separator: ", ")))" }
+                let div =
+                    t.divergences.first.map {
+                        "DIFFERS from step \($0.step) (\($0.quantities.joined(separator: ", ")))"
+                    }
                     ?? "conforms"
                 writeStdout("\(t.trace): \(div); \(t.divergences.count) of \(t.steps) steps differ; worst: \(q)\n")
             }

@@ -44,6 +44,7 @@ struct Report: ParsableCommand {
         let context = ReportContext(seed: seed, tracePaths: try traceFiles(in: dir), effort: effort)
         var builders: [any ReportSectionBuilder] = []
         builders.append(ReplaySection())
+        builders.append(ConformanceSection())
         builders.append(CheckerAccuracySection())
         builders.append(CheckerPowerSection())
         builders.append(GradientMapSection())
