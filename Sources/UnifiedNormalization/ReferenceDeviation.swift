@@ -20,6 +20,9 @@ public enum ReferenceDeviation: String, CaseIterable, Sendable, Codable, Compara
     case noWarmup
     /// Forward 7: smoothing from the first full window, `t ≥ M`, not `t > M`.
     case smoothingFromFullWindow
+    /// Forward 7: the smoothing window without the current statistic (the geometric mean of the
+    /// buffer as it was before this step's write).
+    case currentOutsideWindow
     /// Forward 8: no gradient compensation factor (`r = 1` always).
     case noCompensation
     /// Forward 8: `r` not clamped to `[1/5, 5]`.
@@ -36,6 +39,9 @@ public enum ReferenceDeviation: String, CaseIterable, Sendable, Codable, Compara
     case correctionWithPreviousAverage
     /// Backward 7: `∂L/∂γ = Σ ∂L/∂Y ⊙ z`, without the factor `r`.
     case weightGradientWithoutCompensation
+    /// Backward 6: in the smoothed regime the exact gradient of the smoothed forward (history held
+    /// fixed, `c = g_σ · σ̂² / (M σ²_t)`) instead of the calibrated moving average.
+    case exactGradientThroughSmoothing
 
     /// The spec item (section 4) the deviation changes.
     public var behaviour: String {
@@ -47,6 +53,7 @@ public enum ReferenceDeviation: String, CaseIterable, Sendable, Codable, Compara
         case .noSlotRewriteOnSkip: return "forward 5: a skip rewrites its slot with the running variance"
         case .noWarmup: return "forward 5/7, backward 4: warm-up"
         case .smoothingFromFullWindow: return "forward 7: smoothing only for t > M"
+        case .currentOutsideWindow: return "forward 7: the smoothing window includes the current statistic"
         case .noCompensation: return "forward 8: compensation factor r"
         case .noCompensationClamp: return "forward 8: r clamped to [1/5, 5]"
         case .compensationFromWarmup: return "forward 8: r forced to 1 while t ≤ max(1000, warmup)"
@@ -55,6 +62,8 @@ public enum ReferenceDeviation: String, CaseIterable, Sendable, Codable, Compara
         case .movingAverageSeeded: return "backward 5: moving average of g_σ starts at 0"
         case .correctionWithPreviousAverage: return "backward 6: correction with the just-updated moving average"
         case .weightGradientWithoutCompensation: return "backward 7: ∂L/∂γ uses r ⊙ z"
+        case .exactGradientThroughSmoothing:
+            return "backward 6: calibrated correction (moving average), not the exact gradient"
         }
     }
 

@@ -21,6 +21,7 @@ extension UnifiedNorm {
             return Array(repeating: v * Scalar(m), count: channels)
         }
         var threshold = d.contains(.sameWindowThreshold) ? [] : thresholds()
+        let before = bufferX2
         let slot = t % m
         bufferX2.replaceSubrange(slotRange(slot), with: x2)  // item 4
         if t >= warmup && configuration.outlierFiltration {  // item 5
@@ -39,7 +40,8 @@ extension UnifiedNorm {
             useCurrent
             ? x2
             : try (0..<channels).map {
-                try GeometricMeanWindow.geometricMean(window(bufferX2, slots: m, channel: $0))
+                try GeometricMeanWindow.geometricMean(
+                    window(d.contains(.currentOutsideWindow) ? before : bufferX2, slots: m, channel: $0))
             }
         // Item 8: gradient compensation factor.
         let r: [Scalar]
@@ -80,7 +82,14 @@ extension UnifiedNorm {
         let (keep, take) = d.contains(.pytorchMomentum) ? (1 - alpha, alpha) : (alpha, 1 - alpha)
         let seeded = d.contains(.movingAverageSeeded) && cache.iteration == 1
         for c in 0..<channels { emaGz[c] = seeded ? meanGz[c] : emaGz[c] * keep + take * meanGz[c] }  // item 5
-        let corr = skip ? meanGz : (d.contains(.correctionWithPreviousAverage) ? previous : emaGz)  // item 6
+        var corr = skip ? meanGz : (d.contains(.correctionWithPreviousAverage) ? previous : emaGz)  // item 6
+        if d.contains(.exactGradientThroughSmoothing) && cache.regime == .smoothed {
+            let mw = Scalar(configuration.forwardWindow)
+            corr = (0..<channels).map { c in
+                let s2 = cache.currentStatistic[c]
+                return s2 > 0 ? gz[c] * cache.variance[c] / (mw * s2) : 0
+            }
+        }
         let s = cache.variance.map { ($0 + eps).squareRoot() }
         let dx = RowKernels.channelCorrect(
             g, cache.z, rows: dy.rows, channels: channels, correction: corr, divisor: s, mask: nil)
