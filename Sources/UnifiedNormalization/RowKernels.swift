@@ -349,38 +349,8 @@ enum RowKernels {
     static func parameterGradients<S: NormScalar>(_ dy: [S], _ z: [S], rows: Int, channels c: Int)
         -> (weight: [S], bias: [S])
     {
-        var gw = [S](repeating: 0, count: c)
-        var gb = [S](repeating: 0, count: c)
-        dy.withUnsafeBufferPointer { db in
-            z.withUnsafeBufferPointer { zb in
-                gw.withUnsafeMutableBufferPointer { wb in
-                    gb.withUnsafeMutableBufferPointer { bb in
-                        let dp = db.baseAddress!
-                        let zp = zb.baseAddress!
-                        let wp = wb.baseAddress!
-                        let bp = bb.baseAddress!
-                        let v = c - c % 8
-                        for r in 0..<rows {
-                            let dr = dp + r * c
-                            let zr = zp + r * c
-                            var k = 0
-                            while k < v {
-                                let d = load(dr + k)
-                                store(load(wp + k) + d * load(zr + k), wp + k)
-                                store(load(bp + k) + d, bp + k)
-                                k += 8
-                            }
-                            while k < c {
-                                wp[k] += dr[k] * zr[k]
-                                bp[k] += dr[k]
-                                k += 1
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        return (gw, gb)
+        // Multiplying z by exactly 1 changes nothing: one kernel serves both forms.
+        parameterGradients(dy, z, rows: rows, channels: c, zScale: [S](repeating: 1, count: c))
     }
 }
 

@@ -158,25 +158,10 @@ enum TokenwiseNormalization {
                                         (dp + o).initialize(repeating: 0, count: groupSize)
                                         continue
                                     }
-                                    var big: S = 0
-                                    for k in 0..<groupSize {
-                                        gs[k] = wp[g * groupSize + k] * gp[o + k]
-                                        big = max(big, abs(gs[k]))
-                                    }
-                                    let eg = big > 0 ? Int(big.exponent) + 1 : 0
-                                    for k in 0..<groupSize { gs[k] = scaled(gs[k], -eg) }
-                                    var mg: S = 0
-                                    var mgz: S = 0
-                                    for k in 0..<groupSize {
-                                        mg += gs[k]
-                                        mgz += gs[k] * zp[o + k]
-                                    }
-                                    mg = centered ? mg / S(groupSize) : 0
-                                    mgz /= S(groupSize)
-                                    let es = s.isFinite && s > 0 ? Int(s.exponent) : 0
-                                    let sm = s.isFinite && s > 0 ? s.significand : s
-                                    for k in 0..<groupSize {
-                                        dp[o + k] = scaled((gs[k] - mg - zp[o + k] * mgz) / sm, eg - es)
+                                    gs.withUnsafeMutableBufferPointer { scratch in
+                                        carefulBackwardGroup(
+                                            gp + o, zp + o, groupSize, scale: s, centered: centered,
+                                            weight: wp + g * groupSize, scratch: scratch.baseAddress!, dx: dp + o)
                                     }
                                 }
                             }
