@@ -74,17 +74,20 @@ public struct ConformanceSection: ReportSectionBuilder {
             searched, singly and in pairs, for the ones that reproduce every trace to its precision \
             (`Tests/Fixtures/conformance/README.md`). \(vectors.count) vectors.
 
-            | deviation | behaviour of the authors' code it changes | vectors that detect it | diagnosed as (recorded black-box on every vector) |
+            | deviation | behaviour of the authors' code it changes | vectors that detect it | \
+            diagnosed as (recorded black-box on every vector) |
             |---|---|---|---|
 
             """
         for r in rows {
             md +=
-                "| `\(r.deviation)` | \(r.behaviour) | \(r.detectedBy.count): \(r.detectedBy.joined(separator: ", ")) | "
+                "| `\(r.deviation)` | \(r.behaviour) | "
+                + "\(r.detectedBy.count): \(r.detectedBy.joined(separator: ", ")) | "
                 + "\(r.diagnosedAs.map { $0.joined(separator: " + ") }.joined(separator: "; ")) |\n"
         }
         md +=
-            "\n| port | implementation | conforms to the authors' code | diagnosis | paper-calibrated: vectors conforming |\n"
+            "\n| port | implementation | conforms to the authors' code | diagnosis | "
+            + "paper-calibrated: vectors conforming |\n"
         md += "|---|---|---|---|---|\n"
         for p in ports {
             let diag =

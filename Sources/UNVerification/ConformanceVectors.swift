@@ -83,7 +83,8 @@ public enum ConformanceVectors {
         Spec(
             name: "threshold-margin",
             behaviour:
-                "the filter's decisions near the threshold (M = 2: pooled biased and unbiased thresholds differ by 1/8)",
+                "the filter's decisions near the threshold "
+                + "(M = 2: pooled biased and unbiased thresholds differ by 1/8)",
             configuration: config(4, m: 2, warmup: 0, filtration: true), shape: [2, 4, 4], trainSteps: 60,
             scale: { 1 + 0.6 * Double(($0 * 7919) % 11) / 10 }, seed: 13),
     ]

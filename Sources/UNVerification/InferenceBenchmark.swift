@@ -90,7 +90,8 @@ public struct InferenceBenchmarkSection: ReportSectionBuilder {
         var md = """
             The paper attributes UN's ~31% faster GPU inference and ~18% lower memory to folding the \
             normalization into the neighbouring linear layer. On this machine's CPU (Float, \(r0.tokens) tokens × \
-            \(r0.width) channels into a \(r0.width)×\(r0.width) linear layer, the toolkit's vectorized kernels, median of \
+            \(r0.width) channels into a \(r0.width)×\(r0.width) linear layer, the toolkit's vectorized kernels, \
+            median of \
             \(r0.repetitions) interleaved repetitions):
 
 

@@ -13,8 +13,10 @@ public enum TraceReplay {
     /// worst error measured on the five traces is printed by `unverify replay` (≈1e-15).
     public static let tolerance = 1e-12
 
-    public static let quantities = ["y", "gradInput", "gradWeight", "gradBias", "runningVar", "emaGz",
-                                    "bufferX2", "bufferGz", "skipCounter", "iters", "evalY"]
+    public static let quantities = [
+        "y", "gradInput", "gradWeight", "gradBias", "runningVar", "emaGz",
+        "bufferX2", "bufferGz", "skipCounter", "iters", "evalY",
+    ]
 
     public struct QuantityResult: Sendable, Codable, Equatable {
         public var name: String
@@ -47,7 +49,8 @@ public enum TraceReplay {
 
     /// `max|a − e| / max|e|`, or the absolute error when `e` is all zeros.
     public static func normwiseRelativeError(_ a: [Double], _ e: [Double]) -> Double {
-        var num = 0.0, den = 0.0
+        var num = 0.0
+        var den = 0.0
         for i in e.indices {
             let d = abs(a[i] - e[i])
             num = max(num, d.isNaN ? .infinity : d)
@@ -66,8 +69,9 @@ public enum TraceReplay {
         _ trace: UNTrace, tolerance: Double = tolerance, mode: UnifiedNormMode = .referenceCompatible,
         deviations: Set<ReferenceDeviation> = [], stopAtFirstDivergence: Bool = false
     ) throws -> Result {
-        var layer = try UnifiedNorm<Double>(configuration: trace.unifiedNormConfiguration, mode: mode,
-                                            weight: trace.initial.weight, bias: trace.initial.bias)
+        var layer = try UnifiedNorm<Double>(
+            configuration: trace.unifiedNormConfiguration, mode: mode,
+            weight: trace.initial.weight, bias: trace.initial.bias)
         layer.deviations = deviations
         var worst: [String: (Double, Int, Int)] = [:]
         var firstStep: Int?
@@ -75,12 +79,20 @@ public enum TraceReplay {
         var divergences: [StepDivergence] = []
         func record(_ name: String, _ err: Double, _ step: Int) {
             var w = worst[name] ?? (0, 0, 0)
-            if err > w.0 || (err.isNaN && !w.0.isNaN) { w.0 = err; w.1 = step }
+            if err > w.0 || (err.isNaN && !w.0.isNaN) {
+                w.0 = err
+                w.1 = step
+            }
             w.2 += 1
             worst[name] = w
             if !(err <= tolerance) {
-                if firstStep == nil { firstStep = step; firstQuantity = name }
-                if divergences.last?.step == step { divergences[divergences.count - 1].quantities.append(name) } else {
+                if firstStep == nil {
+                    firstStep = step
+                    firstQuantity = name
+                }
+                if divergences.last?.step == step {
+                    divergences[divergences.count - 1].quantities.append(name)
+                } else {
                     divergences.append(StepDivergence(step: step, quantities: [name]))
                 }
             }
@@ -112,9 +124,12 @@ public enum TraceReplay {
                 record("evalY", normwiseRelativeError(y.values, e.y), k)
             }
         }
-        let qs = quantities.compactMap { n in worst[n].map { QuantityResult(name: n, worstRelativeError: $0.0, worstStep: $0.1, comparisons: $0.2) } }
-        return Result(trace: trace.name, path: trace.path, steps: trace.steps.count, skips: layer.skipCounter,
-                      quantities: qs, firstDivergentStep: firstStep, firstDivergentQuantity: firstQuantity, tolerance: tolerance,
-                      divergences: divergences)
+        let qs = quantities.compactMap { n in
+            worst[n].map { QuantityResult(name: n, worstRelativeError: $0.0, worstStep: $0.1, comparisons: $0.2) }
+        }
+        return Result(
+            trace: trace.name, path: trace.path, steps: trace.steps.count, skips: layer.skipCounter,
+            quantities: qs, firstDivergentStep: firstStep, firstDivergentQuantity: firstQuantity, tolerance: tolerance,
+            divergences: divergences)
     }
 }

@@ -25,7 +25,9 @@ public struct ChannelAffine<Scalar: NormScalar>: Sendable, Equatable {
     }
 
     /// `γ / sqrt(v + ε)` and `β`: the map of a layer normalizing by a fixed variance `v`.
-    static func normalizing(variance v: [Scalar], eps: Scalar, weight: [Scalar], bias: [Scalar], mean: [Scalar]? = nil) throws -> ChannelAffine {
+    static func normalizing(variance v: [Scalar], eps: Scalar, weight: [Scalar], bias: [Scalar], mean: [Scalar]? = nil)
+        throws -> ChannelAffine
+    {
         var a = [Scalar](repeating: 0, count: v.count)
         var b = bias
         for c in v.indices {

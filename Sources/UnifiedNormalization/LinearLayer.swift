@@ -9,7 +9,8 @@ public struct LinearLayer<Scalar: NormScalar>: Sendable, Equatable {
         try ConfigurationCheck.atLeast(inputs, 1, "inputs")
         try ConfigurationCheck.atLeast(outputs, 1, "outputs")
         if weight.count != inputs * outputs {
-            throw NormalizationError.shapeMismatch(what: "linear weight", expected: [outputs, inputs], actual: [weight.count])
+            throw NormalizationError.shapeMismatch(
+                what: "linear weight", expected: [outputs, inputs], actual: [weight.count])
         }
         try requireCount(bias, outputs, "linear bias")
         try requireFinite(weight, "linear weight")
@@ -25,11 +26,14 @@ public struct LinearLayer<Scalar: NormScalar>: Sendable, Equatable {
     @_specialize(where Scalar == Double)
     public func apply(_ x: TokenBatch<Scalar>) throws -> TokenBatch<Scalar> {
         if x.channels != inputs {
-            throw NormalizationError.shapeMismatch(what: "linear input channels", expected: [inputs], actual: [x.channels])
+            throw NormalizationError.shapeMismatch(
+                what: "linear input channels", expected: [inputs], actual: [x.channels])
         }
         try requireFinite(x.values, "linear input")
-        let out = RowKernels.matrixRows(x.values, rows: x.rows, weight: weight, bias: bias, outputs: outputs, inputs: inputs)
-        return try TokenBatch(batch: x.batch, tokens: x.tokens, channels: outputs, values: out,
-                              padMask: x.padMask, isUnbatched: x.isUnbatched)
+        let out = RowKernels.matrixRows(
+            x.values, rows: x.rows, weight: weight, bias: bias, outputs: outputs, inputs: inputs)
+        return try TokenBatch(
+            batch: x.batch, tokens: x.tokens, channels: outputs, values: out,
+            padMask: x.padMask, isUnbatched: x.isUnbatched)
     }
 }

@@ -18,19 +18,19 @@ public enum NormalizationError: Error, Equatable, Sendable, CustomStringConverti
 
     public var description: String {
         switch self {
-        case let .invalidConfiguration(p, v, r):
+        case .invalidConfiguration(let p, let v, let r):
             return "invalid configuration: \(p) = \(v); \(r)"
-        case let .shapeMismatch(w, e, a):
+        case .shapeMismatch(let w, let e, let a):
             return "shape mismatch for \(w): expected \(e), got \(a)"
-        case let .nonFinite(w, i):
+        case .nonFinite(let w, let i):
             return "non-finite value in \(w) at flat index \(i)"
         case .emptyBatch:
             return "empty batch: at least one token and one channel are required"
         case .noRealTokens:
             return "the padding mask pads every token: no real token to take statistics over"
-        case let .notFoldable(l, r):
+        case .notFoldable(let l, let r):
             return "\(l) cannot be folded into a linear layer: \(r)"
-        case let .staleCache(r):
+        case .staleCache(let r):
             return "backward called with a stale cache: \(r)"
         }
     }

@@ -22,7 +22,11 @@
 /// - the warm-up forward uses current statistics, so in warm-up it is RMS-BatchNorm.
 public struct PowerNorm<Scalar: NormScalar>: NormalizationLayer {
     public struct Cache: Sendable {
-        let z: [Scalar]; let x2: [Scalar]; let scaled: [Scalar]; let groupScale: [Scalar]; let shape: [Int]
+        let z: [Scalar]
+        let x2: [Scalar]
+        let scaled: [Scalar]
+        let groupScale: [Scalar]
+        let shape: [Int]
     }
 
     public let channels: Int
@@ -39,8 +43,10 @@ public struct PowerNorm<Scalar: NormScalar>: NormalizationLayer {
     public private(set) var iters: Int = 0
     public var name: String { "PowerNorm" }
 
-    public init(channels: Int, eps: Scalar = 1e-5, forwardMomentum: Scalar = 0.9, backwardMomentum: Scalar = 0.9,
-                warmupIters: Int = 10_000, groups: Int = 1, weight: [Scalar]? = nil, bias: [Scalar]? = nil) throws {
+    public init(
+        channels: Int, eps: Scalar = 1e-5, forwardMomentum: Scalar = 0.9, backwardMomentum: Scalar = 0.9,
+        warmupIters: Int = 10_000, groups: Int = 1, weight: [Scalar]? = nil, bias: [Scalar]? = nil
+    ) throws {
         try ConfigurationCheck.channels(channels)
         try ConfigurationCheck.eps(eps)
         try ConfigurationCheck.momentum(forwardMomentum, name: "forwardMomentum")
@@ -48,7 +54,8 @@ public struct PowerNorm<Scalar: NormScalar>: NormalizationLayer {
         try ConfigurationCheck.atLeast(warmupIters, 0, "warmupIters")
         try ConfigurationCheck.atLeast(groups, 0, "groups")
         if groups > 0, channels % groups != 0 {
-            throw NormalizationError.invalidConfiguration(parameter: "groups", value: "\(groups)", requirement: "must divide channels (\(channels))")
+            throw NormalizationError.invalidConfiguration(
+                parameter: "groups", value: "\(groups)", requirement: "must divide channels (\(channels))")
         }
         let w = weight ?? Array(repeating: 1, count: channels)
         let b = bias ?? Array(repeating: 0, count: channels)
@@ -73,8 +80,9 @@ public struct PowerNorm<Scalar: NormScalar>: NormalizationLayer {
 
     private func groupScaled(_ x: TokenBatch<Scalar>) -> (values: [Scalar], scale: [Scalar]) {
         guard groups > 0 else { return (x.values, []) }
-        let r = TokenwiseNormalization.forward(x.values, rows: x.rows, channels: channels,
-                                               groupSize: channels / groups, centered: false, eps: eps, keepZ: false)
+        let r = TokenwiseNormalization.forward(
+            x.values, rows: x.rows, channels: channels,
+            groupSize: channels / groups, centered: false, eps: eps, keepZ: false)
         return (r.y, r.scale)
     }
 
@@ -95,14 +103,18 @@ public struct PowerNorm<Scalar: NormScalar>: NormalizationLayer {
             }
             runningPhi[c] = forwardMomentum * runningPhi[c] + (1 - forwardMomentum) * x2[c]
         }
-        return (AffineOutput.apply(z, weight: weight, bias: bias, like: x),
-                Cache(z: z, x2: x2, scaled: xs, groupScale: gscale, shape: x.shape))
+        return (
+            AffineOutput.apply(z, weight: weight, bias: bias, like: x),
+            Cache(z: z, x2: x2, scaled: xs, groupScale: gscale, shape: x.shape)
+        )
     }
 
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public mutating func backward(_ dy: TokenBatch<Scalar>, cache: Cache) throws -> NormGradients<Scalar> {
-        guard dy.shape == cache.shape else { throw NormalizationError.staleCache(reason: "gradient shape \(dy.shape) vs forward \(cache.shape)") }
+        guard dy.shape == cache.shape else {
+            throw NormalizationError.staleCache(reason: "gradient shape \(dy.shape) vs forward \(cache.shape)")
+        }
         try requireFinite(dy.values, "gradOutput")
         let g = AffineOutput.scaledGradient(dy, weight: weight)
         let ema = emaGz
@@ -112,9 +124,12 @@ public struct PowerNorm<Scalar: NormScalar>: NormalizationLayer {
         for c in 0..<channels { emaGz[c] += az[c] / n }
         let s = cache.x2.map { ($0 + eps).squareRoot() }
         let dxs = ChannelReductions.map(dy) { i, c in a[i] / s[c] }
-        let dx = groups > 0
-            ? TokenwiseNormalization.backward(dxs, z: cache.scaled, scale: cache.groupScale, rows: dy.rows,
-                                              channels: channels, groupSize: channels / groups, centered: false).dx
+        let dx =
+            groups > 0
+            ? TokenwiseNormalization.backward(
+                dxs, z: cache.scaled, scale: cache.groupScale, rows: dy.rows,
+                channels: channels, groupSize: channels / groups, centered: false
+            ).dx
             : dxs
         let p = AffineOutput.parameterGradients(dy, z: cache.z)
         return NormGradients(input: dy.with(values: dx), weight: p.weight, bias: p.bias)
@@ -137,7 +152,11 @@ public struct PowerNorm<Scalar: NormScalar>: NormalizationLayer {
     @_specialize(where Scalar == Double)
     public func inferenceAffine() throws -> ChannelAffine<Scalar> {
         if groups > 0 {
-            throw NormalizationError.notFoldable(layer: name, reason: "the authors' PowerNorm divides each token by its own RMS (group scaling, groups = \(groups)) at run time; only the affine part after it folds (use groups: 0, or affineAfterGroupScaling())")
+            throw NormalizationError.notFoldable(
+                layer: name,
+                reason:
+                    "the authors' PowerNorm divides each token by its own RMS (group scaling, groups = \(groups)) at run time; only the affine part after it folds (use groups: 0, or affineAfterGroupScaling())"
+            )
         }
         return try affineAfterGroupScaling()
     }

@@ -4,7 +4,11 @@
 public struct RMSNorm<Scalar: NormScalar>: NormalizationLayer {
     /// The forward's input (shared with the caller's array, not copied) and per-token scales:
     /// the backward recomputes `z` from them.
-    public struct Cache: Sendable { let x: [Scalar]; let scale: [Scalar]; let shape: [Int] }
+    public struct Cache: Sendable {
+        let x: [Scalar]
+        let scale: [Scalar]
+        let shape: [Int]
+    }
 
     public let channels: Int
     public let eps: Scalar
@@ -53,7 +57,9 @@ public struct RMSNorm<Scalar: NormScalar>: NormalizationLayer {
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public mutating func backward(_ dy: TokenBatch<Scalar>, cache: Cache) throws -> NormGradients<Scalar> {
-        guard dy.shape == cache.shape else { throw NormalizationError.staleCache(reason: "gradient shape \(dy.shape) vs forward \(cache.shape)") }
+        guard dy.shape == cache.shape else {
+            throw NormalizationError.staleCache(reason: "gradient shape \(dy.shape) vs forward \(cache.shape)")
+        }
         try dy.validatedShape(channels: channels)
         let r = TokenwiseNormalization.backward(
             dy.values, weight: weight, input: cache.x, rows: dy.rows, channels: channels, groupSize: channels,
@@ -65,6 +71,7 @@ public struct RMSNorm<Scalar: NormScalar>: NormalizationLayer {
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func inferenceAffine() throws -> ChannelAffine<Scalar> {
-        throw NormalizationError.notFoldable(layer: name, reason: "its root mean square is computed per token at run time")
+        throw NormalizationError.notFoldable(
+            layer: name, reason: "its root mean square is computed per token at run time")
     }
 }

@@ -13,8 +13,9 @@ extension UnifiedNorm {
             let unbiased = !d.contains(.biasedThreshold)
             if d.contains(.perChannelThreshold) {
                 return (0..<channels).map {
-                    Scalar(m) * GeometricMeanWindow.varianceOfSquareRoots(
-                        window(bufferX2, slots: m, channel: $0), unbiased: unbiased)
+                    Scalar(m)
+                        * GeometricMeanWindow.varianceOfSquareRoots(
+                            window(bufferX2, slots: m, channel: $0), unbiased: unbiased)
                 }
             }
             let v = GeometricMeanWindow.varianceOfSquareRoots(bufferX2, unbiased: unbiased)

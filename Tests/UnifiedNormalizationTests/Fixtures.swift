@@ -1,4 +1,5 @@
 import Foundation
+
 @testable import UnifiedNormalization
 
 /// Locates `Tests/Fixtures` from this source file, so tests work from any working directory.
@@ -43,7 +44,9 @@ enum Fixtures {
         return Dictionary(uniqueKeysWithValues: file.cases.map { ($0.name, $0) })
     }
 
-    static func batch<S: NormScalar>(_ shape: [Int], _ v: [Double], _ mask: [Bool]?, as: S.Type = S.self) throws -> TokenBatch<S> {
+    static func batch<S: NormScalar>(_ shape: [Int], _ v: [Double], _ mask: [Bool]?, as: S.Type = S.self) throws
+        -> TokenBatch<S>
+    {
         try TokenBatch(batch: shape[0], tokens: shape[1], channels: shape[2], values: v.map { S($0) }, padMask: mask)
     }
 }
@@ -51,7 +54,8 @@ enum Fixtures {
 /// `max|a − e| / max|e|` in Double.
 func normwiseError<S: NormScalar>(_ a: [S], _ e: [Double]) -> Double {
     precondition(a.count == e.count)
-    var num = 0.0, den = 0.0
+    var num = 0.0
+    var den = 0.0
     for i in e.indices {
         // A non-finite output is an infinite error (max(0, NaN) would be 0 and hide it).
         guard a[i].isFinite else { return .infinity }
