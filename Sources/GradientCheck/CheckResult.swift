@@ -9,7 +9,8 @@ import Darwin
 /// requested relative size); `mismatch` only when the disagreement is resolved beyond the band;
 /// everything else is `inconclusive`, with an ``InconclusiveReason``.
 public enum EntryVerdict: String, Sendable, Codable, CaseIterable {
-    /// Analytic and numerical values agree within a band no wider than the requested resolution.
+    /// Analytic and numerical values agree within a band no wider than half the requested
+    /// resolution (so an error of the full resolution would have been a mismatch).
     case pass
     /// They disagree beyond the band, and the function is smooth there.
     case mismatch
@@ -69,7 +70,7 @@ public struct EntryResult: Sendable, Codable, Equatable {
     public var relativeError: Double
     /// The smallest relative error of the analytic value this check could have detected here:
     /// `allowed / max(|analytic|, |numerical|)` (0 when both sides are exactly 0 and nothing was
-    /// allowed). A `pass` means this is at most the requested resolution.
+    /// allowed). A `pass` means this is at most half the requested resolution.
     public var detectableRelativeError: Double
     public var verdict: EntryVerdict
     /// Set exactly when `verdict == .inconclusive`.

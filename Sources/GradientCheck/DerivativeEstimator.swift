@@ -61,6 +61,9 @@ public struct DerivativeEstimator: Sendable, Equatable {
         /// the error bound includes it, and it is a real bound (no regime guess), so the check
         /// may decide on it even when it is wider than the function's own scale.
         public var quantum: Double = 0
+        /// The first step of the extrapolation (in the Taylor regime when ``regimeFound``): the
+        /// half-width a least-squares refinement samples over.
+        public var firstStep: Double = 0
     }
 
     /// Throws ``GradientCheckError/invalidOption(name:requirement:)`` for an option outside its domain.
@@ -96,10 +99,23 @@ public struct DerivativeEstimator: Sendable, Equatable {
     ) throws -> Estimate {
         var evals = 0
         let model = g0.map { noiseFactor * u * max(abs($0), valueFloor) }
+        // Per component, the smallest non-zero change of G across a difference, and whether some
+        // difference was exactly zero: both at once mean G is quantized at these steps (its values
+        // move in steps larger than `u·|G|`, as log(1 + x²) near 0 in Float, where 1 + x² rounds),
+        // and the quantum, not the noise model, is its noise (see `quantized(_:amplification:)`).
+        var smallestChange = [Double](repeating: .infinity, count: g0.count)
+        var sawNoChange = [Bool](repeating: false, count: g0.count)
+        func note(_ a: [Double], _ b: [Double]) {
+            for i in a.indices {
+                let c = abs(a[i] - b[i])
+                if c == 0 { sawNoChange[i] = true } else { smallestChange[i] = min(smallestChange[i], c) }
+            }
+        }
         func central(_ h: Double) throws -> [Double] {
             let (p, tp) = try displaced(h)
             let (m, tm) = try displaced(-h)
             evals += 2
+            note(p, m)
             let w = tp - tm
             return zip(p, m).map { ($0 - $1) / w }
         }
@@ -107,7 +123,18 @@ public struct DerivativeEstimator: Sendable, Equatable {
             let s: Double = side == .forward ? 1 : -1
             let (p, tp) = try displaced(s * h)
             evals += 1
+            note(p, g0)
             return zip(p, g0).map { ($0 - $1) / tp }
+        }
+        // The error of an entry with noise amplification `amp`, widened where G was seen quantized.
+        func quantized(_ error: [Double], amplification amp: Double) -> (error: [Double], quantum: Double) {
+            var error = error
+            var q = 0.0
+            for i in error.indices where sawNoChange[i] && smallestChange[i].isFinite {
+                error[i] = max(error[i], amp * smallestChange[i])
+                q = max(q, smallestChange[i])
+            }
+            return (error, q)
         }
         let first =
             side == .central
@@ -167,19 +194,23 @@ public struct DerivativeEstimator: Sendable, Equatable {
         switch method {
         case .richardson:
             let rich = Richardson(exponent: side == .central ? 2 : 1, ratio: richardsonRatio, maxRows: maxRows)
-            func tableau(from h0: Double) throws -> (value: [Double], error: [Double], step: Double) {
+            func tableau(from h0: Double) throws -> (value: [Double], error: [Double], step: Double, amp: Double) {
                 let out =
                     try side == .central
                     ? rich.extrapolate(from: h0, noise: noise.max() ?? 0, baseAmplification: { 1 / $0 }, central)
                     : rich.extrapolate(from: h0, noise: noise.max() ?? 0, baseAmplification: { 2 / $0 }, oneSided)
                 // The tableau's estimate plus the noise the chosen entry carries.
-                return (out.value, zip(out.error, noise).map { $0 + out.noiseAmplification * $1 }, out.step)
+                return (
+                    out.value, zip(out.error, noise).map { $0 + out.noiseAmplification * $1 }, out.step,
+                    out.noiseAmplification
+                )
             }
             let a = try tableau(from: first.step)
             guard crossCheck else {
+                let w = quantized(a.error, amplification: a.amp)
                 return Estimate(
-                    value: a.value, error: a.error, evaluations: evals, step: a.step,
-                    regimeFound: first.found, side: side, quantum: quantum)
+                    value: a.value, error: w.error, evaluations: evals, step: a.step,
+                    regimeFound: first.found, side: side, quantum: max(quantum, w.quantum), firstStep: first.step)
             }
             // A second, independent tableau from a step 8 times smaller. Where the two agree
             // within their error estimates the better one is kept; where they do not, the first
@@ -203,9 +234,10 @@ public struct DerivativeEstimator: Sendable, Equatable {
                     error[j] = max(error[j], gap)
                 }
             }
+            let w = quantized(error, amplification: max(a.amp, b.amp))
             return Estimate(
-                value: value, error: error, evaluations: evals, step: min(a.step, b.step),
-                regimeFound: first.found, side: side, quantum: quantum)
+                value: value, error: w.error, evaluations: evals, step: min(a.step, b.step),
+                regimeFound: first.found, side: side, quantum: max(quantum, w.quantum), firstStep: first.step)
         case .stencil(let points):
             let st = try Stencil(points: points, derivativeOrder: 1, side: side)
             let p = st.accuracyOrder + 1
@@ -232,7 +264,9 @@ public struct DerivativeEstimator: Sendable, Equatable {
             let value = st.apply(samp, step: h)
             let trunc = abs(tc) * mp * pow(h, Double(p - 1))
             let err = noise.map { trunc + st.noiseAmplification * $0 / h }
-            return Estimate(value: value, error: err, evaluations: evals, step: h, regimeFound: first.found, side: side)
+            return Estimate(
+                value: value, error: err, evaluations: evals, step: h, regimeFound: first.found, side: side,
+                firstStep: first.step)
         }
     }
 }

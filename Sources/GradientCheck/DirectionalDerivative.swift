@@ -4,6 +4,14 @@ import Glibc
 import Darwin
 #endif
 
+/// A least-squares refinement: `pairs` symmetric sample pairs at `±halfWidth (k + shift) / pairs`,
+/// `k = 0 ..< pairs` (`shift` in (0, 1]: two shifts give disjoint, independent sample sets).
+struct LeastSquaresRequest: Sendable {
+    var halfWidth: Double
+    var pairs: Int
+    var shift: Double
+}
+
 /// Thrown by a displaced evaluation where the function is undefined (non-finite or throwing):
 /// the sampler shrinks the step or changes side instead of giving up.
 struct UndefinedAtTrialPoint: Error {}
@@ -23,7 +31,7 @@ extension DerivativeEstimator {
     func sample<S: CheckScalar, O: BinaryFloatingPoint>(
         _ g: ([S]) throws -> [O], at x: [S], g0: [Double], coordinate: Int?,
         direction: [Double]?, scale rawScale: Double, alternativeScale: Double? = nil,
-        maxStep: Double?, domainRetries: Int = 8
+        maxStep: Double?, domainRetries: Int = 8, leastSquares: LeastSquaresRequest? = nil
     ) throws -> Estimate {
         let minStep = Self.minimumStep(x, coordinate: coordinate, direction: direction)
         // Each output component above 1 divided by a power of two near |G(0)| (exact): differences
@@ -84,6 +92,32 @@ extension DerivativeEstimator {
             e.value = zip(e.value, sigma).map { $0 * $1 }
             e.error = zip(e.error, sigma).map { $0 * $1 }
             return e
+        }
+        if let request = leastSquares {
+            // Symmetric samples at ±H (k + shift) / pairs and the centre; any undefined point ends it.
+            var ts = [0.0]
+            var ys = [g0]
+            do {
+                for k in 0..<request.pairs {
+                    let t = request.halfWidth * (Double(k) + request.shift) / Double(request.pairs)
+                    for signed in [t, -t] {
+                        let (v, applied) = try displaced(signed)
+                        ts.append(applied)
+                        ys.append(v)
+                    }
+                }
+            } catch is UndefinedAtTrialPoint {
+                let inf = [Double](repeating: .infinity, count: g0.count)
+                return Estimate(
+                    value: [Double](repeating: 0, count: g0.count), error: inf, evaluations: ts.count, step: 0,
+                    regimeFound: false, side: .central, failure: .undefinedNearby)
+            }
+            let fit = LeastSquaresDerivative(t: ts, values: ys, halfWidth: request.halfWidth).estimate()
+            return unscaled(
+                Estimate(
+                    value: fit.value, error: fit.error, evaluations: ts.count - 1,
+                    step: request.halfWidth / Double(request.pairs), regimeFound: true, side: .central,
+                    firstStep: request.halfWidth))
         }
         let sides: [Stencil.Side] = side == .central ? [.central, .forward, .backward] : [side]
         var spent = 0

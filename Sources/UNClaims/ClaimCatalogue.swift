@@ -6,5 +6,6 @@ public enum ClaimCatalogue {
         GradientCalibrationClaims.g1, GradientCalibrationClaims.g2, GradientCalibrationClaims.g3, GradientCalibrationClaims.g4,
         FusionClaims.f1, FusionClaims.f2, FusionClaims.f3,
         StatisticalClaims.s1,
+        ScaleInvarianceClaims.n1,
     ]
 }

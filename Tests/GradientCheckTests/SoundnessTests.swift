@@ -67,16 +67,11 @@ struct SoundnessTests {
             if !r.mismatches.contains(where: { $0.index == [j] }) { missed.append(j) }
             if r.entries[j].verdict == .pass { passed.append(j) }
         }
-        // Never a pass. Every plant is caught where the right gradient's entry was resolved to
-        // half the planted size or better (Float's 64-term sums leave some entries at ~1e-3).
+        // Never a pass, and every plant caught: the tableaux leave about half of the entries
+        // undecided in Float (rounding noise of the 64-term sums), and the least-squares
+        // refinement decides them (before it: 62 of 64 plants passed with a second opinion).
         #expect(passed.isEmpty, "planted 0.1% errors passed at entries \(passed)")
-        let resolvable = (0..<64).filter {
-            right.entries[$0].verdict == .pass && right.entries[$0].detectableRelativeError <= 5e-4
-        }
-        #expect(
-            Set(resolvable).isDisjoint(with: missed),
-            "resolvable plants missed: \(Set(resolvable).intersection(missed))")
-        #expect(resolvable.count >= 16, "only \(resolvable.count) of 64 entries resolved to 5e-4")
+        #expect(missed.isEmpty, "plants missed at entries \(missed)")
     }
 
     // MARK: 2. An infinite or huge error estimate never means PASS
@@ -368,15 +363,9 @@ struct SoundnessTests {
             for x in [1e-9, 1e-5, 1e-4, 1e-2, 0.1] {
                 let r = try GradientChecker().checkGradient(
                     of: { (v: [Double]) in (c + v[0] * v[0]) - c }, at: [x], gradient: [2 * x])
-                // Known limit: at C = 1e4, x = 1e-5, f(x) holds ~55 quanta of ulp(C), so the function
-                // is not flat at the first step and no quantum is detected; the finer estimates see
-                // it flat and their noise model (2u·|f|) misses the quantization. Still a false alarm.
-                if c == 1e4 && x == 1e-5 {
-                    withKnownIssue("quantized staircase not detected when f(x) spans a few dozen quanta") {
-                        #expect(!r.failed)
-                    }
-                    continue
-                }
+                // C = 1e4, x = 1e-5 was a known false alarm: f(x) spans ~55 quanta of ulp(C), so it is
+                // not flat at the first step, while the finer steps see it exactly flat. Differences
+                // that are exactly 0 beside non-zero ones now mark the function as quantized there.
                 if r.failed { failures.append("Double C=\(c) x=\(x): \(r.summary)") }
             }
         }
@@ -391,6 +380,29 @@ struct SoundnessTests {
         let gross = try GradientChecker().checkGradient(
             of: { (v: [Double]) in (1e4 + v[0] * v[0]) - 1e4 }, at: [0.5], gradient: [100])
         #expect(gross.failed, "\(gross)")
+    }
+
+    /// The same kind in Float, generated: `log(1 + x²)` near 0, where `1 + x²` rounds to a
+    /// multiple of ulp(1) = 1.2e-7, so f is a staircase far coarser than `u·|f|` (a right gradient
+    /// failed there as a confident mismatch: the differences at the fine steps were exactly 0 and
+    /// the noise model saw nothing). Right gradients never fail; a 10% error never passes.
+    @Test func floatQuantizedByItsOwnRounding() throws {
+        var rng = SeededGenerator(seed: 41)
+        var failures: [String] = []
+        for _ in 0..<80 {
+            let x = Float(pow(10, Double.random(in: -6...0, using: &rng))) * (Bool.random(using: &rng) ? 1 : -1)
+            let f: ([Float]) -> Float = { v in logf(1 + v[0] * v[0]) }
+            let d = Float(2 * Double(x) / (1 + Double(x) * Double(x)))
+            let right = try GradientChecker().checkGradient(of: f, at: [x], gradient: [d])
+            if right.failed { failures.append("right at x = \(x) (seed 41): \(right.summary)") }
+            let wrong = try GradientChecker().checkGradient(of: f, at: [x], gradient: [d * 1.1])
+            if wrong.outcome == .pass { failures.append("10% error passed at x = \(x) (seed 41): \(wrong.summary)") }
+        }
+        #expect(failures.isEmpty, "\(failures.joined(separator: "\n"))")
+        // The pinned example: x = 0.00068731455 was a false alarm (numerical 0, band 7e-9).
+        let pinned = try GradientChecker().checkGradient(
+            of: { (v: [Float]) in logf(1 + v[0] * v[0]) }, at: [0.00068731455], gradient: [0.0013746284])
+        #expect(!pinned.failed, "\(pinned)")
     }
 
     /// Found by the probe: the Taylor test where f underflows near x, and options that trapped

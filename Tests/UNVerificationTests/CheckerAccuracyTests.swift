@@ -38,9 +38,7 @@ struct CheckerAccuracyTests {
         let seed: UInt64 = 11
         for r in try CheckerAccuracySuite.run(Float.self, points: 15, seed: seed) where r.smooth {
             #expect(r.falseAlarms == 0, "\(r.function): a right Float gradient was rejected (seed \(seed)): \(r)")
-            #expect(
-                2 * r.rightPassed >= r.rightChecks || r.function == "LayerNorm (64)",
-                "\(r.function): \(r) (seed \(seed))")
+            #expect(2 * r.rightPassed >= r.rightChecks, "\(r.function): \(r) (seed \(seed))")
             #expect(r.medianRelativeError <= 1e-4, "\(r.function): median \(r.medianRelativeError) (seed \(seed))")
         }
     }
@@ -90,7 +88,8 @@ struct DetectionPowerTests {
     @Test func plantedErrorsDetectedWithoutFalseAlarms() throws {
         let seed: UInt64 = 23
         let d = try DetectionPower.run(Double.self, trials: 20, seed: seed, exponents: [8])
-        let f = try DetectionPower.run(Float.self, trials: 20, seed: seed, exponents: [2])
+        // Float at the target size, 1e-3 (it was 1e-2 before the least-squares refinement).
+        let f = try DetectionPower.run(Float.self, trials: 20, seed: seed, exponents: [3])
         for r in d + f {
             #expect(
                 r.falseAlarms == 0, "\(r.function) (\(r.precision)): \(r.falseAlarms) false alarm(s) (seed \(seed))")
