@@ -7,6 +7,6 @@ setup:
 test: setup
 	swift test
 
-# The main job: writes report/report.md and report/report.json.
+# The main job: writes report/report.md, report/report.json, report/figures/ and notebooks-md/.
 report: setup
-	swift run -c release unverify report --out report
+	swift run -c release unverify report --out report --notebooks notebooks-md

@@ -3,8 +3,9 @@
 # already present. Debian/Ubuntu (apt). Runs as root or through sudo.
 #   libgsl-dev, pkg-config : the statistics module (GSL, found with pkg-config)
 #   ocl-icd-libopencl1, pocl-opencl-icd : the OpenCL backend of the parity runner (CPU device)
+#   gnuplot-nox : the report's figures (SVG); without it the report still completes and says so
 set -euo pipefail
-packages=(libgsl-dev pkg-config ocl-icd-libopencl1 pocl-opencl-icd)
+packages=(libgsl-dev pkg-config ocl-icd-libopencl1 pocl-opencl-icd gnuplot-nox)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -767,7 +767,39 @@ public struct GradientChecker: Sendable {
         if r.verdict == .mismatch && detectKinks && e.side == .central {
             r = try kinkCheck(r, g: g, x: x, g0: g0, coordinate: j, output: i, evaluations: &evaluations)
         }
+        if r.verdict == .mismatch && refineUndecided && e.side == .central {
+            r = try coarseConsistency(
+                r, tableau: e, component: i, x: x, g0: g0, g: g, coordinate: j, scaleJ: scaleJ,
+                evaluations: &evaluations)
+        }
         if r.verdict == .inconclusive && Self.rangeLimited(x[j], g0[i]) { r.reason = .outOfRange }
+        return r
+    }
+
+    /// A mismatch must also be consistent with the function seen at its own scale: a least-squares
+    /// fit over the first step the selector tried (`scale/4`, 2·64 samples, its noise measured from
+    /// the residuals) may not contradict the tableau's estimate beyond both bands. A function that
+    /// is smooth only below a quantum of its values (`cos x − 1 + x²/2` in Float: below the spacing
+    /// of `cos x`'s rounding it is exactly `x²/2 + const`, whose derivative is `x`, not `x³/6`)
+    /// has a fine-scale derivative that says nothing about its own; it is then `notSmooth`.
+    func coarseConsistency<S: CheckScalar>(
+        _ r: EntryResult, tableau e: DerivativeEstimator.Estimate, component i: Int, x: [S], g0: [Double],
+        g: ([S]) throws -> [S], coordinate j: Int, scaleJ: Double, evaluations: inout Int
+    ) throws -> EntryResult {
+        var h = scaleJ / 4
+        if let m = maxStep { h = min(h, m) }
+        guard h > 2 * e.firstStep else { return r }
+        let fit = try estimator.sample(
+            g, at: x, g0: g0, coordinate: j, direction: nil, scale: h, maxStep: maxStep,
+            leastSquares: LeastSquaresRequest(halfWidth: h, pairs: 64, shift: 1))
+        evaluations += fit.evaluations
+        guard fit.failure == nil, fit.error[i].isFinite else { return r }
+        if abs(fit.value[i] - e.value[i]) > fit.error[i] + safety * e.error[i] {
+            var out = r
+            out.verdict = .inconclusive
+            out.reason = .notSmooth
+            return out
+        }
         return r
     }
 
@@ -789,11 +821,13 @@ public struct GradientChecker: Sendable {
             var h = window * e.firstStep
             if let m = maxStep { h = min(h, m) }
             if window > lastWindow && h <= lastWindow * e.firstStep { break }
-            // Two disjoint sample sets (shifts 1 and 1/2 of the spacing): independent noise.
-            let fits = try [1.0, 0.5].map { shift in
+            // Two sample sets with different spacings (`pairs` and about 1.37× as many, the second
+            // offset by half a spacing): independent noise, and a staircase sampled at one spacing
+            // aliases differently at the other, so a bias from aliasing shows as disagreement.
+            let fits = try [(pairs, 1.0), (pairs * 11 / 8, 0.5)].map { n, shift in
                 try estimator.sample(
                     g, at: x, g0: g0, coordinate: j, direction: nil, scale: h, maxStep: maxStep,
-                    leastSquares: LeastSquaresRequest(halfWidth: h, pairs: pairs, shift: shift))
+                    leastSquares: LeastSquaresRequest(halfWidth: h, pairs: n, shift: shift))
             }
             evaluations += fits.reduce(0) { $0 + $1.evaluations }
             // An undefined point in the window, or no information in the samples: stop here.

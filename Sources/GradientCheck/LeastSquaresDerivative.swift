@@ -173,8 +173,8 @@ struct LeastSquaresDerivative {
             for k in n..<m { rss += b[i * m + k] * b[i * m + k] }
             residual[i] = rss
         }
-        // ((AᵀA)⁻¹)₁₁ = ‖row 1 of R⁻¹‖²: solve Rᵀ w = e₁ and take ‖w‖²... via R⁻¹ e-columns.
-        // Row 1 of R⁻¹: x with xᵀ R = e₁ᵀ, i.e. Rᵀ x = e₁ (forward substitution).
+        // ((AᵀA)⁻¹)₁₁ = ((RᵀR)⁻¹)₁₁ = ‖row 1 of R⁻¹‖², and row 1 of R⁻¹ is the w with
+        // wᵀR = e₁ᵀ, i.e. Rᵀw = e₁ (forward substitution).
         var w = [Double](repeating: 0, count: n)
         for row in 0..<n {
             var v = row == 1 ? 1.0 : 0.0

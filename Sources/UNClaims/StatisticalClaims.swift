@@ -82,6 +82,8 @@ public enum StatisticalClaims {
     }
 
     public struct DetectionRow: Sendable, Codable {
+        /// `authors' previous-window` or `paper's same-window`.
+        public var rule: String = "authors' previous-window"
         public var window: Int
         public var tokens: Int
         public var spike: Double
@@ -137,22 +139,32 @@ public enum StatisticalClaims {
         return rows
     }
 
-    /// Detection rate of the authors' rule against spike size (activations scaled by `spike`).
+    /// Detection rates of both rules against spike size (activations scaled by `spike`), per window.
     public static func detection(
-        trials: Int, seed: UInt64, window m: Int = 4, tokens: Int = 64,
+        trials: Int, seed: UInt64, windows: [Int] = [2, 4, 8], tokens: Int = 64,
         spikes: [Double] = [0.1, 0.5, 0.8, 1.25, 2, 5, 10]
     ) throws -> [DetectionRow] {
-        try spikes.map { s in
-            var k = 0
-            for i in 0..<trials
-            where try trial(
-                mode: .referenceCompatible, window: m, tokens: tokens, channels: 4, spike: s,
-                seed: seed &+ UInt64(i) &* 104_729)
-            { k += 1 }
-            let ci = try HypothesisTests.clopperPearson(successes: k, trials: trials)
-            return DetectionRow(
-                window: m, tokens: tokens, spike: s, trials: trials, detections: k, rate: Double(k) / Double(trials),
-                ciLow: ci.low, ciHigh: ci.high)
+        var rows: [DetectionRow] = []
+        for m in windows {
+            for (rule, mode) in [
+                ("authors' previous-window", UnifiedNormMode.referenceCompatible),
+                ("paper's same-window", .paper(.calibrated)),
+            ] {
+                for s in spikes {
+                    var k = 0
+                    for i in 0..<trials
+                    where try trial(
+                        mode: mode, window: m, tokens: tokens, channels: 4, spike: s,
+                        seed: seed &+ UInt64(i) &* 104_729 &+ UInt64(m))
+                    { k += 1 }
+                    let ci = try HypothesisTests.clopperPearson(successes: k, trials: trials)
+                    rows.append(
+                        DetectionRow(
+                            rule: rule, window: m, tokens: tokens, spike: s, trials: trials, detections: k,
+                            rate: Double(k) / Double(trials), ciLow: ci.low, ciHigh: ci.high))
+                }
+            }
         }
+        return rows
     }
 }

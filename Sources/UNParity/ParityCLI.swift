@@ -4,12 +4,40 @@ import Foundation
 /// running, the table, the JSON document. No printing here; the executables print.
 public enum ParityCLI {
     public struct Document: Codable, Sendable {
+        /// The version of this JSON format: 1 (the fields below). Files written before versions
+        /// existed read as version 0 with the same fields; a newer version is an error.
+        public static let currentSchemaVersion = 1
+        public var schemaVersion = Document.currentSchemaVersion
         public var tool = "unverify-parity"
         public var backends: [BackendStatus]
         public var rows: [ParityRow]
         public var allWithinBounds: Bool
         /// Whether any backend ran (false: every requested backend was unavailable).
         public var anyRan: Bool { !rows.isEmpty }
+
+        init(backends: [BackendStatus], rows: [ParityRow], allWithinBounds: Bool) {
+            self.backends = backends
+            self.rows = rows
+            self.allWithinBounds = allWithinBounds
+        }
+
+        private enum CodingKeys: String, CodingKey { case schemaVersion, tool, backends, rows, allWithinBounds }
+
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            schemaVersion = try c.decodeIfPresent(Int.self, forKey: .schemaVersion) ?? 0
+            guard schemaVersion <= Self.currentSchemaVersion else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .schemaVersion, in: c,
+                    debugDescription:
+                        "parity.json schema version \(schemaVersion) is newer than this tool's \(Self.currentSchemaVersion)"
+                )
+            }
+            tool = try c.decode(String.self, forKey: .tool)
+            backends = try c.decode([BackendStatus].self, forKey: .backends)
+            rows = try c.decode([ParityRow].self, forKey: .rows)
+            allWithinBounds = try c.decode(Bool.self, forKey: .allWithinBounds)
+        }
     }
     public struct BackendStatus: Codable, Sendable {
         public var name: String
@@ -37,7 +65,8 @@ public enum ParityCLI {
                     rows += try runner.run(b)
                     statuses.append(BackendStatus(name: n, available: true, device: device, reason: nil, error: nil))
                 } catch {
-                    statuses.append(BackendStatus(name: n, available: true, device: device, reason: nil, error: "\(error)"))
+                    statuses.append(
+                        BackendStatus(name: n, available: true, device: device, reason: nil, error: "\(error)"))
                 }
             }
         }
@@ -47,8 +76,12 @@ public enum ParityCLI {
 
     /// Validates the backend name, runs, writes `out/parity.json` and `out/parity.txt` when
     /// asked, and returns what to print (the table or the JSON) and whether every entry held.
-    public static func execute(backend: String, json: Bool, out: String?, quick: Bool) throws -> (output: String, allWithinBounds: Bool, anyRan: Bool) {
-        guard backendNames.contains(backend) else { throw BackendError("parity", "--backend must be one of \(backendNames)") }
+    public static func execute(backend: String, json: Bool, out: String?, quick: Bool) throws -> (
+        output: String, allWithinBounds: Bool, anyRan: Bool
+    ) {
+        guard backendNames.contains(backend) else {
+            throw BackendError("parity", "--backend must be one of \(backendNames)")
+        }
         let doc = run(backend: backend, quick: quick)
         let data = try ParityCLI.json(doc)
         if let out {
@@ -62,11 +95,20 @@ public enum ParityCLI {
     public static func text(_ d: Document) -> String {
         var s = ""
         for b in d.backends {
-            s += b.available ? "\(b.name): \(b.device ?? "")\(b.error.map { " — FAILED: \($0)" } ?? "")\n" : "\(b.name): not available — \(b.reason ?? "")\n"
+            s +=
+                b.available
+                ? "\(b.name): \(b.device ?? "")\(b.error.map { " — FAILED: \($0)" } ?? "")\n"
+                : "\(b.name): not available — \(b.reason ?? "")\n"
         }
         if !d.rows.isEmpty { s += "\n" + ParityRunner.table(d.rows) }
-        if d.rows.isEmpty { s += "\nno backend ran: nothing was compared\n" } else {
-            s += "\n" + (d.allWithinBounds ? "every entry within its derived bound" : "BOUND VIOLATIONS or backend failures (see above)") + "\n"
+        if d.rows.isEmpty {
+            s += "\nno backend ran: nothing was compared\n"
+        } else {
+            s +=
+                "\n"
+                + (d.allWithinBounds
+                    ? "every entry within its derived bound" : "BOUND VIOLATIONS or backend failures (see above)")
+                + "\n"
         }
         return s
     }
@@ -74,7 +116,8 @@ public enum ParityCLI {
     public static func json(_ d: Document) throws -> Data {
         let e = JSONEncoder()
         e.outputFormatting = [.prettyPrinted, .sortedKeys]
-        e.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        e.nonConformingFloatEncodingStrategy = .convertToString(
+            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         return try e.encode(d)
     }
 }

@@ -121,6 +121,9 @@ public enum CheckerAccuracySuite {
         public var rightPassed: Int
         public var rightInconclusive: Int
         public var falseAlarms: Int
+        /// Up to 60 entries' `[true relative error, estimated relative error]` (every k-th entry),
+        /// for the figure of the estimate against the truth.
+        public var samples: [[Double]] = []
     }
 
     /// Runs every function at `points` random points in one precision.
@@ -167,13 +170,15 @@ public enum CheckerAccuracySuite {
                 let s = a.sorted()
                 return s[s.count / 2]
             }
+            let stride = max(1, rel.count / 60)
             return Row(
                 function: fn.name, precision: "\(S.self)", smooth: fn.smooth, entries: total,
                 medianRelativeError: median(rel), maxRelativeError: rel.max() ?? 0,
                 medianEstimatedRelativeError: median(est),
                 estimateCoversTrueError: Double(covered) / Double(total),
                 evaluationsPerEntry: Double(evals) / Double(total), rightChecks: points, rightPassed: passed,
-                rightInconclusive: undecided, falseAlarms: alarms)
+                rightInconclusive: undecided, falseAlarms: alarms,
+                samples: Swift.stride(from: 0, to: rel.count, by: stride).map { [rel[$0], est[$0]] })
         }
     }
 }

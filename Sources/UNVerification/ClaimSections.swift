@@ -47,7 +47,7 @@ public struct ClaimSection: ReportSectionBuilder {
             id: self.id, title: "\(run.id): \(run.title)", verdict: verdict,
             summary:
                 "\(run.cases) cases, \(run.failures) failures, \(run.undecided) undecided, smallest margin \(sci(run.smallestMargin))",
-            markdown: md, data: (try? JSONValue(encoding: run)) ?? .null)
+            markdown: md, data: try JSONValue(encoding: run))
     }
 }
 
@@ -72,6 +72,6 @@ public struct FiltrationStudySection: ReportSectionBuilder {
             id: id, title: "Beyond the paper: how often the filter fires", verdict: paperNever ? .holds : .falsified,
             summary:
                 "authors' rule fires on \(String(format: "%.1f%%", 100 * (rows.map(\.previousWindowFireRate).max() ?? 0))) of stationary steps at most; the paper's rule never",
-            markdown: md, data: (try? JSONValue(encoding: rows)) ?? .null)
+            markdown: md, data: try JSONValue(encoding: rows))
     }
 }

@@ -50,3 +50,12 @@ extension JSONEncoder {
         return e
     }
 }
+
+extension JSONDecoder {
+    /// The decoder matching ``JSONEncoder/toolkit``: `"inf"`, `"-inf"` and `"nan"` read back as numbers.
+    public static var toolkit: JSONDecoder {
+        let d = JSONDecoder()
+        d.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return d
+    }
+}

@@ -1,8 +1,9 @@
 import Dispatch
 import Foundation
+import UNClaims
 
 /// The outcome of one report section.
-public enum Verdict: String, Codable, Sendable, Comparable {
+public enum Verdict: String, Codable, Sendable, Comparable, CaseIterable {
     /// Everything checked holds.
     case holds
     /// Measured numbers with no pass/fail meaning.
@@ -14,28 +15,54 @@ public enum Verdict: String, Codable, Sendable, Comparable {
     /// A claim or a check failed.
     case falsified
 
-    private var rank: Int { [.holds: 0, .informational: 0, .notRun: 0, .inconclusive: 1, .falsified: 2][self] ?? 0 }
-    public static func < (a: Verdict, b: Verdict) -> Bool { a.rank < b.rank }
+    /// The explicit severity order, least severe first: `informational < holds < notRun <
+    /// inconclusive < falsified`. A report's overall verdict is its most severe section's, so it
+    /// does not depend on the order of the sections: numbers without a verdict do not weaken a
+    /// "holds", and a section that did not run keeps the whole from "holds" (nothing unchecked is
+    /// reported as holding).
+    public var severity: Int {
+        switch self {
+        case .informational: return 0
+        case .holds: return 1
+        case .notRun: return 2
+        case .inconclusive: return 3
+        case .falsified: return 4
+        }
+    }
+    public static func < (a: Verdict, b: Verdict) -> Bool { a.severity < b.severity }
 }
 
-/// One section of the verification report: a title, a verdict, Markdown for the reader and
-/// the same data as JSON for machines.
+/// One section of the verification report: an id, a title, a verdict, a one-line summary, and its
+/// content as blocks (prose, typed tables, figures, code), with the section's raw data as JSON.
 public struct ReportSection: Codable, Sendable {
     public var id: String
     public var title: String
     public var verdict: Verdict
     public var summary: String
-    public var markdown: String
+    public var blocks: [ReportBlock]
     public var data: JSONValue
 
-    public init(id: String, title: String, verdict: Verdict, summary: String, markdown: String, data: JSONValue) {
+    public init(
+        id: String, title: String, verdict: Verdict, summary: String, blocks: [ReportBlock], data: JSONValue
+    ) {
         self.id = id
         self.title = title
         self.verdict = verdict
         self.summary = summary
-        self.markdown = markdown
+        self.blocks = blocks
         self.data = data
     }
+
+    /// A section whose content is one Markdown text block.
+    public init(id: String, title: String, verdict: Verdict, summary: String, markdown: String, data: JSONValue) {
+        self.init(id: id, title: title, verdict: verdict, summary: summary, blocks: [.text(markdown)], data: data)
+    }
+
+    /// The blocks as Markdown (figures linked under `figures/`; `drawn`: those that exist).
+    public func markdown(drawn: Set<String>? = nil) -> String {
+        blocks.map { $0.markdown(drawn: drawn) }.joined(separator: "\n")
+    }
+    public var markdown: String { markdown() }
 }
 
 /// What every section builder may read: the seed and where the inputs are.
@@ -73,6 +100,9 @@ private struct SharedSlots<T>: @unchecked Sendable {
 
 /// The whole report.
 public struct Report: Codable, Sendable {
+    /// The version of the JSON format (`docs/report-schema.md`); 2 added blocks and this field.
+    public static let currentSchemaVersion = 2
+    public var schemaVersion = Report.currentSchemaVersion
     public var title = "Unified Normalization: verification report"
     public var generatedAt: String
     public var toolchain: String
@@ -140,6 +170,24 @@ public struct Report: Codable, Sendable {
             configuration: configuration, sections: sections, inputErrors: inputErrors)
     }
 
+    /// The standard report's sections, in order: trace replay, conformance, the checker's accuracy
+    /// and power, the gradient map, every claim of the catalogue, the filtration study, the
+    /// filter's rates, the SciPy agreement, the hardware path and the inference cost. A library
+    /// user can build this report, or one of their own sections, with ``build(_:context:configuration:now:willBuild:)``.
+    public static func standardSections(progress: (@Sendable (String) -> Void)? = nil) -> [any ReportSectionBuilder] {
+        var builders: [any ReportSectionBuilder] = [
+            ReplaySection(), ConformanceSection(), CheckerAccuracySection(), CheckerPowerSection(),
+            GradientMapSection(),
+        ]
+        for entry in ClaimCatalogue.all { builders.append(ClaimSection(entry, progress: progress)) }
+        builders +=
+            [
+                FiltrationStudySection(), FilterRatesSection(), SciPyAgreementSection(), HardwarePathSection(),
+                InferenceBenchmarkSection(),
+            ] as [any ReportSectionBuilder]
+        return builders
+    }
+
     public static var toolchainDescription: String {
         #if swift(>=6.3)
         let v = "Swift ≥ 6.3"
@@ -155,7 +203,9 @@ public struct Report: Codable, Sendable {
         #endif
     }
 
-    public func markdown() -> String {
+    /// The report as Markdown; `drawn` names the figures that exist (``FigureRenderer``), `nil`
+    /// links every figure.
+    public func markdown(drawn: Set<String>? = nil) -> String {
         var s = "# \(title)\n\n"
         s += "- Generated: \(generatedAt)\n- Toolchain: \(toolchain)\n- Platform: \(platform)\n- Seed: \(seed)\n"
         for (k, v) in configuration.sorted(by: { $0.key < $1.key }) { s += "- \(k): \(v)\n" }
@@ -167,7 +217,7 @@ public struct Report: Codable, Sendable {
         }
         for sec in sections {
             s +=
-                "\n<a id=\"\(sec.id)\"></a>\n## \(sec.title)\n\nVerdict: **\(sec.verdict.rawValue)**. \(sec.summary)\n\n\(sec.markdown)\n"
+                "\n<a id=\"\(sec.id)\"></a>\n## \(sec.title)\n\nVerdict: **\(sec.verdict.rawValue)**. \(sec.summary)\n\n\(sec.markdown(drawn: drawn))\n"
         }
         return s
     }

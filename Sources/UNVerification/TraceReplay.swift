@@ -38,6 +38,9 @@ public enum TraceReplay {
         public var tolerance: Double
         /// Every step with a quantity beyond the tolerance, and those quantities.
         public var divergences: [StepDivergence] = []
+        /// Per step, the worst normwise relative error of `y` (or `evalY`) and of `gradInput`
+        /// (`nan` where the step has none), for the per-step figure.
+        public var perStep: [[Double]] = []
         public var withinTolerance: Bool { firstDivergentStep == nil }
         public var worst: Double { quantities.map(\.worstRelativeError).max() ?? 0 }
     }
@@ -77,7 +80,11 @@ public enum TraceReplay {
         var firstStep: Int?
         var firstQuantity: String?
         var divergences: [StepDivergence] = []
+        var perStep: [[Double]] = []
         func record(_ name: String, _ err: Double, _ step: Int) {
+            if perStep.count <= step { perStep.append([.nan, .nan]) }
+            if name == "y" || name == "evalY" { perStep[step][0] = err }
+            if name == "gradInput" { perStep[step][1] = err }
             var w = worst[name] ?? (0, 0, 0)
             if err > w.0 || (err.isNaN && !w.0.isNaN) {
                 w.0 = err
@@ -130,6 +137,6 @@ public enum TraceReplay {
         return Result(
             trace: trace.name, path: trace.path, steps: trace.steps.count, skips: layer.skipCounter,
             quantities: qs, firstDivergentStep: firstStep, firstDivergentQuantity: firstQuantity, tolerance: tolerance,
-            divergences: divergences)
+            divergences: divergences, perStep: perStep)
     }
 }

@@ -43,7 +43,7 @@ struct GradCheck: ParsableCommand {
                 section = ReportSection(
                     id: "checker", title: acc.title, verdict: max(acc.verdict, power.verdict),
                     summary: acc.summary + "; " + power.summary,
-                    markdown: acc.markdown + "\n### Detection power\n\n" + power.markdown,
+                    blocks: acc.blocks + [.text("### Detection power")] + power.blocks,
                     data: .object(["accuracy": acc.data, "power": power.data]))
             } else {
                 section = acc
@@ -54,7 +54,11 @@ struct GradCheck: ParsableCommand {
         if json {
             writeStdout(String(decoding: try JSONEncoder.toolkit.encode(section.data), as: UTF8.self) + "\n")
         } else {
-            writeStdout(section.markdown + "\n\(section.verdict.rawValue): \(section.summary)\n")
+            // A terminal shows no figures: their blocks are left out here (the report draws them).
+            let text = section.blocks.filter { if case .figure = $0 { false } else { true } }
+            writeStdout(
+                text.map { $0.markdown() }.joined(separator: "\n")
+                    + "\n\(section.verdict.rawValue): \(section.summary)\n")
         }
         try finish(section.verdict)
     }

@@ -19,6 +19,9 @@ struct Report: ParsableCommand {
     @Option(help: "Directory of un-trace/1 files to replay.")
     var traces: String?
 
+    @Option(help: "Also write the notebooks (generated from the report's JSON) into this directory.")
+    var notebooks: String?
+
     func validate() throws {
         guard (1...10_000).contains(effort) else {
             throw ValidationError("--effort must be in 1...10000, got \(effort)")
@@ -42,26 +45,21 @@ struct Report: ParsableCommand {
         }
         let dir = traces ?? defaultTraceDirectory()
         let context = ReportContext(seed: seed, tracePaths: try traceFiles(in: dir), effort: effort)
-        var builders: [any ReportSectionBuilder] = []
-        builders.append(ReplaySection())
-        builders.append(ConformanceSection())
-        builders.append(CheckerAccuracySection())
-        builders.append(CheckerPowerSection())
-        builders.append(GradientMapSection())
         let progress: @Sendable (String) -> Void = { FileHandle.standardError.write(Data("  \($0)\r".utf8)) }
-        for entry in ClaimCatalogue.all { builders.append(ClaimSection(entry, progress: progress)) }
-        builders.append(FiltrationStudySection())
-        builders.append(FilterRatesSection())
-        builders.append(SciPyAgreementSection())
-        builders.append(HardwarePathSection())
-        builders.append(InferenceBenchmarkSection())
+        let builders = UNVerification.Report.standardSections(progress: progress)
         let report = UNVerification.Report.build(
             builders, context: context, configuration: ["traces": dir, "effort": "\(effort)× the cases of swift test"]
         ) { k, id in FileHandle.standardError.write(Data("[\(k + 1)/\(builders.count)] \(id)…\n".utf8)) }
         // Both files are written in full under temporary names first, then renamed (JSON, then
         // Markdown): a full disk or an interrupt leaves the previous pair, or the new JSON beside
         // the previous Markdown for the instant between the two renames, never a truncated file.
-        let md = Data(report.markdown().utf8)
+        // Figures first (data, scripts, SVG), so the Markdown can say which ones exist.
+        let figures: FigureRenderer.Outcome
+        do { figures = try FigureRenderer.render(report.sections, into: out) } catch {
+            throw ValidationError("could not write the figures into \(out)/figures: \(error.localizedDescription)")
+        }
+        for line in figures.notDrawn { FileHandle.standardError.write(Data("figure not drawn: \(line)\n".utf8)) }
+        let md = Data(report.markdown(drawn: figures.drawn).utf8)
         let js = try report.json()
         let tmpMD = out + "/.report.md.tmp"
         let tmpJS = out + "/.report.json.tmp"
@@ -82,11 +80,38 @@ struct Report: ParsableCommand {
                 "\(s.verdict.rawValue.padding(toLength: 13, withPad: " ", startingAt: 0)) \(s.title): \(s.summary)\n")
         }
         writeStdout("wrote \(out)/report.md and \(out)/report.json; overall: \(report.verdict.rawValue)\n")
+        if let notebooks {
+            do {
+                let files = try Notebooks.write(fromReport: out, to: notebooks)
+                writeStdout("wrote \(files.count) notebook files into \(notebooks)\n")
+            } catch {
+                throw ValidationError("could not write the notebooks into \(notebooks): \(error)")
+            }
+        }
         if !report.inputErrors.isEmpty {
             FileHandle.standardError.write(
                 Data(("error: inputs could not be read:\n" + report.inputErrors.joined(separator: "\n") + "\n").utf8))
             throw ExitCode(ExitStatus.usageOrEnvironment.rawValue)
         }
         try finish(report.verdict)
+    }
+}
+
+struct NotebooksCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "notebooks", abstract: "Write notebooks-md/ from an existing report's report.json.")
+
+    @Option(help: "Directory holding report.json (and figures/).")
+    var report: String = "report"
+
+    @Option(help: "Output directory.")
+    var out: String = "notebooks-md"
+
+    func run() throws {
+        let files: [String]
+        do { files = try Notebooks.write(fromReport: report, to: out) } catch {
+            throw ValidationError("could not write the notebooks from \(report)/report.json: \(error)")
+        }
+        writeStdout("wrote \(files.joined(separator: ", ")) into \(out)\n")
     }
 }
