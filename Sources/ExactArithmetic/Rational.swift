@@ -10,8 +10,17 @@ public struct Rational: Sendable, Hashable, Comparable, CustomStringConvertible 
     public let numerator: BigInt
     public let denominator: BigInt
 
-    public init(_ numerator: BigInt, _ denominator: BigInt = 1) {
-        precondition(denominator != 0, "Rational with zero denominator")
+    /// `numerator / denominator` in lowest terms.
+    /// - Throws: ``RationalError/zeroDenominator``.
+    public init(_ numerator: BigInt, _ denominator: BigInt) throws {
+        guard denominator != 0 else { throw RationalError.zeroDenominator }
+        self.init(unchecked: numerator, denominator)
+    }
+
+    /// An integer.
+    public init(_ numerator: BigInt) { self.init(unchecked: numerator, 1) }
+
+    init(unchecked numerator: BigInt, _ denominator: BigInt) {
         let g = BigInt(numerator.magnitude.greatestCommonDivisor(with: denominator.magnitude))
         let s: BigInt = denominator < 0 ? -1 : 1
         self.numerator = s * numerator / (g == 0 ? 1 : g)
@@ -28,26 +37,27 @@ public struct Rational: Sendable, Hashable, Comparable, CustomStringConvertible 
         let sig = BigInt(x.significandBitPattern) | (x.isNormal ? BigInt(1) << Int(F.significandBitCount) : 0)
         let e = Int(x.isNormal ? x.exponent : F.leastNormalMagnitude.exponent) - Int(F.significandBitCount)
         let signed = x.sign == .minus ? -sig : sig
-        if e >= 0 { self.init(signed << e) } else { self.init(signed, BigInt(1) << (-e)) }
+        if e >= 0 { self.init(signed << e) } else { self.init(unchecked: signed, BigInt(1) << (-e)) }
     }
 
     public static let zero = Rational(BigInt(0))
     public static let one = Rational(BigInt(1))
 
     public static func + (a: Rational, b: Rational) -> Rational {
-        Rational(a.numerator * b.denominator + b.numerator * a.denominator, a.denominator * b.denominator)
+        Rational(unchecked: a.numerator * b.denominator + b.numerator * a.denominator, a.denominator * b.denominator)
     }
     public static func - (a: Rational, b: Rational) -> Rational {
-        Rational(a.numerator * b.denominator - b.numerator * a.denominator, a.denominator * b.denominator)
+        Rational(unchecked: a.numerator * b.denominator - b.numerator * a.denominator, a.denominator * b.denominator)
     }
     public static func * (a: Rational, b: Rational) -> Rational {
-        Rational(a.numerator * b.numerator, a.denominator * b.denominator)
+        Rational(unchecked: a.numerator * b.numerator, a.denominator * b.denominator)
     }
-    public static func / (a: Rational, b: Rational) -> Rational {
-        precondition(b.numerator != 0, "Rational division by zero")
-        return Rational(a.numerator * b.denominator, a.denominator * b.numerator)
+    /// - Throws: ``RationalError/divisionByZero``.
+    public static func / (a: Rational, b: Rational) throws -> Rational {
+        guard b.numerator != 0 else { throw RationalError.divisionByZero }
+        return Rational(unchecked: a.numerator * b.denominator, a.denominator * b.numerator)
     }
-    public static prefix func - (a: Rational) -> Rational { Rational(-a.numerator, a.denominator) }
+    public static prefix func - (a: Rational) -> Rational { Rational(unchecked: -a.numerator, a.denominator) }
     public static func < (a: Rational, b: Rational) -> Bool {
         a.numerator * b.denominator < b.numerator * a.denominator
     }
@@ -55,9 +65,11 @@ public struct Rational: Sendable, Hashable, Comparable, CustomStringConvertible 
     public var sign: Int { numerator.signum() == 0 ? 0 : (numerator < 0 ? -1 : 1) }
     public var magnitude: Rational { numerator < 0 ? -self : self }
 
-    public func power(_ n: Int) -> Rational {
-        precondition(n >= 0)
-        return Rational(numerator.power(n), denominator.power(n))
+    /// `self^n` for `n ≥ 0`.
+    /// - Throws: ``RationalError/negativeExponent(_:)``.
+    public func power(_ n: Int) throws -> Rational {
+        guard n >= 0 else { throw RationalError.negativeExponent(n) }
+        return Rational(unchecked: numerator.power(n), denominator.power(n))
     }
 
     /// The nearest `Double` (to within one rounding of a 64-bit quotient: relative error ≤ 2⁻⁶³ + u).
@@ -73,12 +85,20 @@ public struct Rational: Sendable, Hashable, Comparable, CustomStringConvertible 
 
     /// Sum and mean of exact values.
     public static func sum(_ xs: [Rational]) -> Rational { xs.reduce(.zero, +) }
-    public static func mean(_ xs: [Rational]) -> Rational { sum(xs) / Rational(xs.count) }
+    /// - Throws: ``RationalError/emptyInput`` for no values.
+    public static func mean(_ xs: [Rational]) throws -> Rational {
+        guard !xs.isEmpty else { throw RationalError.emptyInput }
+        return try sum(xs) / Rational(xs.count)
+    }
 
     /// Rationals `lo ≤ r^{1/n} ≤ hi` with `hi − lo = 2^{-bits}·2^{⌈log₂ r^{1/n}⌉}` (relative width
     /// about `2^{-bits}`), for `r > 0`: integer `n`-th roots of `r · 2^{n·k}` by bisection.
-    public func nthRootBracket(_ n: Int, bits: Int = 96) -> (lo: Rational, hi: Rational) {
-        precondition(sign > 0 && n >= 1)
+    /// - Throws: ``RationalError/rootOfNonPositive`` for `r ≤ 0`, ``RationalError/invalidArgument(_:)``
+    ///   for `n < 1` or `bits` outside `1…4096`.
+    public func nthRootBracket(_ n: Int, bits: Int = 96) throws -> (lo: Rational, hi: Rational) {
+        guard sign > 0 else { throw RationalError.rootOfNonPositive }
+        guard n >= 1, n <= 1 << 16 else { throw RationalError.invalidArgument("root degree \(n) must be in 1...65536") }
+        guard (1...4096).contains(bits) else { throw RationalError.invalidArgument("bits \(bits) must be in 1...4096") }
         // Choose k so that the root of r·2^{nk} has about `bits` bits.
         let approxLog2 = (numerator.magnitude.bitWidth - denominator.magnitude.bitWidth) / n
         let k = bits - approxLog2
@@ -89,9 +109,30 @@ public struct Rational: Sendable, Hashable, Comparable, CustomStringConvertible 
             let mid = (lo + hi) >> 1
             if mid.power(n) <= scaled { lo = mid } else { hi = mid }
         }
-        let scale = k >= 0 ? Rational(BigInt(1), BigInt(1) << k) : Rational(BigInt(1) << (-k))
+        let scale = k >= 0 ? Rational(unchecked: BigInt(1), BigInt(1) << k) : Rational(BigInt(1) << (-k))
         // floor(·) lost less than one unit at the scaled level; hi = lo + 1 bounds from above.
         return (Rational(lo) * scale, Rational(lo + 1) * scale)
+    }
+}
+
+/// Why an exact operation could not be done (never a trap: every public entry point throws these).
+public enum RationalError: Error, Equatable, Sendable, CustomStringConvertible {
+    case zeroDenominator
+    case divisionByZero
+    case negativeExponent(Int)
+    case rootOfNonPositive
+    case emptyInput
+    case invalidArgument(String)
+
+    public var description: String {
+        switch self {
+        case .zeroDenominator: return "a rational with denominator 0"
+        case .divisionByZero: return "division of a rational by 0"
+        case .negativeExponent(let n): return "negative exponent \(n) (use the reciprocal)"
+        case .rootOfNonPositive: return "an n-th root bracket of a value ≤ 0"
+        case .emptyInput: return "the mean of no values"
+        case .invalidArgument(let s): return s
+        }
     }
 }
 

@@ -11,17 +11,17 @@ struct ExactWindow {
     /// `Π^M = ∏ w_i`.
     let piPowerM: Rational
 
-    init(_ rw: RootWindow) {
+    init(_ rw: RootWindow) throws {
         roots = rw.roots.map { Rational(exactly: $0)! }
         w = roots.map { $0 * $0 }
         m = w.count
-        e = Rational.mean(w)
-        let ms = Rational.mean(roots)
+        e = try Rational.mean(w)
+        let ms = try Rational.mean(roots)
         v = e - ms * ms
         piPowerM = w.reduce(Rational.one, *)
     }
 
     /// `Π` to about 96 bits.
-    var piBracket: (lo: Rational, hi: Rational) { piPowerM.nthRootBracket(m) }
-    var piDouble: Double { piBracket.lo.doubleValue }
+    func piBracket() throws -> (lo: Rational, hi: Rational) { try piPowerM.nthRootBracket(m) }
+    func piDouble() throws -> Double { try piBracket().lo.doubleValue }
 }

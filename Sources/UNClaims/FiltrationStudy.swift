@@ -1,4 +1,5 @@
 import GradientCheck
+import RealModule
 import UnifiedNormalization
 
 /// Where the paper and the authors' code part ways on the filter: the paper's same-window
@@ -21,8 +22,87 @@ public enum FiltrationStudy {
         public var smallestFiringDip: Double?
     }
 
-    static func batch(_ rng: inout SeededGenerator, tokens: Int, channels: Int, scale: Double = 1) throws -> TokenBatch<Double> {
-        try TokenBatch(tokens: tokens, channels: channels, values: (0..<(tokens * channels)).map { _ in scale * rng.normal() })
+    static func batch(
+        _ rng: inout SeededGenerator, tokens: Int, channels: Int, scale: Double = 1, channelScales: [Double]? = nil
+    ) throws -> TokenBatch<Double> {
+        try TokenBatch(
+            tokens: tokens, channels: channels,
+            values: (0..<(tokens * channels)).map { k in scale * (channelScales?[k % channels] ?? 1) * rng.normal() })
+    }
+
+    /// Per-channel scales spread geometrically over a factor `spread` (`spread^{−1/2} … spread^{1/2}`).
+    public static func channelScales(channels: Int, spread: Double) -> [Double] {
+        guard channels > 1, spread > 1 else { return [Double](repeating: 1, count: channels) }
+        return (0..<channels).map { c in Double.pow(spread, Double(c) / Double(channels - 1) - 0.5) }
+    }
+
+    /// One cell of the realistic study: how often the authors' rule fires on stationary activations
+    /// whose channels differ in scale.
+    public struct SpreadResult: Sendable, Codable {
+        public var window: Int
+        public var tokens: Int
+        public var channels: Int
+        /// Ratio of the largest channel scale to the smallest.
+        public var spread: Double
+        public var steps: Int
+        public var previousWindowFireRate: Double
+        /// Smallest factor on one step's activations (all channels) that made the rule fire after
+        /// the stationary run, among 1.05 … 100 (nil: none did).
+        public var smallestFiringSpike: Double?
+    }
+
+    /// The authors' rule on stationary N(0, s_c²) activations, `s` spread over `spread` across the
+    /// channels: its threshold pools the square roots of every channel's statistic, so cross-channel
+    /// differences in scale raise it.
+    public static func firingRate(
+        window m: Int, tokens: Int, channels: Int, spread: Double, steps: Int, seed: UInt64
+    ) throws -> SpreadResult {
+        var rng = SeededGenerator(seed: seed)
+        let cfg = UnifiedNormConfiguration(
+            channels: channels, forwardWindow: m, warmupIters: 2 * m, outlierFiltration: true)
+        var un = try UnifiedNorm<Double>(configuration: cfg, mode: .referenceCompatible)
+        let scales = channelScales(channels: channels, spread: spread)
+        var filtered = 0
+        var skips = 0
+        for t in 1...steps {
+            let before = un.skipCounter
+            _ = try un.forwardTraining(batch(&rng, tokens: tokens, channels: channels, channelScales: scales))
+            if t >= cfg.warmupIters {
+                filtered += 1
+                skips += un.skipCounter - before
+            }
+        }
+        var smallest: Double?
+        for k in [1.05, 1.1, 1.2, 1.5, 2, 3, 5, 10, 20, 50, 100] {
+            var probe = un
+            var r = rng
+            let before = probe.skipCounter
+            _ = try probe.forwardTraining(batch(&r, tokens: tokens, channels: channels, scale: k, channelScales: scales))
+            if probe.skipCounter > before {
+                smallest = k
+                break
+            }
+        }
+        return SpreadResult(
+            window: m, tokens: tokens, channels: channels, spread: spread, steps: steps,
+            previousWindowFireRate: Double(skips) / Double(max(filtered, 1)), smallestFiringSpike: smallest)
+    }
+
+    /// Firing rate against channel count (4 to 768) and cross-channel scale spread (1 to 1000).
+    public static func spreadTable(
+        seed: UInt64, window: Int = 4, tokens: Int = 64, steps: Int = 200,
+        channels: [Int] = [4, 16, 64, 256, 768], spreads: [Double] = [1, 1.1, 1.25, 1.5, 2, 3, 10, 100, 1000]
+    ) throws -> [SpreadResult] {
+        var out: [SpreadResult] = []
+        for c in channels {
+            for s in spreads {
+                out.append(
+                    try firingRate(
+                        window: window, tokens: tokens, channels: c, spread: s, steps: steps,
+                        seed: seed &+ UInt64(c) &* 31 &+ UInt64(s * 100)))
+            }
+        }
+        return out
     }
 
     /// Runs the reference-compatible UN with filtration on stationary N(0,1) activations.

@@ -174,7 +174,7 @@ public enum FusionClaims {
         let ln = try LayerNorm<Double>(channels: c.channels, eps: c.eps)
         let x: TokenBatch<Double> = try c.input()
         let y: TokenBatch<Double> = try c.gradient()           // a second point
-        let mid = x.with(values: zip(x.values, y.values).map { ($0 + $1) / 2 })
+        let mid = try x.with(values: zip(x.values, y.values).map { ($0 + $1) / 2 })
         let lx = try ln.forwardInference(x).values, ly = try ln.forwardInference(y).values, lm = try ln.forwardInference(mid).values
         // An affine map satisfies A((x+y)/2) = (A x + A y)/2 exactly; LayerNorm misses it by far
         // more than its rounding (outputs are O(1), rounding ≤ γ_{2C+6}).

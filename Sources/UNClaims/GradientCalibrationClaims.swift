@@ -328,7 +328,7 @@ public enum GradientCalibrationClaims {
             }
             guard t == c.steps || t % 10 == 0 else { continue }
             // Exact recurrence: ψ_t − c = α^t (ψ_0 − c).
-            let at = a.power(t)
+            let at = try a.power(t)
             for j in 0..<d.channels {
                 let cr = Rational(exactly: cvals[j])!
                 let exact = cr + at * (psi0[j] - cr)
@@ -347,7 +347,7 @@ public enum GradientCalibrationClaims {
         let p0 = Rational(exactly: -1.25)!
         var p = p0
         for _ in 1...c.steps { p = a * p + (.one - a) * cr }
-        let exactOK = p - cr == a.power(c.steps) * (p0 - cr)
+        let exactOK = try p - cr == a.power(c.steps) * (p0 - cr)
         checks.append(
             ClaimCheck("ψ_t − c = α^t (ψ_0 − c) (exact, rational α)", holds: exactOK, margin: exactOK ? 1 : -1))
         return ClaimOutcome(checks)

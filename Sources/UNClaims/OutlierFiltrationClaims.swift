@@ -9,16 +9,16 @@ public enum OutlierFiltrationClaims {
 
     /// K1 at one window, decided exactly; then the runtime test checked against it.
     public static func kober(_ rw: RootWindow) throws -> ClaimOutcome {
-        let x = ExactWindow(rw)
+        let x = try ExactWindow(rw)
         let m = x.m
         let mr = Rational(m)
         // Upper half: E − Π ≤ M·V  ⇔  Π ≥ L = E − M V  ⇔  L ≤ 0 or Π^M ≥ L^M.
         let l = x.e - mr * x.v
-        let upperHolds = l.sign <= 0 || x.piPowerM >= l.power(m)
+        let upperHolds = try l.sign <= 0 || x.piPowerM >= l.power(m)
         // Lower half: E − Π ≥ M/(M−1)·V  ⇔  Π ≤ U = E − M/(M−1) V  ⇔  U ≥ 0 and Π^M ≤ U^M.
-        let u = x.e - mr / Rational(m - 1) * x.v
-        let lowerHolds = u.sign >= 0 && x.piPowerM <= u.power(m)
-        let pi = x.piDouble
+        let u = try x.e - mr / Rational(m - 1) * x.v
+        let lowerHolds = try u.sign >= 0 && x.piPowerM <= u.power(m)
+        let pi = try x.piDouble()
         let ed = x.e.doubleValue
         var checks = [
             ClaimCheck(
@@ -31,7 +31,7 @@ public enum OutlierFiltrationClaims {
         // Equality cases: M = 2, or all entries equal, make both halves equalities.
         let allEqual = Set(rw.roots).count == 1
         if m == 2 || allEqual {
-            let eq = x.piPowerM == l.power(m) && x.piPowerM == u.power(m)
+            let eq = try x.piPowerM == l.power(m) && x.piPowerM == u.power(m)
             checks.append(ClaimCheck("equality (M = 2 or all equal)", holds: eq, margin: eq ? 0 : -1))
         }
         // The runtime same-window test must decide as exact arithmetic does: never fire.
@@ -41,7 +41,7 @@ public enum OutlierFiltrationClaims {
                 "rigorous float test does not fire", holds: !d.fires,
                 margin: d.roundingBound > 0 ? d.margin / d.roundingBound : d.margin))
         // …and its rounding bound must bound the actual error of gap − threshold.
-        let (plo, phi) = x.piBracket
+        let (plo, phi) = try x.piBracket()
         let exactLo = (x.e - phi - mr * x.v).doubleValue
         let exactHi = (x.e - plo - mr * x.v).doubleValue
         let computed = d.gap - d.threshold
@@ -97,19 +97,19 @@ public enum OutlierFiltrationClaims {
         let m = c.m
         let h = c.history
         let tr = c.t.map { Rational(exactly: $0)! }
-        let hr = tr.map { $0.power(m - 1) }
+        let hr = try tr.map { try $0.power(m - 1) }
         let xStar = tr.reduce(Rational.one, *)  // Π(h), exact
         // (a) gap(h ∪ {x*}) = (M−1)/M · gap(h), exactly: Π(h ∪ {x*}) = x*.
-        let gapH = Rational.mean(hr) - xStar
-        let gapAt = Rational.mean(hr + [xStar]) - xStar
-        let identity = gapAt == Rational(m - 1) / Rational(m) * gapH
+        let gapH = try Rational.mean(hr) - xStar
+        let gapAt = try Rational.mean(hr + [xStar]) - xStar
+        let identity = try gapAt == Rational(m - 1) / Rational(m) * gapH
         var checks = [
             ClaimCheck("minimum value (M−1)/M·gap(history) (exact)", holds: identity, margin: identity ? 1 : -1)
         ]
         // (b) minimum at x*: gap(x* r) − gap(x*) = x*((r−1)/M − (r^{1/M} − 1)) ≥ 0 (exact bracket).
-        for r in [Rational(1, 4), Rational(1, 2), Rational(2), Rational(1000)] {
-            let root = r.nthRootBracket(m).hi
-            let diff = (r - .one) / Rational(m) - (root - .one)
+        for r in try [Rational(1, 4), Rational(1, 2), Rational(2), Rational(1000)] {
+            let root = try r.nthRootBracket(m).hi
+            let diff = try (r - .one) / Rational(m) - (root - .one)
             checks.append(ClaimCheck("gap(x*·\(r)) ≥ gap(x*)", margin: diff.doubleValue))
         }
         // (c) the accepted interval for τ, by root finding, against the decision function.
@@ -207,26 +207,26 @@ public enum OutlierFiltrationClaims {
     }
 
     public static func invariance(_ c: InvarianceCase) throws -> ClaimOutcome {
-        let x = ExactWindow(c.window)
+        let x = try ExactWindow(c.window)
         let m = x.m
         var checks: [ClaimCheck] = []
         // Scaling by a positive c: E, V scale by c, Π^M by c^M (exact), so E − Π and M·V both
         // scale by c and the decision cannot change.
         let cr = Rational(exactly: c.scale)!
-        let eS = Rational.mean(x.w.map { $0 * cr })
+        let eS = try Rational.mean(x.w.map { $0 * cr })
         let piMS = x.w.map { $0 * cr }.reduce(Rational.one, *)
-        let scaleOK = eS == cr * x.e && piMS == cr.power(m) * x.piPowerM
+        let scaleOK = try eS == cr * x.e && piMS == cr.power(m) * x.piPowerM
         checks.append(ClaimCheck("E and Π^M scale by c and c^M (exact)", holds: scaleOK, margin: scaleOK ? 1 : -1))
         // V(√(c w)) = c V(√w): with c = 4^k the roots scale exactly by 2^k.
         let k = c.scaleExponent
         let scaledRoots = RootWindow(roots: c.window.roots.map { $0 * pow2(k) })
-        let xs = ExactWindow(scaledRoots)
+        let xs = try ExactWindow(scaledRoots)
         let four = Rational(exactly: pow2(2 * k))!
-        let vOK = xs.v == four * x.v && xs.e == four * x.e && xs.piPowerM == four.power(m) * x.piPowerM
+        let vOK = try xs.v == four * x.v && xs.e == four * x.e && xs.piPowerM == four.power(m) * x.piPowerM
         checks.append(ClaimCheck("V(√(4^k w)) = 4^k V(√w), E and Π alike (exact)", holds: vOK, margin: vOK ? 1 : -1))
         // Permutation: symmetric functions (exact).
         let pr = RootWindow(roots: c.permutation.map { c.window.roots[$0] })
-        let xp = ExactWindow(pr)
+        let xp = try ExactWindow(pr)
         let pOK = xp.e == x.e && xp.v == x.v && xp.piPowerM == x.piPowerM
         checks.append(ClaimCheck("E, V, Π invariant under permutation (exact)", holds: pOK, margin: pOK ? 1 : -1))
         // Float decision invariance: identical, unless within the rounding bound of the threshold.
@@ -240,7 +240,7 @@ public enum OutlierFiltrationClaims {
         // GM in [min, max] and ≤ AM (exact, via M-th powers).
         let wmin = x.w.min()!
         let wmax = x.w.max()!
-        let inRange = wmin.power(m) <= x.piPowerM && x.piPowerM <= wmax.power(m) && x.piPowerM <= x.e.power(m)
+        let inRange = try wmin.power(m) <= x.piPowerM && x.piPowerM <= wmax.power(m) && x.piPowerM <= x.e.power(m)
         checks.append(ClaimCheck("min ≤ Π ≤ max, Π ≤ E (exact)", holds: inRange, margin: inRange ? 1 : -1))
         // Float GM within [min, max] up to the K4 bound.
         let w = c.window.window
@@ -258,13 +258,13 @@ public enum OutlierFiltrationClaims {
         let kr = Rational(exactly: c.outlier)!
         let ow = Array(repeating: a, count: m - 1) + [a * kr]
         let gmPow = ow.reduce(Rational.one, *)
-        let amO = Rational.mean(ow)
-        let oOK = gmPow == a.power(m) * kr && amO == a * (Rational(m - 1) + kr) / Rational(m)
+        let amO = try Rational.mean(ow)
+        let oOK = try gmPow == a.power(m) * kr && amO == a * (Rational(m - 1) + kr) / Rational(m)
         checks.append(ClaimCheck("outlier ×k: Π^M = a^M k, E = a(M−1+k)/M (exact)", holds: oOK, margin: oOK ? 1 : -1))
         // …and the float GM of that window against a·k^{1/M}.
         let owf = Array(repeating: w[0], count: m - 1) + [w[0] * c.outlier]
         if owf.allSatisfy({ $0.isFinite && $0 > 0 }) {
-            let (blo, bhi) = gmPow.nthRootBracket(m)
+            let (blo, bhi) = try gmPow.nthRootBracket(m)
             let g = try GeometricMeanWindow.geometricMean(owf)
             let errULP = max(0, max(blo.doubleValue - g, g - bhi.doubleValue)) / g.ulp
             let bound = geometricMeanBoundULPs(owf)
@@ -310,7 +310,7 @@ public enum OutlierFiltrationClaims {
         let w = c.window
         let m = w.count
         let prod = w.map { Rational(exactly: $0)! }.reduce(Rational.one, *)
-        let (lo, hi) = prod.nthRootBracket(m)
+        let (lo, hi) = try prod.nthRootBracket(m)
         var checks: [ClaimCheck] = []
         var notes: [String: Double] = [:]
         let g = try GeometricMeanWindow.geometricMean(w)
@@ -332,7 +332,7 @@ public enum OutlierFiltrationClaims {
         let wf = w.map { Float($0) }
         if wf.allSatisfy({ $0.isNormal }) {
             let pf = wf.map { Rational(exactly: $0)! }.reduce(Rational.one, *)
-            let (flo, fhi) = pf.nthRootBracket(m)
+            let (flo, fhi) = try pf.nthRootBracket(m)
             let ef = Float(flo.doubleValue)
             if ef.isNormal {
                 let gf = try GeometricMeanWindow.geometricMean(wf)

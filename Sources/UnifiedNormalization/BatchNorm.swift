@@ -126,7 +126,7 @@ public struct BatchNorm<Scalar: NormScalar>: NormalizationLayer {
             return (g[i] - corr) / cache.scale[c]
         }
         let p = AffineOutput.parameterGradients(dy, z: cache.z)
-        return NormGradients(input: dy.with(values: dx), weight: p.weight, bias: p.bias)
+        return NormGradients(input: dy.withUnchecked(values: dx), weight: p.weight, bias: p.bias)
     }
 
     @_specialize(where Scalar == Float)

@@ -21,7 +21,7 @@ public struct ChannelAffine<Scalar: NormScalar>: Sendable, Equatable {
         try x.validatedShape(channels: channels)
         let r = RowKernels.channelAffine(x.values, rows: x.rows, channels: channels, scale: scale, shift: shift)
         if let i = r.firstNonFinite { throw NormalizationError.nonFinite(what: "input", index: i) }
-        return x.with(values: r.values)
+        return x.withUnchecked(values: r.values)
     }
 
     /// `γ / sqrt(v + ε)` and `β`: the map of a layer normalizing by a fixed variance `v`.

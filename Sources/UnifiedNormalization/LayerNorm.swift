@@ -41,7 +41,7 @@ public struct LayerNorm<Scalar: NormScalar>: NormalizationLayer {
             x.values, rows: x.rows, channels: channels, groupSize: channels, centered: true, eps: eps,
             weight: weight, bias: bias, keepZ: false)
         if let i = r.firstNonFinite { throw NormalizationError.nonFinite(what: "input", index: i) }
-        return (x.with(values: r.y), Cache(x: x.values, scale: r.scale, shape: x.shape))
+        return (x.withUnchecked(values: r.y), Cache(x: x.values, scale: r.scale, shape: x.shape))
     }
 
     @_specialize(where Scalar == Float)
@@ -66,7 +66,7 @@ public struct LayerNorm<Scalar: NormScalar>: NormalizationLayer {
             dy.values, weight: weight, input: cache.x, rows: dy.rows, channels: channels, groupSize: channels,
             centered: true, eps: eps, scale: cache.scale)
         if let i = r.firstNonFinite { throw NormalizationError.nonFinite(what: "gradOutput", index: i) }
-        return NormGradients(input: dy.with(values: r.dx), weight: r.weight, bias: r.bias)
+        return NormGradients(input: dy.withUnchecked(values: r.dx), weight: r.weight, bias: r.bias)
     }
 
     @_specialize(where Scalar == Float)

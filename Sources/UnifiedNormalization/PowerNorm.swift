@@ -93,7 +93,7 @@ public struct PowerNorm<Scalar: NormScalar>: NormalizationLayer {
         iters += 1
         let t = iters
         let (xs, gscale) = groupScaled(x)
-        let xsBatch = x.with(values: xs)
+        let xsBatch = x.withUnchecked(values: xs)
         let x2 = ChannelReductions.meanSquare(xsBatch)
         let denom = (t <= warmupIters ? x2 : runningPhi).map { ($0 + eps).squareRoot() }
         let z = ChannelReductions.map(x) { i, c in xs[i] / denom[c] }
@@ -132,14 +132,14 @@ public struct PowerNorm<Scalar: NormScalar>: NormalizationLayer {
             ).dx
             : dxs
         let p = AffineOutput.parameterGradients(dy, z: cache.z)
-        return NormGradients(input: dy.with(values: dx), weight: p.weight, bias: p.bias)
+        return NormGradients(input: dy.withUnchecked(values: dx), weight: p.weight, bias: p.bias)
     }
 
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func forwardInference(_ x: TokenBatch<Scalar>) throws -> TokenBatch<Scalar> {
         try x.validatedForStatistics(channels: channels)
-        return try affineAfterGroupScaling().apply(x.with(values: groupScaled(x).values))
+        return try affineAfterGroupScaling().apply(x.withUnchecked(values: groupScaled(x).values))
     }
 
     /// The per-channel affine map applied after the group scaling: `γ / sqrt(φ + ε)`, `β`.

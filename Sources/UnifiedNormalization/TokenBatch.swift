@@ -52,8 +52,18 @@ public struct TokenBatch<Scalar: NormScalar>: Sendable, Equatable {
     }
 
     /// The same shape and mask with other values (used for outputs and gradients).
-    public func with(values newValues: [Scalar]) -> TokenBatch {
-        precondition(newValues.count == values.count, "internal: value count must be preserved")
+    /// - Throws: ``NormalizationError/shapeMismatch(what:expected:actual:)`` unless `newValues` has
+    ///   exactly as many entries as this batch.
+    public func with(values newValues: [Scalar]) throws -> TokenBatch {
+        guard newValues.count == values.count else {
+            throw NormalizationError.shapeMismatch(
+                what: "values", expected: [values.count], actual: [newValues.count])
+        }
+        return withUnchecked(values: newValues)
+    }
+
+    /// The same, for the layers' own outputs, whose size is theirs by construction.
+    func withUnchecked(values newValues: [Scalar]) -> TokenBatch {
         var copy = self
         copy.values = newValues
         return copy

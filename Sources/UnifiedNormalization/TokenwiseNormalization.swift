@@ -299,7 +299,7 @@ enum TokenwiseNormalization {
 /// `γ ⊙ z + β` and the affine gradients `Σ ∂L/∂Y ⊙ z`, `Σ ∂L/∂Y` over all rows.
 enum AffineOutput {
     static func apply<S: NormScalar>(_ z: [S], weight: [S], bias: [S], like x: TokenBatch<S>) -> TokenBatch<S> {
-        x.with(
+        x.withUnchecked(
             values: RowKernels.channelAffine(z, rows: x.rows, channels: x.channels, scale: weight, shift: bias).values)
     }
 

@@ -98,6 +98,6 @@ extension UnifiedNorm {
         let p = RowKernels.parameterGradients(
             dy.values, cache.z, rows: dy.rows, channels: channels,
             zScale: d.contains(.weightGradientWithoutCompensation) ? [Scalar](repeating: 1, count: channels) : r)
-        return NormGradients(input: dy.with(values: dx), weight: p.weight, bias: p.bias)
+        return NormGradients(input: dy.withUnchecked(values: dx), weight: p.weight, bias: p.bias)
     }
 }

@@ -240,7 +240,7 @@ public struct UnifiedNorm<Scalar: NormScalar>: NormalizationLayer {
         let cache = Cache(
             z: z, variance: step.variance, currentStatistic: x2, compensation: step.r,
             regime: step.regime, iteration: iters, realTokens: x.realTokenCount, shape: x.shape)
-        return (x.with(values: y), cache)
+        return (x.withUnchecked(values: y), cache)
     }
 
     @_specialize(where Scalar == Float)

@@ -71,7 +71,15 @@ struct ErrorPathTests {
         }
     }
 
-    @Test func batchShapeErrors() {
+    @Test func batchShapeErrors() throws {
+        // `with(values:)` trapped on a wrong count (kind 6); now a typed error, for every wrong count.
+        let b = try TokenBatch<Double>(tokens: 2, channels: 3, values: [1, 2, 3, 4, 5, 6])
+        for n in [0, 1, 5, 7, 100] {
+            #expect(throws: NormalizationError.shapeMismatch(what: "values", expected: [6], actual: [n])) {
+                _ = try b.with(values: [Double](repeating: 1, count: n))
+            }
+        }
+        #expect(try b.with(values: [6, 5, 4, 3, 2, 1]).values == [6, 5, 4, 3, 2, 1])
         #expect(throws: NormalizationError.emptyBatch) { _ = try TokenBatch<Double>(batch: 0, tokens: 2, channels: 2, values: []) }
         #expect(throws: NormalizationError.emptyBatch) { _ = try TokenBatch<Double>(tokens: 3, channels: 0, values: []) }
         #expect(throws: NormalizationError.shapeMismatch(what: "values", expected: [1, 2, 2], actual: [3])) {
