@@ -109,7 +109,7 @@ public struct FiltrationStudySection: ReportSectionBuilder {
         let quietRate = quiet.map(\.previousWindowFireRate).max() ?? .nan
         let quietText =
             quietRate == 0
-            ? "it did not fire on any of the \(quiet.count * (quiet.first?.steps ?? 0)) stationary steps measured"
+            ? "it did not fire on any stationary step of the \(quiet.count) cells (\(quiet.first?.steps ?? 0) steps each)"
             : "it fired on at most \(String(format: "%.1f%%", 100 * quietRate)) of stationary steps"
         let regime = """
             Reading it: with equal scales the rule fires on most stationary steps, the more so the more \
