@@ -33,34 +33,44 @@ let package = Package(
         // Finite-difference derivative checking; depends on nothing of this project.
         .target(name: "GradientCheck", exclude: ["README.md"], swiftSettings: strict),
         // One-call integration of GradientCheck with Swift Testing.
-        .target(name: "GradientCheckTesting", dependencies: ["GradientCheck"], exclude: ["README.md"], swiftSettings: strict),
+        .target(
+            name: "GradientCheckTesting", dependencies: ["GradientCheck"], exclude: ["README.md"], swiftSettings: strict
+        ),
         // GSL, found with pkg-config (installed by scripts/bootstrap.sh).
         .systemLibrary(name: "CGSL", pkgConfig: "gsl", providers: [.apt(["libgsl-dev"])]),
         // A C error handler that records GSL errors instead of aborting.
         .target(name: "GSLShim", dependencies: ["CGSL"]),
         // Statistical tests and samplers on GSL; no C type in its API.
-        .target(name: "UNStatistics", dependencies: ["CGSL", "GSLShim"], exclude: ["README.md"], swiftSettings: strict),
+        .target(
+            name: "UNStatistics", dependencies: ["CGSL", "GSLShim"], exclude: ["README.md"], swiftSettings: strict),
         // GPU-vs-CPU parity: kernels per backend, loaded with dlopen (no GPU headers or libraries
         // to build), compared with the numeric module. No system library dependency.
-        .target(name: "UNParity", dependencies: ["UnifiedNormalization"], exclude: ["README.md"], swiftSettings: strict),
+        .target(
+            name: "UNParity", dependencies: ["UnifiedNormalization"], exclude: ["README.md"], swiftSettings: strict),
         .executableTarget(
             name: "unverify-parity",
             dependencies: ["UNParity", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strict),
         // Exact rational arithmetic for claims over the reals.
-        .target(name: "ExactArithmetic", dependencies: [.product(name: "BigInt", package: "BigInt")],
-                exclude: ["README.md"], swiftSettings: strict),
+        .target(
+            name: "ExactArithmetic", dependencies: [.product(name: "BigInt", package: "BigInt")],
+            exclude: ["README.md"], swiftSettings: strict),
         // The claims catalogue: one definition per claim, shared by the tests and the report.
         .target(
             name: "UNClaims",
-            dependencies: ["UnifiedNormalization", "GradientCheck", "ExactArithmetic", "UNStatistics",
-                           .product(name: "RealModule", package: "swift-numerics")],
+            dependencies: [
+                "UnifiedNormalization", "GradientCheck", "ExactArithmetic", "UNStatistics",
+                .product(name: "RealModule", package: "swift-numerics"),
+            ],
             exclude: ["README.md"],
             swiftSettings: strict),
         // Trace replay, the gradient map and the report model (no printing, no CLI).
         .target(
             name: "UNVerification",
-            dependencies: ["UnifiedNormalization", "GradientCheck", "UNClaims", "UNStatistics", "UNParity", .product(name: "RealModule", package: "swift-numerics")],
+            dependencies: [
+                "UnifiedNormalization", "GradientCheck", "UNClaims", "UNStatistics", "UNParity",
+                .product(name: "RealModule", package: "swift-numerics"),
+            ],
             exclude: ["README.md"],
             swiftSettings: strict),
         .executableTarget(
@@ -92,8 +102,10 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "UNClaimsTests",
-            dependencies: ["UNClaims", "ExactArithmetic", "UnifiedNormalization", "GradientCheck",
-                           .product(name: "PropertyBased", package: "swift-property-based")],
+            dependencies: [
+                "UNClaims", "ExactArithmetic", "UnifiedNormalization", "GradientCheck",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
             swiftSettings: strict),
     ]
 )

@@ -32,7 +32,10 @@ public struct Rational: Sendable, Hashable, Comparable, CustomStringConvertible 
     /// The exact value of a finite binary floating-point number; `nil` for NaN or infinity.
     public init?<F: BinaryFloatingPoint>(exactly x: F) {
         guard x.isFinite else { return nil }
-        if x == 0 { self.init(BigInt(0)); return }
+        if x == 0 {
+            self.init(BigInt(0))
+            return
+        }
         // x = significand · 2^(exponent − significandWidth), significand an integer.
         let sig = BigInt(x.significandBitPattern) | (x.isNormal ? BigInt(1) << Int(F.significandBitCount) : 0)
         let e = Int(x.isNormal ? x.exponent : F.leastNormalMagnitude.exponent) - Int(F.significandBitCount)
@@ -75,7 +78,8 @@ public struct Rational: Sendable, Hashable, Comparable, CustomStringConvertible 
     /// The nearest `Double` (to within one rounding of a 64-bit quotient: relative error ≤ 2⁻⁶³ + u).
     public var doubleValue: Double {
         if numerator == 0 { return 0 }
-        let nb = numerator.magnitude.bitWidth, db = denominator.magnitude.bitWidth
+        let nb = numerator.magnitude.bitWidth
+        let db = denominator.magnitude.bitWidth
         let shift = 64 - (nb - db)
         let q = shift >= 0 ? (numerator << shift) / denominator : numerator / (denominator << (-shift))
         return Double(q) * pow2(-shift)
@@ -104,7 +108,8 @@ public struct Rational: Sendable, Hashable, Comparable, CustomStringConvertible 
         let k = bits - approxLog2
         let scaled: BigInt = k >= 0 ? (numerator << (n * k)) / denominator : numerator / (denominator << (-n * k))
         // Largest integer m with m^n ≤ scaled (floor of the n-th root).
-        var lo = BigInt(0), hi = BigInt(1) << ((scaled.magnitude.bitWidth / n) + 2)
+        var lo = BigInt(0)
+        var hi = BigInt(1) << ((scaled.magnitude.bitWidth / n) + 2)
         while hi - lo > 1 {
             let mid = (lo + hi) >> 1
             if mid.power(n) <= scaled { lo = mid } else { hi = mid }
@@ -138,8 +143,15 @@ public enum RationalError: Error, Equatable, Sendable, CustomStringConvertible {
 
 /// 2^e as a Double, for |e| within the exponent range.
 func pow2(_ e: Int) -> Double {
-    var r = 1.0, k = e
-    while k > 1000 { r *= 0x1p1000; k -= 1000 }
-    while k < -1000 { r *= 0x1p-1000; k += 1000 }
+    var r = 1.0
+    var k = e
+    while k > 1000 {
+        r *= 0x1p1000
+        k -= 1000
+    }
+    while k < -1000 {
+        r *= 0x1p-1000
+        k += 1000
+    }
     return r * Double(sign: .plus, exponent: k, significand: 1)
 }

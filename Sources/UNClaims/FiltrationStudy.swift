@@ -77,7 +77,8 @@ public enum FiltrationStudy {
             var probe = un
             var r = rng
             let before = probe.skipCounter
-            _ = try probe.forwardTraining(batch(&r, tokens: tokens, channels: channels, scale: k, channelScales: scales))
+            _ = try probe.forwardTraining(
+                batch(&r, tokens: tokens, channels: channels, scale: k, channelScales: scales))
             if probe.skipCounter > before {
                 smallest = k
                 break
@@ -106,15 +107,21 @@ public enum FiltrationStudy {
     }
 
     /// Runs the reference-compatible UN with filtration on stationary N(0,1) activations.
-    public static func run(window m: Int, tokens: Int, channels: Int = 4, steps: Int = 400, seed: UInt64) throws -> Result {
+    public static func run(window m: Int, tokens: Int, channels: Int = 4, steps: Int = 400, seed: UInt64) throws
+        -> Result
+    {
         var rng = SeededGenerator(seed: seed)
-        let cfg = UnifiedNormConfiguration(channels: channels, forwardWindow: m, warmupIters: 2 * m, outlierFiltration: true)
+        let cfg = UnifiedNormConfiguration(
+            channels: channels, forwardWindow: m, warmupIters: 2 * m, outlierFiltration: true)
         var un = try UnifiedNorm<Double>(configuration: cfg, mode: .referenceCompatible)
         var paper = try UnifiedNorm<Double>(configuration: cfg, mode: .paper(.calibrated))
-        var filtered = 0, skips = 0, paperSkips = 0
+        var filtered = 0
+        var skips = 0
+        var paperSkips = 0
         for t in 1...steps {
             let x = try batch(&rng, tokens: tokens, channels: channels)
-            let before = un.skipCounter, pb = paper.skipCounter
+            let before = un.skipCounter
+            let pb = paper.skipCounter
             _ = try un.forwardTraining(x)
             _ = try paper.forwardTraining(x)
             if t >= cfg.warmupIters {
@@ -135,16 +142,19 @@ public enum FiltrationStudy {
             return nil
         }
         let factors = [1.05, 1.1, 1.2, 1.5, 2, 3, 5, 10, 20, 50, 100]
-        return Result(window: m, tokens: tokens, channels: channels, steps: steps,
-                      previousWindowFireRate: Double(skips) / Double(max(filtered, 1)),
-                      sameWindowFireRate: Double(paperSkips) / Double(max(filtered, 1)),
-                      smallestFiringSpike: try smallest(factors, dip: false), smallestFiringDip: try smallest(factors, dip: true))
+        return Result(
+            window: m, tokens: tokens, channels: channels, steps: steps,
+            previousWindowFireRate: Double(skips) / Double(max(filtered, 1)),
+            sameWindowFireRate: Double(paperSkips) / Double(max(filtered, 1)),
+            smallestFiringSpike: try smallest(factors, dip: false), smallestFiringDip: try smallest(factors, dip: true))
     }
 
     public static func table(seed: UInt64, steps: Int = 400) throws -> [Result] {
         var out: [Result] = []
         for m in [2, 4, 8] {
-            for tokens in [8, 64, 512] { out.append(try run(window: m, tokens: tokens, steps: steps, seed: seed &+ UInt64(m * 1000 + tokens))) }
+            for tokens in [8, 64, 512] {
+                out.append(try run(window: m, tokens: tokens, steps: steps, seed: seed &+ UInt64(m * 1000 + tokens)))
+            }
         }
         return out
     }

@@ -27,9 +27,13 @@ public struct LayerCase: Sendable, CustomStringConvertible {
     /// (1e-3, 1, 1e3), a common shift, standard-normal-like values, a padding pattern (the last
     /// real token is always kept; all-but-one padded when `padAllButOne`), and an ε index
     /// (1e-5, 1e-3, 1e-8). Property tests shrink the raw draws towards one token, one channel.
-    public static func build(batch: Int, tokens: Int, channels: Int, scaleIndex: Int, shift: Double,
-                             values: [Double], gradients: [Double], pad: [Bool]?, padAllButOne: Bool, epsIndex: Int) -> LayerCase {
-        let b = max(1, min(2, batch)), n = max(1, min(4, tokens)), c = max(1, min(5, channels))
+    public static func build(
+        batch: Int, tokens: Int, channels: Int, scaleIndex: Int, shift: Double,
+        values: [Double], gradients: [Double], pad: [Bool]?, padAllButOne: Bool, epsIndex: Int
+    ) -> LayerCase {
+        let b = max(1, min(2, batch))
+        let n = max(1, min(4, tokens))
+        let c = max(1, min(5, channels))
         let count = b * n * c
         let scale = [1e-3, 1, 1e3][abs(scaleIndex) % 3]
         let x = (0..<count).map { scale * (values[$0 % values.count] + shift) }
@@ -40,17 +44,19 @@ public struct LayerCase: Sendable, CustomStringConvertible {
             m[(b * n) / 2] = false
             mask = m
         }
-        return LayerCase(batch: b, tokens: n, channels: c, x: x, dy: dy, padMask: mask, eps: [1e-5, 1e-3, 1e-8][abs(epsIndex) % 3])
+        return LayerCase(
+            batch: b, tokens: n, channels: c, x: x, dy: dy, padMask: mask, eps: [1e-5, 1e-3, 1e-8][abs(epsIndex) % 3])
     }
 
     public static func random(_ rng: inout SeededGenerator, padded: Bool? = nil) -> LayerCase {
         let pad = padded ?? Bool.random(using: &rng)
-        return build(batch: Int.random(in: 1...2, using: &rng), tokens: Int.random(in: 1...4, using: &rng),
-                     channels: Int.random(in: 1...5, using: &rng), scaleIndex: Int.random(in: 0..<3, using: &rng),
-                     shift: Bool.random(using: &rng) ? 0 : rng.normal(),
-                     values: (0..<40).map { _ in rng.normal() }, gradients: (0..<40).map { _ in rng.normal() },
-                     pad: pad ? (0..<8).map { _ in Bool.random(using: &rng) } : nil,
-                     padAllButOne: Bool.random(using: &rng), epsIndex: Int.random(in: 0..<3, using: &rng))
+        return build(
+            batch: Int.random(in: 1...2, using: &rng), tokens: Int.random(in: 1...4, using: &rng),
+            channels: Int.random(in: 1...5, using: &rng), scaleIndex: Int.random(in: 0..<3, using: &rng),
+            shift: Bool.random(using: &rng) ? 0 : rng.normal(),
+            values: (0..<40).map { _ in rng.normal() }, gradients: (0..<40).map { _ in rng.normal() },
+            pad: pad ? (0..<8).map { _ in Bool.random(using: &rng) } : nil,
+            padAllButOne: Bool.random(using: &rng), epsIndex: Int.random(in: 0..<3, using: &rng))
     }
 }
 
@@ -69,21 +75,28 @@ public enum ExactLayer: String, CaseIterable, Sendable {
         case .batchNorm: return try check(BatchNorm<Double>(channels: c.channels, eps: c.eps), c, checker)
         case .rmsNorm: return try check(RMSNorm<Double>(channels: c.channels, eps: c.eps), c, checker)
         case .unWindow1, .unCalibratedWindow1:
-            let cfg = UnifiedNormConfiguration(channels: c.channels, forwardWindow: 1, warmupIters: 0, eps: c.eps, momentum: 0.9)
-            return try check(UnifiedNorm<Double>(configuration: cfg, mode: .paper(self == .unWindow1 ? .exact : .calibrated)), c, checker)
+            let cfg = UnifiedNormConfiguration(
+                channels: c.channels, forwardWindow: 1, warmupIters: 0, eps: c.eps, momentum: 0.9)
+            return try check(
+                UnifiedNorm<Double>(configuration: cfg, mode: .paper(self == .unWindow1 ? .exact : .calibrated)), c,
+                checker)
         }
     }
 
-    func check<L: NormalizationLayer>(_ layer: L, _ c: LayerCase, _ checker: GradientChecker) throws -> CheckResult where L.Scalar == Double {
-        let x: TokenBatch<Double> = try c.input(), dy: TokenBatch<Double> = try c.gradient()
+    func check<L: NormalizationLayer>(_ layer: L, _ c: LayerCase, _ checker: GradientChecker) throws -> CheckResult
+    where L.Scalar == Double {
+        let x: TokenBatch<Double> = try c.input()
+        let dy: TokenBatch<Double> = try c.gradient()
         var l = layer
         let (y, cache) = try l.forwardTraining(x)
         let g = try l.backward(dy, cache: cache)
-        return try checker.checkGradient(of: { v in
-            var copy = layer
-            let y = try copy.forwardTraining(x.with(values: v)).output
-            return zip(y.values, dy.values).reduce(0.0) { $0 + $1.0 * $1.1 }
-        }, at: x.values, gradient: g.input.values, termMagnitudes: termMagnitudes(x, dy: dy, z: y.values, eps: c.eps))
+        return try checker.checkGradient(
+            of: { v in
+                var copy = layer
+                let y = try copy.forwardTraining(x.with(values: v)).output
+                return zip(y.values, dy.values).reduce(0.0) { $0 + $1.0 * $1.1 }
+            }, at: x.values, gradient: g.input.values,
+            termMagnitudes: termMagnitudes(x, dy: dy, z: y.values, eps: c.eps))
     }
 
     /// `(|G_i| + mean|G| + |z_i| mean|G z| + zShift·(…))/s` over the normalization group of each
@@ -93,7 +106,8 @@ public enum ExactLayer: String, CaseIterable, Sendable {
         let ch = x.channels
         let perToken = self == .layerNorm || self == .rmsNorm
         let centered = self == .layerNorm || self == .batchNorm
-        let groups: [[Int]] = perToken
+        let groups: [[Int]] =
+            perToken
             ? (0..<x.rows).map { r in (0..<ch).map { r * ch + $0 } }
             : (0..<ch).map { j in (0..<x.rows).map { $0 * ch + j } }
         var out = [Double](repeating: 0, count: x.values.count)

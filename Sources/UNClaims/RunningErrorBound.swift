@@ -14,8 +14,14 @@ struct Bounded<S: NormScalar> {
     /// Library `exp` and `tanh` assumed within 2 ulps: relative error `4u`.
     static var libraryFactor: Double { 4 }
 
-    init(_ v: S, error: Double = 0) { value = v; self.error = error }
-    init(exact v: Double) { value = S(v); error = abs(Double(S(v)) - v) }
+    init(_ v: S, error: Double = 0) {
+        value = v
+        self.error = error
+    }
+    init(exact v: Double) {
+        value = S(v)
+        error = abs(Double(S(v)) - v)
+    }
 
     var magnitude: Double { abs(Double(value)) }
 
@@ -29,7 +35,9 @@ struct Bounded<S: NormScalar> {
     }
     static func * (a: Bounded, b: Bounded) -> Bounded {
         let v = a.value * b.value
-        return Bounded(v, error: a.magnitude * b.error + b.magnitude * a.error + a.error * b.error + u * abs(Double(v)) * (1 + 2 * u))
+        return Bounded(
+            v,
+            error: a.magnitude * b.error + b.magnitude * a.error + a.error * b.error + u * abs(Double(v)) * (1 + 2 * u))
     }
     /// Requires `|b| > b.error` (checked by the caller's bound being finite).
     static func / (a: Bounded, b: Bounded) -> Bounded {
@@ -42,7 +50,9 @@ struct Bounded<S: NormScalar> {
     func exp() -> Bounded {
         let v = S.exp(value)
         let m = abs(Double(v))
-        return Bounded(v, error: m * Double.expMinusOne(error) * (1 + Self.libraryFactor * Self.u) + Self.libraryFactor * Self.u * m)
+        return Bounded(
+            v,
+            error: m * Double.expMinusOne(error) * (1 + Self.libraryFactor * Self.u) + Self.libraryFactor * Self.u * m)
     }
     /// `|tanh'| ≤ 1`.
     func tanh() -> Bounded {
@@ -54,7 +64,6 @@ struct Bounded<S: NormScalar> {
         Bounded(Swift.max(a.value, b.value), error: Swift.max(a.error, b.error))
     }
 }
-
 
 /// A pre-norm transformer block (single-head attention and a tanh MLP, residual connections)
 /// whose two normalizations are UN in inference form, evaluated unfolded and with both UNs
@@ -81,13 +90,21 @@ struct TransformerBlock {
     }
 
     /// `W diag(a)` and `W b + c`, computed in `S` with their own rounding tracked.
-    static func fold<S: NormScalar>(_ w: [Double], _ c: [Double], a: [Double], b: [Double], outputs: Int) -> ([Bounded<S>], [Bounded<S>]) {
+    static func fold<S: NormScalar>(_ w: [Double], _ c: [Double], a: [Double], b: [Double], outputs: Int) -> (
+        [Bounded<S>], [Bounded<S>]
+    ) {
         let n = a.count
-        let wb = w.map { Bounded<S>(exact: $0) }, ab = a.map { Bounded<S>(exact: $0) }, bb = b.map { Bounded<S>(exact: $0) }
-        var wf: [Bounded<S>] = [], cf: [Bounded<S>] = []
+        let wb = w.map { Bounded<S>(exact: $0) }
+        let ab = a.map { Bounded<S>(exact: $0) }
+        let bb = b.map { Bounded<S>(exact: $0) }
+        var wf: [Bounded<S>] = []
+        var cf: [Bounded<S>] = []
         for o in 0..<outputs {
             var s = Bounded<S>(0)
-            for k in 0..<n { wf.append(wb[o * n + k] * ab[k]); s = s + wb[o * n + k] * bb[k] }
+            for k in 0..<n {
+                wf.append(wb[o * n + k] * ab[k])
+                s = s + wb[o * n + k] * bb[k]
+            }
             cf.append(s + Bounded<S>(exact: c[o]))
         }
         return (wf, cf)
@@ -102,16 +119,21 @@ struct TransformerBlock {
         func un(_ v: Matrix<S>, _ a: [Double], _ b: [Double]) -> Matrix<S> {
             v.map { row in row.indices.map { B(a)[$0] * row[$0] + B(b)[$0] } }
         }
-        let q: Matrix<S>, k: Matrix<S>, v: Matrix<S>
+        let q: Matrix<S>
+        let k: Matrix<S>
+        let v: Matrix<S>
         if folded {
             let (fq, cq) = Self.fold(wq, bq, a: a1, b: b1, outputs: width) as ([Bounded<S>], [Bounded<S>])
             let (fk, ck) = Self.fold(wk, bk, a: a1, b: b1, outputs: width) as ([Bounded<S>], [Bounded<S>])
             var (fv, cv) = Self.fold(wv, bv, a: a1, b: b1, outputs: width) as ([Bounded<S>], [Bounded<S>])
             if plantedFoldError != 0 { fv = fv.map { Bounded<S>($0.value * S(1 + plantedFoldError), error: $0.error) } }
-            q = Self.linear(xs, fq, cq, outputs: width); k = Self.linear(xs, fk, ck, outputs: width); v = Self.linear(xs, fv, cv, outputs: width)
+            q = Self.linear(xs, fq, cq, outputs: width)
+            k = Self.linear(xs, fk, ck, outputs: width)
+            v = Self.linear(xs, fv, cv, outputs: width)
         } else {
             let u1 = un(xs, a1, b1)
-            q = Self.linear(u1, B(wq), B(bq), outputs: width); k = Self.linear(u1, B(wk), B(bk), outputs: width)
+            q = Self.linear(u1, B(wq), B(bq), outputs: width)
+            k = Self.linear(u1, B(wk), B(bk), outputs: width)
             v = Self.linear(u1, B(wv), B(bv), outputs: width)
         }
         let scale = Bounded<S>(exact: 1 / Double(width).squareRoot())
@@ -125,11 +147,12 @@ struct TransformerBlock {
             let m = scores.dropFirst().reduce(scores[0], Bounded.maximum)
             scores = scores.map { ($0 - m).exp() }
             let z = scores.dropFirst().reduce(scores[0], +)
-            att.append((0..<width).map { c in
-                var s = Bounded<S>(0)
-                for j in 0..<tokens { s = s + (scores[j] / z) * v[j][c] }
-                return s
-            })
+            att.append(
+                (0..<width).map { c in
+                    var s = Bounded<S>(0)
+                    for j in 0..<tokens { s = s + (scores[j] / z) * v[j][c] }
+                    return s
+                })
         }
         let o = Self.linear(att, B(wo), B(bo), outputs: width)
         let h: Matrix<S> = (0..<tokens).map { r in (0..<width).map { xs[r][$0] + o[r][$0] } }

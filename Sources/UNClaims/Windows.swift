@@ -36,10 +36,17 @@ public enum WindowShape: Int, CaseIterable, Sendable {
             roots = (0..<m).map { RootWindow.root(mantissa: mant[$0], exponent: exponents[$0]) }
         case .heavyTail:
             // Pareto-like: most entries near the base, a few far above it.
-            roots = (0..<m).map { RootWindow.root(mantissa: mant[$0], exponent: e0 + (abs(exponents[$0]) % 4 == 0 ? abs(exponents[$0]) % 40 : 0)) }
+            roots = (0..<m).map {
+                RootWindow.root(
+                    mantissa: mant[$0], exponent: e0 + (abs(exponents[$0]) % 4 == 0 ? abs(exponents[$0]) % 40 : 0))
+            }
         case .oneHugeOutlier, .oneTinyOutlier:
             let sign = self == .oneHugeOutlier ? 1 : -1
-            roots = (0..<m).map { i in RootWindow.root(mantissa: mant[i], exponent: i == 0 ? e0 + sign * (5 + abs(exponents[1 % exponents.count]) % 55) : e0) }
+            roots = (0..<m).map { i in
+                RootWindow.root(
+                    mantissa: mant[i],
+                    exponent: i == 0 ? e0 + sign * (5 + abs(exponents[1 % exponents.count]) % 55) : e0)
+            }
         case .windowOfTwo:
             roots = (0..<2).map { RootWindow.root(mantissa: mant[$0], exponent: e0 + exponents[$0] % 4) }
         case .allEqual:
@@ -53,14 +60,22 @@ public enum WindowShape: Int, CaseIterable, Sendable {
     public static func random(_ rng: inout SeededGenerator, maxWindow: Int = 8) -> RootWindow {
         let shape = allCases[Int.random(in: 0..<allCases.count, using: &rng)]
         let m = Int.random(in: 2...maxWindow, using: &rng)
-        return shape.build(m: m, mantissas: (0..<m).map { _ in Int.random(in: 0..<(1 << 26), using: &rng) },
-                           exponents: (0..<m).map { _ in Int.random(in: -60...60, using: &rng) })
+        return shape.build(
+            m: m, mantissas: (0..<m).map { _ in Int.random(in: 0..<(1 << 26), using: &rng) },
+            exponents: (0..<m).map { _ in Int.random(in: -60...60, using: &rng) })
     }
 }
 
 func pow2(_ e: Int) -> Double {
-    var r = 1.0, k = e
-    while k > 1000 { r *= 0x1p1000; k -= 1000 }
-    while k < -1000 { r *= 0x1p-1000; k += 1000 }
+    var r = 1.0
+    var k = e
+    while k > 1000 {
+        r *= 0x1p1000
+        k -= 1000
+    }
+    while k < -1000 {
+        r *= 0x1p-1000
+        k += 1000
+    }
     return r * Double(sign: .plus, exponent: k, significand: 1)
 }

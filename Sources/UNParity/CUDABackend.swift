@@ -8,16 +8,23 @@ public final class CUDABackend: KernelLauncher {
     typealias CUPrimaryCtxRetain = @convention(c) (UnsafeMutablePointer<OpaquePointer?>?, Int32) -> Int32
     typealias CUCtxSetCurrent = @convention(c) (OpaquePointer?) -> Int32
     typealias CUModuleLoadData = @convention(c) (UnsafeMutablePointer<OpaquePointer?>?, UnsafeRawPointer?) -> Int32
-    typealias CUModuleGetFunction = @convention(c) (UnsafeMutablePointer<OpaquePointer?>?, OpaquePointer?, UnsafePointer<CChar>?) -> Int32
+    typealias CUModuleGetFunction =
+        @convention(c) (UnsafeMutablePointer<OpaquePointer?>?, OpaquePointer?, UnsafePointer<CChar>?) -> Int32
     typealias CUMemAlloc = @convention(c) (UnsafeMutablePointer<UInt64>?, Int) -> Int32
     typealias CUMemFree = @convention(c) (UInt64) -> Int32
     typealias CUMemcpyHtoD = @convention(c) (UInt64, UnsafeRawPointer?, Int) -> Int32
     typealias CUMemcpyDtoH = @convention(c) (UnsafeMutableRawPointer?, UInt64, Int) -> Int32
-    typealias CULaunchKernel = @convention(c) (OpaquePointer?, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, OpaquePointer?,
-                                               UnsafeMutablePointer<UnsafeMutableRawPointer?>?, UnsafeMutablePointer<UnsafeMutableRawPointer?>?) -> Int32
+    typealias CULaunchKernel =
+        @convention(c) (
+            OpaquePointer?, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, OpaquePointer?,
+            UnsafeMutablePointer<UnsafeMutableRawPointer?>?, UnsafeMutablePointer<UnsafeMutableRawPointer?>?
+        ) -> Int32
     typealias CUCtxSynchronize = @convention(c) () -> Int32
-    typealias NVCreate = @convention(c) (UnsafeMutablePointer<OpaquePointer?>?, UnsafePointer<CChar>?, UnsafePointer<CChar>?, Int32,
-                                         UnsafePointer<UnsafePointer<CChar>?>?, UnsafePointer<UnsafePointer<CChar>?>?) -> Int32
+    typealias NVCreate =
+        @convention(c) (
+            UnsafeMutablePointer<OpaquePointer?>?, UnsafePointer<CChar>?, UnsafePointer<CChar>?, Int32,
+            UnsafePointer<UnsafePointer<CChar>?>?, UnsafePointer<UnsafePointer<CChar>?>?
+        ) -> Int32
     typealias NVCompile = @convention(c) (OpaquePointer?, Int32, UnsafePointer<UnsafePointer<CChar>?>?) -> Int32
     typealias NVSize = @convention(c) (OpaquePointer?, UnsafeMutablePointer<Int>?) -> Int32
     typealias NVGet = @convention(c) (OpaquePointer?, UnsafeMutablePointer<CChar>?) -> Int32
@@ -36,26 +43,45 @@ public final class CUDABackend: KernelLauncher {
     public static let driverNames = ["libcuda.so.1", "libcuda.so"]
     public static let nvrtcNames = ["libnvrtc.so", "libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so.11.2"]
 
-    public init(driverNames: [String] = CUDABackend.driverNames, nvrtcNames: [String] = CUDABackend.nvrtcNames, architecture: String = "compute_80") {
+    public init(
+        driverNames: [String] = CUDABackend.driverNames, nvrtcNames: [String] = CUDABackend.nvrtcNames,
+        architecture: String = "compute_80"
+    ) {
         self.architecture = architecture
         let (d, derr) = DynamicLibrary.open(driverNames)
         let (n, nerr) = DynamicLibrary.open(nvrtcNames)
-        driver = d; nvrtc = n
-        guard let d else { availability = .notAvailable(reason: "CUDA driver not found (\(derr))"); return }
-        guard n != nil else { availability = .notAvailable(reason: "NVRTC not found (\(nerr))"); return }
+        driver = d
+        nvrtc = n
+        guard let d else {
+            availability = .notAvailable(reason: "CUDA driver not found (\(derr))")
+            return
+        }
+        guard n != nil else {
+            availability = .notAvailable(reason: "NVRTC not found (\(nerr))")
+            return
+        }
         do {
-            guard try d.symbol("cuInit", as: CUInit.self)(0) == 0 else { availability = .notAvailable(reason: "cuInit failed: no usable GPU"); return }
+            guard try d.symbol("cuInit", as: CUInit.self)(0) == 0 else {
+                availability = .notAvailable(reason: "cuInit failed: no usable GPU")
+                return
+            }
             var dev: Int32 = 0
-            guard try d.symbol("cuDeviceGet", as: CUDeviceGet.self)(&dev, 0) == 0 else { availability = .notAvailable(reason: "no CUDA device"); return }
+            guard try d.symbol("cuDeviceGet", as: CUDeviceGet.self)(&dev, 0) == 0 else {
+                availability = .notAvailable(reason: "no CUDA device")
+                return
+            }
             var nameBuf = [CChar](repeating: 0, count: 256)
             _ = try d.symbol("cuDeviceGetName", as: CUDeviceGetName.self)(&nameBuf, 256, dev)
             var ctx: OpaquePointer?
             guard try d.symbol("cuDevicePrimaryCtxRetain", as: CUPrimaryCtxRetain.self)(&ctx, dev) == 0,
-                  try d.symbol("cuCtxSetCurrent", as: CUCtxSetCurrent.self)(ctx) == 0 else {
-                availability = .notAvailable(reason: "could not make a CUDA context current"); return
+                try d.symbol("cuCtxSetCurrent", as: CUCtxSetCurrent.self)(ctx) == 0
+            else {
+                availability = .notAvailable(reason: "could not make a CUDA context current")
+                return
             }
             context = ctx
-            availability = .available(device: String(decoding: nameBuf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+            availability = .available(
+                device: String(decoding: nameBuf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
         } catch {
             availability = .notAvailable(reason: "\(error)")
         }
@@ -82,42 +108,62 @@ public final class CUDABackend: KernelLauncher {
         guard let d = driver, let n = nvrtc else { throw BackendError(name, "not available") }
         var prog: OpaquePointer?
         let src = KernelSources.cuda(p)
-        guard try src.withCString({ try n.symbol("nvrtcCreateProgram", as: NVCreate.self)(&prog, $0, "un_kernels.cu", 0, nil, nil) }) == 0 else {
+        guard
+            try src.withCString({
+                try n.symbol("nvrtcCreateProgram", as: NVCreate.self)(&prog, $0, "un_kernels.cu", 0, nil, nil)
+            }) == 0
+        else {
             throw BackendError(name, "nvrtcCreateProgram failed")
         }
         defer { _ = try? n.symbol("nvrtcDestroyProgram", as: NVDestroy.self)(&prog) }
         let opts = compileOptions.map { strdup($0) }
         defer { opts.forEach { free($0) } }
         let optPtrs = opts.map { UnsafePointer<CChar>($0) }
-        let c = try optPtrs.withUnsafeBufferPointer { try n.symbol("nvrtcCompileProgram", as: NVCompile.self)(prog, Int32(optPtrs.count), $0.baseAddress) }
+        let c = try optPtrs.withUnsafeBufferPointer {
+            try n.symbol("nvrtcCompileProgram", as: NVCompile.self)(prog, Int32(optPtrs.count), $0.baseAddress)
+        }
         if c != 0 {
             var size = 0
             _ = try n.symbol("nvrtcGetProgramLogSize", as: NVSize.self)(prog, &size)
             var log = [CChar](repeating: 0, count: size + 1)
             _ = try n.symbol("nvrtcGetProgramLog", as: NVGet.self)(prog, &log)
-            throw BackendError(name, "NVRTC compile failed: \(String(decoding: log.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))")
+            throw BackendError(
+                name,
+                "NVRTC compile failed: \(String(decoding: log.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))"
+            )
         }
         var size = 0
         _ = try n.symbol("nvrtcGetPTXSize", as: NVSize.self)(prog, &size)
         var ptx = [CChar](repeating: 0, count: size + 1)
         _ = try n.symbol("nvrtcGetPTX", as: NVGet.self)(prog, &ptx)
         var mod: OpaquePointer?
-        let r = try ptx.withUnsafeBytes { try d.symbol("cuModuleLoadData", as: CUModuleLoadData.self)(&mod, $0.baseAddress) }
+        let r = try ptx.withUnsafeBytes {
+            try d.symbol("cuModuleLoadData", as: CUModuleLoadData.self)(&mod, $0.baseAddress)
+        }
         guard r == 0, let mod else { throw BackendError(name, "cuModuleLoadData failed (\(r))") }
         modules[p] = mod
         return mod
     }
 
-    public func launch(_ kernel: String, _ arguments: [KernelArgument], globalSize: Int, precision: Precision) throws -> [[Double]] {
+    public func launch(_ kernel: String, _ arguments: [KernelArgument], globalSize: Int, precision: Precision) throws
+        -> [[Double]]
+    {
         guard let d = driver, context != nil else { throw BackendError(name, "not available") }
         let mod = try module(precision)
         var fn: OpaquePointer?
-        guard try d.symbol("cuModuleGetFunction", as: CUModuleGetFunction.self)(&fn, mod, kernel) == 0 else { throw BackendError(name, "kernel \(kernel) not found") }
-        let alloc = try d.symbol("cuMemAlloc_v2", as: CUMemAlloc.self), free_ = try d.symbol("cuMemFree_v2", as: CUMemFree.self)
-        let h2d = try d.symbol("cuMemcpyHtoD_v2", as: CUMemcpyHtoD.self), d2h = try d.symbol("cuMemcpyDtoH_v2", as: CUMemcpyDtoH.self)
+        guard try d.symbol("cuModuleGetFunction", as: CUModuleGetFunction.self)(&fn, mod, kernel) == 0 else {
+            throw BackendError(name, "kernel \(kernel) not found")
+        }
+        let alloc = try d.symbol("cuMemAlloc_v2", as: CUMemAlloc.self)
+        let free_ = try d.symbol("cuMemFree_v2", as: CUMemFree.self)
+        let h2d = try d.symbol("cuMemcpyHtoD_v2", as: CUMemcpyHtoD.self)
+        let d2h = try d.symbol("cuMemcpyDtoH_v2", as: CUMemcpyDtoH.self)
         var storage: [UnsafeMutableRawPointer] = []
         var devPtrs: [UInt64] = []
-        defer { storage.forEach { $0.deallocate() }; devPtrs.forEach { _ = free_($0) } }
+        defer {
+            storage.forEach { $0.deallocate() }
+            devPtrs.forEach { _ = free_($0) }
+        }
         var outputs: [(UInt64, Int)] = []
         for arg in arguments {
             let bytes = arg.packed(precision)
@@ -138,9 +184,12 @@ public final class CUDABackend: KernelLauncher {
         }
         var params: [UnsafeMutableRawPointer?] = storage.map { $0 }
         let g = grid(for: globalSize)
-        let r = try d.symbol("cuLaunchKernel", as: CULaunchKernel.self)(fn, g.blocks, 1, 1, g.threads, 1, 1, 0, nil, &params, nil)
+        let r = try d.symbol("cuLaunchKernel", as: CULaunchKernel.self)(
+            fn, g.blocks, 1, 1, g.threads, 1, 1, 0, nil, &params, nil)
         guard r == 0 else { throw BackendError(name, "cuLaunchKernel failed (\(r))") }
-        guard try d.symbol("cuCtxSynchronize", as: CUCtxSynchronize.self)() == 0 else { throw BackendError(name, "kernel execution failed") }
+        guard try d.symbol("cuCtxSynchronize", as: CUCtxSynchronize.self)() == 0 else {
+            throw BackendError(name, "kernel execution failed")
+        }
         return outputs.map { ptr, count in
             var out = [UInt8](repeating: 0, count: count)
             _ = out.withUnsafeMutableBytes { d2h($0.baseAddress, ptr, count) }

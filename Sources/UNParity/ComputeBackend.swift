@@ -15,7 +15,10 @@ public enum Availability: Sendable, Equatable {
 public struct BackendError: Error, Equatable, Sendable, CustomStringConvertible {
     public var backend: String
     public var message: String
-    public init(_ backend: String, _ message: String) { self.backend = backend; self.message = message }
+    public init(_ backend: String, _ message: String) {
+        self.backend = backend
+        self.message = message
+    }
     public var description: String { "\(backend): \(message)" }
 }
 
@@ -29,11 +32,14 @@ public protocol ComputeBackend {
     /// (1) `y = a ⊙ x + b` per channel over `rows × channels`.
     func affine(x: [Double], scale: [Double], shift: [Double], channels: Int, precision: Precision) throws -> [Double]
     /// (2) `y = W x + c` per row (`W` is `outputs × inputs`).
-    func linear(x: [Double], weight: [Double], bias: [Double], inputs: Int, outputs: Int, rows: Int, precision: Precision) throws -> [Double]
+    func linear(
+        x: [Double], weight: [Double], bias: [Double], inputs: Int, outputs: Int, rows: Int, precision: Precision
+    ) throws -> [Double]
     /// (3a) per-channel mean of `x²` over the real rows.
     func meanSquare(x: [Double], realRows: [Bool], channels: Int, precision: Precision) throws -> [Double]
     /// (3b) per-channel `exp(mean(log w))` over a slot-major `window × channels` buffer.
     func logGeometricMean(buffer: [Double], window: Int, channels: Int, precision: Precision) throws -> [Double]
     /// (4) LayerNorm forward per row.
-    func layerNorm(x: [Double], gamma: [Double], beta: [Double], channels: Int, eps: Double, precision: Precision) throws -> [Double]
+    func layerNorm(x: [Double], gamma: [Double], beta: [Double], channels: Int, eps: Double, precision: Precision)
+        throws -> [Double]
 }

@@ -28,7 +28,10 @@ public enum KernelArgument: Sendable, Equatable {
     }
 
     public var isBuffer: Bool {
-        switch self { case .reals, .ints, .output: return true; default: return false }
+        switch self {
+        case .reals, .ints, .output: return true
+        default: return false
+        }
     }
 
     /// Reads reals back from device bytes.
@@ -44,7 +47,8 @@ public enum KernelArgument: Sendable, Equatable {
 public protocol KernelLauncher: ComputeBackend {
     /// Runs `kernel` over `globalSize` work items; returns the contents of the `.output`
     /// arguments, in order.
-    func launch(_ kernel: String, _ arguments: [KernelArgument], globalSize: Int, precision: Precision) throws -> [[Double]]
+    func launch(_ kernel: String, _ arguments: [KernelArgument], globalSize: Int, precision: Precision) throws
+        -> [[Double]]
 }
 
 extension KernelLauncher {
@@ -53,28 +57,57 @@ extension KernelLauncher {
         return try launch(kernel, args, globalSize: n, precision: p)[0]
     }
 
-    public func affine(x: [Double], scale: [Double], shift: [Double], channels: Int, precision: Precision) throws -> [Double] {
-        try one("un_affine", [.reals(x), .reals(scale), .reals(shift), .output(count: x.count), .int(Int32(channels)), .int(Int32(x.count))], x.count, precision)
+    public func affine(x: [Double], scale: [Double], shift: [Double], channels: Int, precision: Precision) throws
+        -> [Double]
+    {
+        try one(
+            "un_affine",
+            [
+                .reals(x), .reals(scale), .reals(shift), .output(count: x.count), .int(Int32(channels)),
+                .int(Int32(x.count)),
+            ], x.count, precision)
     }
 
-    public func linear(x: [Double], weight: [Double], bias: [Double], inputs: Int, outputs: Int, rows: Int, precision: Precision) throws -> [Double] {
-        try one("linear", [.reals(x), .reals(weight), .reals(bias), .output(count: rows * outputs), .int(Int32(inputs)), .int(Int32(outputs)), .int(Int32(rows))],
-                rows * outputs, precision)
+    public func linear(
+        x: [Double], weight: [Double], bias: [Double], inputs: Int, outputs: Int, rows: Int, precision: Precision
+    ) throws -> [Double] {
+        try one(
+            "linear",
+            [
+                .reals(x), .reals(weight), .reals(bias), .output(count: rows * outputs), .int(Int32(inputs)),
+                .int(Int32(outputs)), .int(Int32(rows)),
+            ],
+            rows * outputs, precision)
     }
 
     public func meanSquare(x: [Double], realRows: [Bool], channels: Int, precision: Precision) throws -> [Double] {
-        try one("mean_square", [.reals(x), .ints(realRows.map { $0 ? 1 : 0 }), .output(count: channels), .int(Int32(realRows.count)), .int(Int32(channels))],
-                channels, precision)
+        try one(
+            "mean_square",
+            [
+                .reals(x), .ints(realRows.map { $0 ? 1 : 0 }), .output(count: channels), .int(Int32(realRows.count)),
+                .int(Int32(channels)),
+            ],
+            channels, precision)
     }
 
-    public func logGeometricMean(buffer: [Double], window: Int, channels: Int, precision: Precision) throws -> [Double] {
-        try one("log_gm", [.reals(buffer), .output(count: channels), .int(Int32(window)), .int(Int32(channels))], channels, precision)
+    public func logGeometricMean(buffer: [Double], window: Int, channels: Int, precision: Precision) throws -> [Double]
+    {
+        try one(
+            "log_gm", [.reals(buffer), .output(count: channels), .int(Int32(window)), .int(Int32(channels))], channels,
+            precision)
     }
 
-    public func layerNorm(x: [Double], gamma: [Double], beta: [Double], channels: Int, eps: Double, precision: Precision) throws -> [Double] {
+    public func layerNorm(
+        x: [Double], gamma: [Double], beta: [Double], channels: Int, eps: Double, precision: Precision
+    ) throws -> [Double] {
         let rows = x.count / channels
-        return try one("layer_norm", [.reals(x), .reals(gamma), .reals(beta), .output(count: x.count), .int(Int32(rows)), .int(Int32(channels)), .real(eps)],
-                       rows, precision)
+        return try one(
+            "layer_norm",
+            [
+                .reals(x), .reals(gamma), .reals(beta), .output(count: x.count), .int(Int32(rows)),
+                .int(Int32(channels)), .real(eps),
+            ],
+            rows, precision)
     }
 }
 
@@ -93,7 +126,10 @@ final class DynamicLibrary {
         return (nil, errors.joined(separator: "; "))
     }
 
-    private init(handle: UnsafeMutableRawPointer, path: String) { self.handle = handle; self.path = path }
+    private init(handle: UnsafeMutableRawPointer, path: String) {
+        self.handle = handle
+        self.path = path
+    }
     deinit { dlclose(handle) }
 
     func symbol<T>(_ name: String, as: T.Type) throws -> T {

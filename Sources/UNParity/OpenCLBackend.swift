@@ -2,24 +2,57 @@
 /// with no OpenCL headers or libraries, and a machine without them gets `.notAvailable`.
 /// Runs on PoCL's CPU device in CI, and on NVIDIA GPUs where the driver provides OpenCL.
 public final class OpenCLBackend: KernelLauncher {
-    typealias GetPlatformIDs = @convention(c) (UInt32, UnsafeMutablePointer<OpaquePointer?>?, UnsafeMutablePointer<UInt32>?) -> Int32
-    typealias GetDeviceIDs = @convention(c) (OpaquePointer?, UInt64, UInt32, UnsafeMutablePointer<OpaquePointer?>?, UnsafeMutablePointer<UInt32>?) -> Int32
-    typealias GetInfo = @convention(c) (OpaquePointer?, UInt32, Int, UnsafeMutableRawPointer?, UnsafeMutablePointer<Int>?) -> Int32
-    typealias CreateContext = @convention(c) (UnsafePointer<Int>?, UInt32, UnsafePointer<OpaquePointer?>?, OpaquePointer?, UnsafeMutableRawPointer?, UnsafeMutablePointer<Int32>?) -> OpaquePointer?
-    typealias CreateQueue = @convention(c) (OpaquePointer?, OpaquePointer?, UInt64, UnsafeMutablePointer<Int32>?) -> OpaquePointer?
-    typealias CreateProgram = @convention(c) (OpaquePointer?, UInt32, UnsafeMutablePointer<UnsafePointer<CChar>?>?, UnsafePointer<Int>?, UnsafeMutablePointer<Int32>?) -> OpaquePointer?
-    typealias BuildProgram = @convention(c) (OpaquePointer?, UInt32, UnsafePointer<OpaquePointer?>?, UnsafePointer<CChar>?, OpaquePointer?, UnsafeMutableRawPointer?) -> Int32
-    typealias BuildInfo = @convention(c) (OpaquePointer?, OpaquePointer?, UInt32, Int, UnsafeMutableRawPointer?, UnsafeMutablePointer<Int>?) -> Int32
-    typealias CreateKernel = @convention(c) (OpaquePointer?, UnsafePointer<CChar>?, UnsafeMutablePointer<Int32>?) -> OpaquePointer?
-    typealias CreateBuffer = @convention(c) (OpaquePointer?, UInt64, Int, UnsafeMutableRawPointer?, UnsafeMutablePointer<Int32>?) -> OpaquePointer?
+    typealias GetPlatformIDs =
+        @convention(c) (UInt32, UnsafeMutablePointer<OpaquePointer?>?, UnsafeMutablePointer<UInt32>?) -> Int32
+    typealias GetDeviceIDs =
+        @convention(c) (
+            OpaquePointer?, UInt64, UInt32, UnsafeMutablePointer<OpaquePointer?>?, UnsafeMutablePointer<UInt32>?
+        ) -> Int32
+    typealias GetInfo =
+        @convention(c) (OpaquePointer?, UInt32, Int, UnsafeMutableRawPointer?, UnsafeMutablePointer<Int>?) -> Int32
+    typealias CreateContext =
+        @convention(c) (
+            UnsafePointer<Int>?, UInt32, UnsafePointer<OpaquePointer?>?, OpaquePointer?, UnsafeMutableRawPointer?,
+            UnsafeMutablePointer<Int32>?
+        ) -> OpaquePointer?
+    typealias CreateQueue =
+        @convention(c) (OpaquePointer?, OpaquePointer?, UInt64, UnsafeMutablePointer<Int32>?) -> OpaquePointer?
+    typealias CreateProgram =
+        @convention(c) (
+            OpaquePointer?, UInt32, UnsafeMutablePointer<UnsafePointer<CChar>?>?, UnsafePointer<Int>?,
+            UnsafeMutablePointer<Int32>?
+        ) -> OpaquePointer?
+    typealias BuildProgram =
+        @convention(c) (
+            OpaquePointer?, UInt32, UnsafePointer<OpaquePointer?>?, UnsafePointer<CChar>?, OpaquePointer?,
+            UnsafeMutableRawPointer?
+        ) -> Int32
+    typealias BuildInfo =
+        @convention(c) (
+            OpaquePointer?, OpaquePointer?, UInt32, Int, UnsafeMutableRawPointer?, UnsafeMutablePointer<Int>?
+        ) -> Int32
+    typealias CreateKernel =
+        @convention(c) (OpaquePointer?, UnsafePointer<CChar>?, UnsafeMutablePointer<Int32>?) -> OpaquePointer?
+    typealias CreateBuffer =
+        @convention(c) (OpaquePointer?, UInt64, Int, UnsafeMutableRawPointer?, UnsafeMutablePointer<Int32>?) ->
+        OpaquePointer?
     typealias SetKernelArg = @convention(c) (OpaquePointer?, UInt32, Int, UnsafeRawPointer?) -> Int32
-    typealias EnqueueNDRange = @convention(c) (OpaquePointer?, OpaquePointer?, UInt32, UnsafePointer<Int>?, UnsafePointer<Int>?, UnsafePointer<Int>?, UInt32, UnsafePointer<OpaquePointer?>?, UnsafeMutablePointer<OpaquePointer?>?) -> Int32
-    typealias EnqueueRead = @convention(c) (OpaquePointer?, OpaquePointer?, UInt32, Int, Int, UnsafeMutableRawPointer?, UInt32, UnsafePointer<OpaquePointer?>?, UnsafeMutablePointer<OpaquePointer?>?) -> Int32
+    typealias EnqueueNDRange =
+        @convention(c) (
+            OpaquePointer?, OpaquePointer?, UInt32, UnsafePointer<Int>?, UnsafePointer<Int>?, UnsafePointer<Int>?,
+            UInt32, UnsafePointer<OpaquePointer?>?, UnsafeMutablePointer<OpaquePointer?>?
+        ) -> Int32
+    typealias EnqueueRead =
+        @convention(c) (
+            OpaquePointer?, OpaquePointer?, UInt32, Int, Int, UnsafeMutableRawPointer?, UInt32,
+            UnsafePointer<OpaquePointer?>?, UnsafeMutablePointer<OpaquePointer?>?
+        ) -> Int32
     typealias Unary = @convention(c) (OpaquePointer?) -> Int32
 
     struct API {
         var getPlatformIDs: GetPlatformIDs, getDeviceIDs: GetDeviceIDs, getDeviceInfo: GetInfo, getPlatformInfo: GetInfo
-        var createContext: CreateContext, createQueue: CreateQueue, createProgram: CreateProgram, buildProgram: BuildProgram
+        var createContext: CreateContext, createQueue: CreateQueue, createProgram: CreateProgram,
+            buildProgram: BuildProgram
         var buildInfo: BuildInfo, createKernel: CreateKernel, createBuffer: CreateBuffer, setKernelArg: SetKernelArg
         var enqueueNDRange: EnqueueNDRange, enqueueRead: EnqueueRead, finish: Unary
         var releaseMem: Unary, releaseKernel: Unary, releaseProgram: Unary, releaseQueue: Unary, releaseContext: Unary
@@ -42,23 +75,39 @@ public final class OpenCLBackend: KernelLauncher {
     public init(libraryNames: [String] = ["libOpenCL.so.1", "libOpenCL.so"], platformHint: String? = nil) {
         let (lib, err) = DynamicLibrary.open(libraryNames)
         library = lib
-        guard let lib else { availability = .notAvailable(reason: "OpenCL ICD loader not found (\(err))"); return }
+        guard let lib else {
+            availability = .notAvailable(reason: "OpenCL ICD loader not found (\(err))")
+            return
+        }
         do {
             let a = try API(
-                getPlatformIDs: lib.symbol("clGetPlatformIDs", as: GetPlatformIDs.self), getDeviceIDs: lib.symbol("clGetDeviceIDs", as: GetDeviceIDs.self),
-                getDeviceInfo: lib.symbol("clGetDeviceInfo", as: GetInfo.self), getPlatformInfo: lib.symbol("clGetPlatformInfo", as: GetInfo.self),
-                createContext: lib.symbol("clCreateContext", as: CreateContext.self), createQueue: lib.symbol("clCreateCommandQueue", as: CreateQueue.self),
-                createProgram: lib.symbol("clCreateProgramWithSource", as: CreateProgram.self), buildProgram: lib.symbol("clBuildProgram", as: BuildProgram.self),
-                buildInfo: lib.symbol("clGetProgramBuildInfo", as: BuildInfo.self), createKernel: lib.symbol("clCreateKernel", as: CreateKernel.self),
-                createBuffer: lib.symbol("clCreateBuffer", as: CreateBuffer.self), setKernelArg: lib.symbol("clSetKernelArg", as: SetKernelArg.self),
-                enqueueNDRange: lib.symbol("clEnqueueNDRangeKernel", as: EnqueueNDRange.self), enqueueRead: lib.symbol("clEnqueueReadBuffer", as: EnqueueRead.self),
-                finish: lib.symbol("clFinish", as: Unary.self), releaseMem: lib.symbol("clReleaseMemObject", as: Unary.self),
-                releaseKernel: lib.symbol("clReleaseKernel", as: Unary.self), releaseProgram: lib.symbol("clReleaseProgram", as: Unary.self),
-                releaseQueue: lib.symbol("clReleaseCommandQueue", as: Unary.self), releaseContext: lib.symbol("clReleaseContext", as: Unary.self))
+                getPlatformIDs: lib.symbol("clGetPlatformIDs", as: GetPlatformIDs.self),
+                getDeviceIDs: lib.symbol("clGetDeviceIDs", as: GetDeviceIDs.self),
+                getDeviceInfo: lib.symbol("clGetDeviceInfo", as: GetInfo.self),
+                getPlatformInfo: lib.symbol("clGetPlatformInfo", as: GetInfo.self),
+                createContext: lib.symbol("clCreateContext", as: CreateContext.self),
+                createQueue: lib.symbol("clCreateCommandQueue", as: CreateQueue.self),
+                createProgram: lib.symbol("clCreateProgramWithSource", as: CreateProgram.self),
+                buildProgram: lib.symbol("clBuildProgram", as: BuildProgram.self),
+                buildInfo: lib.symbol("clGetProgramBuildInfo", as: BuildInfo.self),
+                createKernel: lib.symbol("clCreateKernel", as: CreateKernel.self),
+                createBuffer: lib.symbol("clCreateBuffer", as: CreateBuffer.self),
+                setKernelArg: lib.symbol("clSetKernelArg", as: SetKernelArg.self),
+                enqueueNDRange: lib.symbol("clEnqueueNDRangeKernel", as: EnqueueNDRange.self),
+                enqueueRead: lib.symbol("clEnqueueReadBuffer", as: EnqueueRead.self),
+                finish: lib.symbol("clFinish", as: Unary.self),
+                releaseMem: lib.symbol("clReleaseMemObject", as: Unary.self),
+                releaseKernel: lib.symbol("clReleaseKernel", as: Unary.self),
+                releaseProgram: lib.symbol("clReleaseProgram", as: Unary.self),
+                releaseQueue: lib.symbol("clReleaseCommandQueue", as: Unary.self),
+                releaseContext: lib.symbol("clReleaseContext", as: Unary.self))
             api = a
             availability = .notAvailable(reason: "no OpenCL device")
             var n: UInt32 = 0
-            guard a.getPlatformIDs(0, nil, &n) == 0, n > 0 else { availability = .notAvailable(reason: "the OpenCL loader reports no platform (no ICD installed)"); return }
+            guard a.getPlatformIDs(0, nil, &n) == 0, n > 0 else {
+                availability = .notAvailable(reason: "the OpenCL loader reports no platform (no ICD installed)")
+                return
+            }
             var platforms = [OpaquePointer?](repeating: nil, count: Int(n))
             _ = a.getPlatformIDs(n, &platforms, nil)
             let named = platforms.map { pl in (p: pl, name: Self.string { a.getPlatformInfo(pl, 0x0902, $1, $2, $3) }) }
@@ -73,9 +122,15 @@ public final class OpenCLBackend: KernelLauncher {
                 hasDouble = Self.string { a.getDeviceInfo(devs[0], 0x1030, $1, $2, $3) }.contains("cl_khr_fp64")
                 var err: Int32 = 0
                 context = a.createContext(nil, 1, &devs, nil, nil, &err)
-                guard err == 0, context != nil else { availability = .notAvailable(reason: "clCreateContext failed (\(err))"); return }
+                guard err == 0, context != nil else {
+                    availability = .notAvailable(reason: "clCreateContext failed (\(err))")
+                    return
+                }
                 queue = a.createQueue(context, devs[0], 0, &err)
-                guard err == 0, queue != nil else { availability = .notAvailable(reason: "clCreateCommandQueue failed (\(err))"); return }
+                guard err == 0, queue != nil else {
+                    availability = .notAvailable(reason: "clCreateCommandQueue failed (\(err))")
+                    return
+                }
                 availability = .available(device: "\(dname) [\(pname)]")
                 return
             }
@@ -123,15 +178,19 @@ public final class OpenCLBackend: KernelLauncher {
         return prog
     }
 
-    public func launch(_ kernelName: String, _ arguments: [KernelArgument], globalSize: Int, precision: Precision) throws -> [[Double]] {
+    public func launch(_ kernelName: String, _ arguments: [KernelArgument], globalSize: Int, precision: Precision)
+        throws -> [[Double]]
+    {
         guard let a = api, let ctx = context, let q = queue else { throw BackendError(name, "not available") }
         let prog = try program(precision)
         var err: Int32 = 0
-        guard let kernel = a.createKernel(prog, kernelName, &err), err == 0 else { throw BackendError(name, "clCreateKernel \(kernelName) failed (\(err))") }
+        guard let kernel = a.createKernel(prog, kernelName, &err), err == 0 else {
+            throw BackendError(name, "clCreateKernel \(kernelName) failed (\(err))")
+        }
         defer { _ = a.releaseKernel(kernel) }
         var buffers: [OpaquePointer?] = []
         defer { for b in buffers { _ = a.releaseMem(b) } }
-        var outputs: [(Int, Int)] = []      // (buffer index, byte count)
+        var outputs: [(Int, Int)] = []  // (buffer index, byte count)
         for (i, arg) in arguments.enumerated() {
             var bytes = arg.packed(precision)
             if arg.isBuffer {
@@ -156,7 +215,9 @@ public final class OpenCLBackend: KernelLauncher {
         var results: [[Double]] = []
         for (bi, count) in outputs {
             var out = [UInt8](repeating: 0, count: count)
-            let r = out.withUnsafeMutableBytes { a.enqueueRead(q, buffers[bi], 1, 0, count, $0.baseAddress, 0, nil, nil) }
+            let r = out.withUnsafeMutableBytes {
+                a.enqueueRead(q, buffers[bi], 1, 0, count, $0.baseAddress, 0, nil, nil)
+            }
             guard r == 0 else { throw BackendError(name, "clEnqueueReadBuffer failed (\(r))") }
             results.append(KernelArgument.unpack(out, precision))
         }

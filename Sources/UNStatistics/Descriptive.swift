@@ -18,17 +18,26 @@ public struct Description: Sendable, Codable, Equatable {
                 let m = gsl_stats_mean(b.baseAddress, 1, n)
                 let v = gsl_stats_variance_m(b.baseAddress, 1, n, m)
                 let sd = v.squareRoot()
-                return (m, v, gsl_stats_skew_m_sd(b.baseAddress, 1, n, m, sd), gsl_stats_kurtosis_m_sd(b.baseAddress, 1, n, m, sd))
+                return (
+                    m, v, gsl_stats_skew_m_sd(b.baseAddress, 1, n, m, sd),
+                    gsl_stats_kurtosis_m_sd(b.baseAddress, 1, n, m, sd)
+                )
             }
         }
         guard v > 0 else { throw StatisticsError.zeroVariance(what: "sample") }
-        count = n; mean = m; variance = v; skewness = s; kurtosis = k
+        count = n
+        mean = m
+        variance = v
+        skewness = s
+        kurtosis = k
     }
 
     /// The `q`-quantile, `q ∈ [0, 1]`.
     public static func quantile(_ x: [Double], _ q: Double) throws -> Double {
         try requireSamples(x, "sample", atLeast: 1)
-        guard q >= 0, q <= 1 else { throw StatisticsError.invalidParameter(name: "q", requirement: "must lie in [0, 1]") }
+        guard q >= 0, q <= 1 else {
+            throw StatisticsError.invalidParameter(name: "q", requirement: "must lie in [0, 1]")
+        }
         var s = x
         return try s.withUnsafeMutableBufferPointer { b in
             try GSL.call {

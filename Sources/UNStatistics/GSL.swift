@@ -18,10 +18,10 @@ public enum StatisticsError: Error, Equatable, Sendable, CustomStringConvertible
 
     public var description: String {
         switch self {
-        case let .tooFewSamples(w, n, g): return "\(w): needs at least \(n) samples, got \(g)"
-        case let .zeroVariance(w): return "\(w) has zero variance: the test is meaningless"
-        case let .nonFinite(w, i): return "\(w) has a non-finite value at index \(i)"
-        case let .invalidParameter(n, r): return "invalid parameter \(n): \(r)"
+        case .tooFewSamples(let w, let n, let g): return "\(w): needs at least \(n) samples, got \(g)"
+        case .zeroVariance(let w): return "\(w) has zero variance: the test is meaningless"
+        case .nonFinite(let w, let i): return "\(w) has a non-finite value at index \(i)"
+        case .invalidParameter(let n, let r): return "invalid parameter \(n): \(r)"
         }
     }
 }
@@ -29,7 +29,10 @@ public enum StatisticsError: Error, Equatable, Sendable, CustomStringConvertible
 /// Every GSL call goes through `GSL.call`: the recording handler is installed once, the
 /// thread's error is cleared before the call and turned into a thrown `GSLError` after it.
 enum GSL {
-    private static let installed: Bool = { unv_gsl_install_handler(); return true }()
+    private static let installed: Bool = {
+        unv_gsl_install_handler()
+        return true
+    }()
 
     static func call<T>(_ body: () -> T) throws -> T {
         _ = installed

@@ -8,7 +8,10 @@ public struct ClaimSection: ReportSectionBuilder {
     public let progress: (@Sendable (String) -> Void)?
     public var id: String { "claim-" + entry.id.lowercased() }
 
-    public init(_ entry: any CatalogueEntry, baseCases: Int = ClaimCatalogue.testCases, progress: (@Sendable (String) -> Void)? = nil) {
+    public init(
+        _ entry: any CatalogueEntry, baseCases: Int = ClaimCatalogue.testCases,
+        progress: (@Sendable (String) -> Void)? = nil
+    ) {
         self.entry = entry
         self.baseCases = baseCases
         self.progress = progress
@@ -78,7 +81,8 @@ public struct FiltrationStudySection: ReportSectionBuilder {
             """
         let spreadTable = ReportTable(
             columns: [
-                .init("channels", .integer), .init("scale spread", .number), .init("fires (per stationary step)", .fraction),
+                .init("channels", .integer), .init("scale spread", .number),
+                .init("fires (per stationary step)", .fraction),
                 .init("smallest spike that fires", .number),
             ],
             rows: spread.map {
@@ -94,7 +98,10 @@ public struct FiltrationStudySection: ReportSectionBuilder {
             caption: "share of stationary steps (M = 4, 64 tokens) on which the authors' rule skips, per channel count",
             columns: ["scale spread"] + counts.map { "\($0) channels" },
             rows: spreads.map { sp in
-                [sp] + counts.map { c in 100 * (spread.first { $0.spread == sp && $0.channels == c }?.previousWindowFireRate ?? .nan) }
+                [sp]
+                    + counts.map { c in
+                        100 * (spread.first { $0.spread == sp && $0.channels == c }?.previousWindowFireRate ?? .nan)
+                    }
             },
             script: """
                 set logscale x
@@ -129,6 +136,8 @@ public struct FiltrationStudySection: ReportSectionBuilder {
             summary:
                 "authors' rule fires on \(String(format: "%.1f%%", 100 * (rows.map(\.previousWindowFireRate).max() ?? 0))) of stationary equal-scale steps at most, on \(String(format: "%.1f%%", 100 * quietRate)) once channel scales differ ≥ 2×; the paper's rule never",
             blocks: [.text(md), .text(spreadIntro), .table(spreadTable), .figure(figure), .text(regime)],
-            data: try JSONValue(encoding: ["equalScale": JSONValue(encoding: rows), "spread": JSONValue(encoding: spread)]))
+            data: try JSONValue(encoding: [
+                "equalScale": JSONValue(encoding: rows), "spread": JSONValue(encoding: spread),
+            ]))
     }
 }

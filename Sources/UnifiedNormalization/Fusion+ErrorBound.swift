@@ -9,8 +9,10 @@ extension Fusion {
     /// `2 γ_{n+3} (Σ_k |W_ik|(|a_k x_k| + |b_k|) + |c_i|)`. Both evaluations carry at most three
     /// roundings per term before a length-`n` sum (any summation order; fused operations only
     /// remove roundings), so each is within `γ_{n+3}` of that magnitude of the exact value.
-    public static func followingFoldErrorBound(scale a: [Double], shift b: [Double], weight w: [Double], bias c: [Double],
-                                               input x: [Double], inputs n: Int, outputs o: Int, unitRoundoff u: Double) -> [Double] {
+    public static func followingFoldErrorBound(
+        scale a: [Double], shift b: [Double], weight w: [Double], bias c: [Double],
+        input x: [Double], inputs n: Int, outputs o: Int, unitRoundoff u: Double
+    ) -> [Double] {
         let g = gamma(n + 3, u)
         return (0..<(x.count / n)).flatMap { r in
             (0..<o).map { i in
@@ -22,8 +24,10 @@ extension Fusion {
     }
 
     /// The mirror bound for `norm(linear(x))`: `2 γ_{n+3} (Σ_k |a_i W_ik x_k| + |a_i c_i| + |b_i|)`.
-    public static func precedingFoldErrorBound(scale a: [Double], shift b: [Double], weight w: [Double], bias c: [Double],
-                                               input x: [Double], inputs n: Int, outputs o: Int, unitRoundoff u: Double) -> [Double] {
+    public static func precedingFoldErrorBound(
+        scale a: [Double], shift b: [Double], weight w: [Double], bias c: [Double],
+        input x: [Double], inputs n: Int, outputs o: Int, unitRoundoff u: Double
+    ) -> [Double] {
         let g = gamma(n + 3, u)
         return (0..<(x.count / n)).flatMap { r in
             (0..<o).map { i in
@@ -35,16 +39,24 @@ extension Fusion {
     }
 
     /// The following-fold bound for layers in precision `S`.
-    public static func followingFoldErrorBound<S: NormScalar>(_ affine: ChannelAffine<S>, _ linear: LinearLayer<S>, input x: TokenBatch<S>) -> [Double] {
-        followingFoldErrorBound(scale: affine.scale.map(Double.init), shift: affine.shift.map(Double.init), weight: linear.weight.map(Double.init),
-                                bias: linear.bias.map(Double.init), input: x.values.map(Double.init), inputs: linear.inputs,
-                                outputs: linear.outputs, unitRoundoff: Double(S.unitRoundoff))
+    public static func followingFoldErrorBound<S: NormScalar>(
+        _ affine: ChannelAffine<S>, _ linear: LinearLayer<S>, input x: TokenBatch<S>
+    ) -> [Double] {
+        followingFoldErrorBound(
+            scale: affine.scale.map(Double.init), shift: affine.shift.map(Double.init),
+            weight: linear.weight.map(Double.init),
+            bias: linear.bias.map(Double.init), input: x.values.map(Double.init), inputs: linear.inputs,
+            outputs: linear.outputs, unitRoundoff: Double(S.unitRoundoff))
     }
 
     /// The preceding-fold bound for layers in precision `S`.
-    public static func precedingFoldErrorBound<S: NormScalar>(_ affine: ChannelAffine<S>, _ linear: LinearLayer<S>, input x: TokenBatch<S>) -> [Double] {
-        precedingFoldErrorBound(scale: affine.scale.map(Double.init), shift: affine.shift.map(Double.init), weight: linear.weight.map(Double.init),
-                                bias: linear.bias.map(Double.init), input: x.values.map(Double.init), inputs: linear.inputs,
-                                outputs: linear.outputs, unitRoundoff: Double(S.unitRoundoff))
+    public static func precedingFoldErrorBound<S: NormScalar>(
+        _ affine: ChannelAffine<S>, _ linear: LinearLayer<S>, input x: TokenBatch<S>
+    ) -> [Double] {
+        precedingFoldErrorBound(
+            scale: affine.scale.map(Double.init), shift: affine.shift.map(Double.init),
+            weight: linear.weight.map(Double.init),
+            bias: linear.bias.map(Double.init), input: x.values.map(Double.init), inputs: linear.inputs,
+            outputs: linear.outputs, unitRoundoff: Double(S.unitRoundoff))
     }
 }

@@ -7,18 +7,25 @@
 /// `proofs/fusion.md`.
 public enum Fusion {
     /// Folds `norm` into the linear layer that *follows* it (`linear(norm(x))`).
-    public static func fold<L: NormalizationLayer>(_ norm: L, intoFollowing linear: LinearLayer<L.Scalar>) throws -> LinearLayer<L.Scalar> {
+    public static func fold<L: NormalizationLayer>(_ norm: L, intoFollowing linear: LinearLayer<L.Scalar>) throws
+        -> LinearLayer<L.Scalar>
+    {
         try fold(norm.inferenceAffine(), intoFollowing: linear)
     }
 
     /// Folds `norm` into the linear layer that *precedes* it (`norm(linear(x))`).
-    public static func fold<L: NormalizationLayer>(_ norm: L, intoPreceding linear: LinearLayer<L.Scalar>) throws -> LinearLayer<L.Scalar> {
+    public static func fold<L: NormalizationLayer>(_ norm: L, intoPreceding linear: LinearLayer<L.Scalar>) throws
+        -> LinearLayer<L.Scalar>
+    {
         try fold(norm.inferenceAffine(), intoPreceding: linear)
     }
 
-    public static func fold<S: NormScalar>(_ affine: ChannelAffine<S>, intoFollowing linear: LinearLayer<S>) throws -> LinearLayer<S> {
+    public static func fold<S: NormScalar>(_ affine: ChannelAffine<S>, intoFollowing linear: LinearLayer<S>) throws
+        -> LinearLayer<S>
+    {
         if affine.channels != linear.inputs {
-            throw NormalizationError.shapeMismatch(what: "fold: norm channels vs linear inputs", expected: [linear.inputs], actual: [affine.channels])
+            throw NormalizationError.shapeMismatch(
+                what: "fold: norm channels vs linear inputs", expected: [linear.inputs], actual: [affine.channels])
         }
         var w = linear.weight
         var b = linear.bias
@@ -33,14 +40,19 @@ public enum Fusion {
         return try LinearLayer(inputs: linear.inputs, outputs: linear.outputs, weight: w, bias: b)
     }
 
-    public static func fold<S: NormScalar>(_ affine: ChannelAffine<S>, intoPreceding linear: LinearLayer<S>) throws -> LinearLayer<S> {
+    public static func fold<S: NormScalar>(_ affine: ChannelAffine<S>, intoPreceding linear: LinearLayer<S>) throws
+        -> LinearLayer<S>
+    {
         if affine.channels != linear.outputs {
-            throw NormalizationError.shapeMismatch(what: "fold: norm channels vs linear outputs", expected: [linear.outputs], actual: [affine.channels])
+            throw NormalizationError.shapeMismatch(
+                what: "fold: norm channels vs linear outputs", expected: [linear.outputs], actual: [affine.channels])
         }
         var w = linear.weight
         var b = linear.bias
         for o in 0..<linear.outputs {
-            for i in 0..<linear.inputs { w[o * linear.inputs + i] = affine.scale[o] * linear.weight[o * linear.inputs + i] }
+            for i in 0..<linear.inputs {
+                w[o * linear.inputs + i] = affine.scale[o] * linear.weight[o * linear.inputs + i]
+            }
             b[o] = affine.scale[o] * linear.bias[o] + affine.shift[o]
         }
         return try LinearLayer(inputs: linear.inputs, outputs: linear.outputs, weight: w, bias: b)

@@ -50,22 +50,26 @@ extension NormalizationLayer {
 enum ConfigurationCheck {
     static func channels(_ c: Int) throws {
         guard c >= 1 else {
-            throw NormalizationError.invalidConfiguration(parameter: "channels", value: "\(c)", requirement: "must be at least 1")
+            throw NormalizationError.invalidConfiguration(
+                parameter: "channels", value: "\(c)", requirement: "must be at least 1")
         }
     }
     static func eps<S: NormScalar>(_ e: S) throws {
         guard e.isFinite, e > 0 else {
-            throw NormalizationError.invalidConfiguration(parameter: "eps", value: "\(e)", requirement: "must be finite and > 0")
+            throw NormalizationError.invalidConfiguration(
+                parameter: "eps", value: "\(e)", requirement: "must be finite and > 0")
         }
     }
     static func momentum<S: NormScalar>(_ m: S, name: String = "momentum") throws {
         guard m.isFinite, m >= 0, m < 1 else {
-            throw NormalizationError.invalidConfiguration(parameter: name, value: "\(m)", requirement: "must lie in [0, 1)")
+            throw NormalizationError.invalidConfiguration(
+                parameter: name, value: "\(m)", requirement: "must lie in [0, 1)")
         }
     }
     static func atLeast(_ v: Int, _ lower: Int, _ name: String) throws {
         guard v >= lower else {
-            throw NormalizationError.invalidConfiguration(parameter: name, value: "\(v)", requirement: "must be at least \(lower)")
+            throw NormalizationError.invalidConfiguration(
+                parameter: name, value: "\(v)", requirement: "must be at least \(lower)")
         }
     }
 }

@@ -6,7 +6,8 @@ import UNParity
 /// so that `swift build -c release --static-swift-stdlib --product unverify-parity` runs on a
 /// GPU machine with NVIDIA's driver and no Swift toolchain.
 struct ParityMain: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "unverify-parity",
+    static let configuration = CommandConfiguration(
+        commandName: "unverify-parity",
         abstract: "Compare UN's hardware-path kernels on OpenCL/CUDA with the CPU reference.")
 
     @Option(help: "opencl, cuda or all.") var backend = "all"

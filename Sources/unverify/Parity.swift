@@ -2,7 +2,8 @@ import ArgumentParser
 import UNParity
 
 struct Parity: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "GPU-vs-CPU parity of UN's hardware-path kernels (OpenCL, CUDA).")
+    static let configuration = CommandConfiguration(
+        abstract: "GPU-vs-CPU parity of UN's hardware-path kernels (OpenCL, CUDA).")
 
     @Option(help: "opencl, cuda or all.") var backend = "all"
     @Flag(help: "Print JSON instead of the table.") var json = false
@@ -11,7 +12,9 @@ struct Parity: ParsableCommand {
 
     func run() throws {
         let r: (output: String, allWithinBounds: Bool, anyRan: Bool)
-        do { r = try ParityCLI.execute(backend: backend, json: json, out: out, quick: quick) } catch let e as BackendError {
+        do { r = try ParityCLI.execute(backend: backend, json: json, out: out, quick: quick) } catch let e
+            as BackendError
+        {
             throw ValidationError(e.description)
         }
         writeStdout(r.output)

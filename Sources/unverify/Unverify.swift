@@ -17,7 +17,9 @@ struct Unverify: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "unverify",
         abstract: "Verify the theory and implementations of Unified Normalization.",
-        subcommands: [Report.self, Replay.self, Conform.self, GradCheck.self, Parity.self, Bench.self, NotebooksCommand.self])
+        subcommands: [
+            Report.self, Replay.self, Conform.self, GradCheck.self, Parity.self, Bench.self, NotebooksCommand.self,
+        ])
 
     /// Maps ArgumentParser's usage errors and every thrown error to our exit codes.
     static func main() {

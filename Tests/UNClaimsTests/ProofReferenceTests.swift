@@ -5,14 +5,17 @@ import UNClaims
 /// Every claim has a written proof, and every test a proof names exists.
 @Suite("Proofs and their tests")
 struct ProofReferenceTests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
 
     static func testSources() throws -> String {
         let dir = root.appendingPathComponent("Tests")
         var all = ""
         let e = FileManager.default.enumerator(atPath: dir.path)
         while let f = e?.nextObject() as? String {
-            if f.hasSuffix(".swift") { all += try String(contentsOf: dir.appendingPathComponent(f), encoding: .utf8) + "\n" }
+            if f.hasSuffix(".swift") {
+                all += try String(contentsOf: dir.appendingPathComponent(f), encoding: .utf8) + "\n"
+            }
         }
         return all
     }

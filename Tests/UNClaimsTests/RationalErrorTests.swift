@@ -28,7 +28,10 @@ struct RationalErrorTests {
         for _ in 0..<500 {
             func draw() -> Double {
                 Int.random(in: 0..<8, using: &rng) == 0
-                    ? 0 : Double(sign: Bool.random(using: &rng) ? .minus : .plus, exponent: Int.random(in: -300...300, using: &rng),
+                    ? 0
+                    : Double(
+                        sign: Bool.random(using: &rng) ? .minus : .plus,
+                        exponent: Int.random(in: -300...300, using: &rng),
                         significand: Double.random(in: 1..<2, using: &rng))
             }
             let (x, y) = (draw(), draw())

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import UNParity
 
 @Suite("GPU-vs-CPU parity")
@@ -15,7 +16,10 @@ struct ParityTests {
         #expect(!rows.isEmpty)
         #expect(Set(rows.map(\.precision)).contains("float"))
         for r in rows {
-            #expect(r.boundViolations == 0, "\(device): \(r.kernel) \(r.shape) \(r.precision): \(r.boundViolations) entries beyond the bound, worst ratio \(r.worstBoundRatio), max \(r.maxULPs) ulp")
+            #expect(
+                r.boundViolations == 0,
+                "\(device): \(r.kernel) \(r.shape) \(r.precision): \(r.boundViolations) entries beyond the bound, worst ratio \(r.worstBoundRatio), max \(r.maxULPs) ulp"
+            )
         }
         // The comparison measures something: some kernels differ from the CPU in the last bits.
         #expect(rows.contains { $0.maxULPs > 0 } || rows.allSatisfy { $0.maxULPs == 0 })
@@ -24,8 +28,10 @@ struct ParityTests {
     /// A planted wrong kernel result is caught by the bound.
     @Test func boundCatchesAWrongResult() {
         let cpu = [1.0, 2.0, 3.0]
-        let row = ParityStatistics.row(backend: "t", device: "t", kernel: "k", shape: "3", precision: .float,
-                                       cpu: cpu, dev: [1.0, 2.0 * (1 + 1e-4), 3.0], bound: ParityBounds.affine(x: cpu, scale: [1], shift: [0], channels: 1, u: Precision.float.unitRoundoff))
+        let row = ParityStatistics.row(
+            backend: "t", device: "t", kernel: "k", shape: "3", precision: .float,
+            cpu: cpu, dev: [1.0, 2.0 * (1 + 1e-4), 3.0],
+            bound: ParityBounds.affine(x: cpu, scale: [1], shift: [0], channels: 1, u: Precision.float.unitRoundoff))
         #expect(row.boundViolations == 1)
         #expect(row.worstBoundRatio > 1)
     }
@@ -33,12 +39,20 @@ struct ParityTests {
     /// An unavailable backend is reported, not crashed on.
     @Test func missingLibrariesAreReported() throws {
         let cl = OpenCLBackend(libraryNames: ["libOpenCL-does-not-exist.so.9"])
-        guard case .notAvailable(let reason) = cl.availability else { Issue.record("expected not available"); return }
+        guard case .notAvailable(let reason) = cl.availability else {
+            Issue.record("expected not available")
+            return
+        }
         #expect(reason.contains("not found"))
-        #expect(throws: BackendError.self) { _ = try cl.affine(x: [1], scale: [1], shift: [0], channels: 1, precision: .float) }
+        #expect(throws: BackendError.self) {
+            _ = try cl.affine(x: [1], scale: [1], shift: [0], channels: 1, precision: .float)
+        }
         #expect(try ParityRunner().run(cl).isEmpty)
         let cu = CUDABackend(driverNames: ["libcuda-does-not-exist.so.1"])
-        guard case .notAvailable(let r2) = cu.availability else { Issue.record("expected not available"); return }
+        guard case .notAvailable(let r2) = cu.availability else {
+            Issue.record("expected not available")
+            return
+        }
         #expect(r2.contains("CUDA driver not found"))
         #expect(throws: BackendError.self) { _ = try cu.launch("un_affine", [], globalSize: 1, precision: .float) }
     }

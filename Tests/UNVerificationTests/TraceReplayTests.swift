@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import UNVerification
 
 let fixtureTraces = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -15,7 +16,9 @@ struct TraceReplayTests {
     @Test(arguments: traceNames)
     func fixtureTraceReplays(_ name: String) throws {
         let r = try TraceReplay.replay(UNTrace.load(path: fixtureTraces.appendingPathComponent(name + ".json").path))
-        #expect(r.withinTolerance, "\(name): first divergence at step \(r.firstDivergentStep ?? -1) in \(r.firstDivergentQuantity ?? "")")
+        #expect(
+            r.withinTolerance,
+            "\(name): first divergence at step \(r.firstDivergentStep ?? -1) in \(r.firstDivergentQuantity ?? "")")
         // Every quantity was compared at every step it exists in.
         #expect(r.quantities.count == TraceReplay.quantities.count)
     }
@@ -24,14 +27,16 @@ struct TraceReplayTests {
     @Test(arguments: traceNames)
     func fixturesMatchShared(_ name: String) throws {
         let shared = sharedTraces.appendingPathComponent(name + ".json")
-        try #require(FileManager.default.fileExists(atPath: shared.path),
-                     "../shared/traces is missing beside the package: cannot compare the fixtures with the ground truth")
+        try #require(
+            FileManager.default.fileExists(atPath: shared.path),
+            "../shared/traces is missing beside the package: cannot compare the fixtures with the ground truth")
         #expect(try Data(contentsOf: shared) == Data(contentsOf: fixtureTraces.appendingPathComponent(name + ".json")))
     }
 
     /// The traces exercise what they claim: skips in the filtration traces, `r ≠ 1` in the long one.
     @Test func tracesExerciseTheirBehaviour() throws {
-        let of = try TraceReplay.replay(UNTrace.load(path: fixtureTraces.appendingPathComponent("outlier-filtration.json").path))
+        let of = try TraceReplay.replay(
+            UNTrace.load(path: fixtureTraces.appendingPathComponent("outlier-filtration.json").path))
         #expect(of.skips == 4)
         let pad = try TraceReplay.replay(UNTrace.load(path: fixtureTraces.appendingPathComponent("padding.json").path))
         #expect(pad.skips == 1)
@@ -50,7 +55,7 @@ struct TraceReplayTests {
 
     func expectMalformed(_ json: String, field: String) {
         #expect { _ = try UNTrace.decode(Data(json.utf8), path: "bad.json") } throws: { e in
-            guard case let .malformed(file, f, _) = e as? TraceError else { return false }
+            guard case .malformed(let file, let f, _) = e as? TraceError else { return false }
             return file == "bad.json" && f == field
         }
     }
@@ -64,7 +69,8 @@ struct TraceReplayTests {
         // Wrong format string.
         expectMalformed(good.replacingOccurrences(of: "un-trace/1", with: "un-trace/9"), field: "format")
         // Wrong type in a nested field.
-        expectMalformed(good.replacingOccurrences(of: "\"fpWindow\":4", with: "\"fpWindow\":\"four\""), field: "config.fpWindow")
+        expectMalformed(
+            good.replacingOccurrences(of: "\"fpWindow\":4", with: "\"fpWindow\":\"four\""), field: "config.fpWindow")
         // Wrong element count: drop the first step's first x value.
         var obj = try JSONSerialization.jsonObject(with: Data(good.utf8)) as! [String: Any]
         var steps = obj["steps"] as! [[String: Any]]
@@ -72,7 +78,8 @@ struct TraceReplayTests {
         x.removeFirst()
         steps[0]["x"] = x
         obj["steps"] = steps
-        expectMalformed(String(decoding: try JSONSerialization.data(withJSONObject: obj), as: UTF8.self), field: "steps[0].x")
+        expectMalformed(
+            String(decoding: try JSONSerialization.data(withJSONObject: obj), as: UTF8.self), field: "steps[0].x")
         #expect(throws: TraceError.self) { _ = try UNTrace.load(path: "/nonexistent/trace.json") }
     }
 }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import UnifiedNormalization
 
 /// Every invalid configuration and every invalid input produces its typed error.
@@ -28,7 +29,7 @@ struct ErrorPathTests {
                 #expect {
                     _ = try UnifiedNorm<Double>(configuration: c, mode: mode)
                 } throws: { e in
-                    guard case let .invalidConfiguration(p, _, _) = e as? NormalizationError else { return false }
+                    guard case .invalidConfiguration(let p, _, _) = e as? NormalizationError else { return false }
                     return p == param
                 }
             }
@@ -38,7 +39,7 @@ struct ErrorPathTests {
     @Test func invalidLayerConfigurations() {
         func expectConfig(_ param: String, _ body: () throws -> Void) {
             #expect { try body() } throws: { e in
-                guard case let .invalidConfiguration(p, _, _) = e as? NormalizationError else { return false }
+                guard case .invalidConfiguration(let p, _, _) = e as? NormalizationError else { return false }
                 return p == param
             }
         }
@@ -63,7 +64,8 @@ struct ErrorPathTests {
             _ = try BatchNorm<Double>(channels: 3, bias: [0, 0, 0, 0])
         }
         #expect(throws: NormalizationError.nonFinite(what: "weight", index: 1)) {
-            _ = try UnifiedNorm<Float>(configuration: .init(channels: 3), mode: .referenceCompatible, weight: [1, .nan, 1])
+            _ = try UnifiedNorm<Float>(
+                configuration: .init(channels: 3), mode: .referenceCompatible, weight: [1, .nan, 1])
         }
         var ln = try RMSNorm<Double>(channels: 2)
         #expect(throws: NormalizationError.nonFinite(what: "bias", index: 0)) {
@@ -80,13 +82,18 @@ struct ErrorPathTests {
             }
         }
         #expect(try b.with(values: [6, 5, 4, 3, 2, 1]).values == [6, 5, 4, 3, 2, 1])
-        #expect(throws: NormalizationError.emptyBatch) { _ = try TokenBatch<Double>(batch: 0, tokens: 2, channels: 2, values: []) }
-        #expect(throws: NormalizationError.emptyBatch) { _ = try TokenBatch<Double>(tokens: 3, channels: 0, values: []) }
+        #expect(throws: NormalizationError.emptyBatch) {
+            _ = try TokenBatch<Double>(batch: 0, tokens: 2, channels: 2, values: [])
+        }
+        #expect(throws: NormalizationError.emptyBatch) {
+            _ = try TokenBatch<Double>(tokens: 3, channels: 0, values: [])
+        }
         #expect(throws: NormalizationError.shapeMismatch(what: "values", expected: [1, 2, 2], actual: [3])) {
             _ = try TokenBatch<Double>(batch: 1, tokens: 2, channels: 2, values: [1, 2, 3])
         }
         #expect(throws: NormalizationError.shapeMismatch(what: "padMask", expected: [1, 2], actual: [3])) {
-            _ = try TokenBatch<Double>(batch: 1, tokens: 2, channels: 1, values: [1, 2], padMask: [true, false, false])
+            _ = try TokenBatch<Double>(
+                batch: 1, tokens: 2, channels: 1, values: [1, 2], padMask: [true, false, false])
         }
     }
 
@@ -144,7 +151,10 @@ struct ErrorPathTests {
         #expect(throws: NormalizationError.shapeMismatch(what: "bufferX2", expected: [4], actual: [2])) {
             try un.setState(runningVar: [1, 1], emaGz: [0, 0], bufferX2: [1, 1], bufferGz: [0, 0, 0, 0], iters: 3)
         }
-        #expect { try un.setState(runningVar: [1, -1], emaGz: [0, 0], bufferX2: [1, 1, 1, 1], bufferGz: [0, 0, 0, 0], iters: 3) }
-            throws: { e in if case .invalidConfiguration = e as? NormalizationError { return true } else { return false } }
+        #expect {
+            try un.setState(
+                runningVar: [1, -1], emaGz: [0, 0], bufferX2: [1, 1, 1, 1], bufferGz: [0, 0, 0, 0], iters: 3)
+        } throws: { e in if case .invalidConfiguration = e as? NormalizationError { return true } else { return false }
+        }
     }
 }

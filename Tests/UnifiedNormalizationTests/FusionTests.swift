@@ -1,4 +1,5 @@
 import Testing
+
 @testable import UnifiedNormalization
 
 /// Folding a per-channel affine normalization into a neighbouring linear layer.
@@ -11,10 +12,12 @@ struct FusionTests {
 
     /// Trains a UN layer a few steps so that its running variance is not the initial 1.
     func trainedUN<S: NormScalar>(_: S.Type, channels c: Int) throws -> UnifiedNorm<S> {
-        var un = try UnifiedNorm<S>(configuration: .init(channels: c, forwardWindow: 2, warmupIters: 1), mode: .referenceCompatible,
-                                    weight: Self.values(c, seed: 1).map { S(1.5 + $0) }, bias: Self.values(c, seed: 2).map { S($0) })
+        var un = try UnifiedNorm<S>(
+            configuration: .init(channels: c, forwardWindow: 2, warmupIters: 1), mode: .referenceCompatible,
+            weight: Self.values(c, seed: 1).map { S(1.5 + $0) }, bias: Self.values(c, seed: 2).map { S($0) })
         for k in 0..<5 {
-            let x = try TokenBatch<S>(batch: 2, tokens: 3, channels: c, values: Self.values(6 * c, seed: 10 + k, scale: 3).map { S($0) })
+            let x = try TokenBatch<S>(
+                batch: 2, tokens: 3, channels: c, values: Self.values(6 * c, seed: 10 + k, scale: 3).map { S($0) })
             let (_, cache) = try un.forwardTraining(x)
             _ = try un.backward(x, cache: cache)
         }
@@ -23,12 +26,15 @@ struct FusionTests {
 
     /// `|folded − unfolded|` within `Fusion.followingFoldErrorBound` (F2, proofs/fusion.md#f2).
     func checkFollowingFold<S: NormScalar>(_: S.Type) throws {
-        let c = 5, outs = 4
+        let c = 5
+        let outs = 4
         let un = try trainedUN(S.self, channels: c)
-        let lin = try LinearLayer<S>(inputs: c, outputs: outs, weight: Self.values(c * outs, seed: 3).map { S($0) },
-                                     bias: Self.values(outs, seed: 4).map { S($0) })
+        let lin = try LinearLayer<S>(
+            inputs: c, outputs: outs, weight: Self.values(c * outs, seed: 3).map { S($0) },
+            bias: Self.values(outs, seed: 4).map { S($0) })
         let folded = try Fusion.fold(un, intoFollowing: lin)
-        let x = try TokenBatch<S>(batch: 2, tokens: 4, channels: c, values: Self.values(8 * c, seed: 5, scale: 2).map { S($0) })
+        let x = try TokenBatch<S>(
+            batch: 2, tokens: 4, channels: c, values: Self.values(8 * c, seed: 5, scale: 2).map { S($0) })
         let unfolded = try lin.apply(un.forwardInference(x)).values
         let fused = try folded.apply(x).values
         let bound = Fusion.followingFoldErrorBound(try un.inferenceAffine(), lin, input: x)
@@ -43,10 +49,12 @@ struct FusionTests {
 
     /// `norm(linear(x))` vs the folded linear, within `Fusion.precedingFoldErrorBound`.
     @Test func precedingFoldDouble() throws {
-        let c = 4, ins = 3
+        let c = 4
+        let ins = 3
         var bn = try BatchNorm<Double>(channels: c, weight: [1.2, 0.7, 2, 1], bias: [0.1, -0.3, 0, 0.5])
         try bn.setRunningStatistics(mean: [0.5, -1, 0.25, 2], variance: [4, 0.25, 1, 9])
-        let lin = try LinearLayer<Double>(inputs: ins, outputs: c, weight: Self.values(ins * c, seed: 6), bias: Self.values(c, seed: 7))
+        let lin = try LinearLayer<Double>(
+            inputs: ins, outputs: c, weight: Self.values(ins * c, seed: 6), bias: Self.values(c, seed: 7))
         let folded = try Fusion.fold(bn, intoPreceding: lin)
         let x = try TokenBatch<Double>(tokens: 6, channels: ins, values: Self.values(6 * ins, seed: 8, scale: 3))
         let expected = try bn.forwardInference(lin.apply(x)).values
@@ -74,10 +82,16 @@ struct FusionTests {
     @Test func foldShapeMismatch() throws {
         let un = try UnifiedNorm<Double>(configuration: .init(channels: 3), mode: .paper(.calibrated))
         let lin = try LinearLayer<Double>(inputs: 4, outputs: 2, weight: Array(repeating: 1, count: 8), bias: [0, 0])
-        #expect(throws: NormalizationError.shapeMismatch(what: "fold: norm channels vs linear inputs", expected: [4], actual: [3])) {
+        #expect(
+            throws: NormalizationError.shapeMismatch(
+                what: "fold: norm channels vs linear inputs", expected: [4], actual: [3])
+        ) {
             _ = try Fusion.fold(un, intoFollowing: lin)
         }
-        #expect(throws: NormalizationError.shapeMismatch(what: "fold: norm channels vs linear outputs", expected: [2], actual: [3])) {
+        #expect(
+            throws: NormalizationError.shapeMismatch(
+                what: "fold: norm channels vs linear outputs", expected: [2], actual: [3])
+        ) {
             _ = try Fusion.fold(un, intoPreceding: lin)
         }
     }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import UnifiedNormalization
 
 /// Forward and backward of every layer against the independent NumPy references in
@@ -15,7 +16,9 @@ import Testing
 struct LayerReferenceTests {
     static func tolerance<S: NormScalar>(_: S.Type) -> Double { S.self == Double.self ? 1e-12 : 5e-5 }
 
-    func checkStateless<S: NormScalar, L: NormalizationLayer>(_ make: () throws -> L, _ c: Fixtures.LayerCase, _: S.Type) throws where L.Scalar == S {
+    func checkStateless<S: NormScalar, L: NormalizationLayer>(
+        _ make: () throws -> L, _ c: Fixtures.LayerCase, _: S.Type
+    ) throws where L.Scalar == S {
         var layer = try make()
         try layer.setAffine(weight: c.weight.map { S($0) }, bias: c.bias.map { S($0) })
         let x: TokenBatch<S> = try Fixtures.batch(c.shape, c.x!, c.padMask)
@@ -42,7 +45,8 @@ struct LayerReferenceTests {
 
     func runPowerNorm<S: NormScalar>(_: S.Type) throws {
         let c = try #require(try Fixtures.layerCases()["PowerNorm-sequence"])
-        var layer = try PowerNorm<S>(channels: 5, warmupIters: c.warmupIters!, weight: c.weight.map { S($0) }, bias: c.bias.map { S($0) })
+        var layer = try PowerNorm<S>(
+            channels: 5, warmupIters: c.warmupIters!, weight: c.weight.map { S($0) }, bias: c.bias.map { S($0) })
         let tol = Self.tolerance(S.self)
         for (k, s) in c.steps!.enumerated() {
             let (y, cache) = try layer.forwardTraining(try Fixtures.batch(c.shape, s.x, c.padMask))
@@ -62,7 +66,8 @@ struct LayerReferenceTests {
     func runUNPaper<S: NormScalar>(_: S.Type, _ gradient: PaperGradient) throws {
         let c = try #require(try Fixtures.layerCases()["UN-paper-sequence"])
         let config = UnifiedNormConfiguration(channels: 5, forwardWindow: c.window!, warmupIters: c.warmupIters!)
-        var layer = try UnifiedNorm<S>(configuration: config, mode: .paper(gradient), weight: c.weight.map { S($0) }, bias: c.bias.map { S($0) })
+        var layer = try UnifiedNorm<S>(
+            configuration: config, mode: .paper(gradient), weight: c.weight.map { S($0) }, bias: c.bias.map { S($0) })
         let tol = Self.tolerance(S.self)
         for (k, s) in c.steps!.enumerated() {
             let (y, cache) = try layer.forwardTraining(try Fixtures.batch(c.shape, s.x, c.padMask))
