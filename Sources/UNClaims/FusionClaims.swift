@@ -101,7 +101,11 @@ public enum FusionClaims {
     public static let f1 = Claim<FoldCase>(
         id: "F1", title: "Folding is exact in real arithmetic",
         statement:
-            "At inference UN, BatchNorm and PowerNorm (without group scaling) are per-channel affine maps a⊙x + b; folding one into the following linear layer (W' = W·diag(a), b' = W·b + c) or the preceding one (W' = diag(a)·W, b' = a⊙c + b) is exact over the reals.",
+            """
+            At inference UN, BatchNorm and PowerNorm (without group scaling) are per-channel affine maps a⊙x + b; \
+            folding one into the following linear layer (W' = W·diag(a), b' = W·b + c) or the preceding one (W' = \
+            diag(a)·W, b' = a⊙c + b) is exact over the reals.
+            """,
         symbols: "W(a⊙x + b) + c = (W diag a) x + (W b + c);   a⊙(W x + c) + b = (diag a W) x + (a⊙c + b)",
         proof: "proofs/fusion.md#f1", generate: { FoldCase.random(&$0) }, check: exactFold)
 
@@ -200,9 +204,17 @@ public enum FusionClaims {
     public static let f2 = Claim<FoldCase>(
         id: "F2", title: "Folded and unfolded layers agree within a forward-error bound",
         statement:
-            "In floating point the folded and unfolded results differ, per output entry, by at most 2γ_{n+3} times the sum of the magnitudes of the terms involved (γ_k = k u/(1 − k u)), in Float and Double; a whole pre-norm transformer block (attention and a tanh MLP) with both UNs folded differs from the unfolded block by at most the sum of the two computations' running error bounds.",
+            """
+            In floating point the folded and unfolded results differ, per output entry, by at most 2γ_{n+3} times \
+            the sum of the magnitudes of the terms involved (γ_k = k u/(1 − k u)), in Float and Double; a whole \
+            pre-norm transformer block (attention and a tanh MLP) with both UNs folded differs from the unfolded \
+            block by at most the sum of the two computations' running error bounds.
+            """,
         symbols:
-            "|ŷ_fold − ŷ| ≤ 2 γ_{n+3} (Σ_k |W_ik|(|a_k x_k| + |b_k|) + |c_i|);  block: |ŷ_fold − ŷ| ≤ e_fold + e_unfold (running error bounds)",
+            """
+            |ŷ_fold − ŷ| ≤ 2 γ_{n+3} (Σ_k |W_ik|(|a_k x_k| + |b_k|) + |c_i|);  block: |ŷ_fold − ŷ| ≤ e_fold + \
+            e_unfold (running error bounds)
+            """,
         proof: "proofs/fusion.md#f2", generate: { FoldCase.random(&$0, spread: 30) }, check: roundingBound)
 
     // MARK: F3
@@ -265,7 +277,11 @@ public enum FusionClaims {
     public static let f3 = Claim<LayerCase>(
         id: "F3", title: "LayerNorm is not affine, so it cannot be folded",
         statement:
-            "LayerNorm computes its statistics per token at run time; it is scale invariant (LN(2x) = LN(x) up to ε), hence not affine, and fusion refuses it. The property searches for inputs where LN((x+y)/2) ≠ (LN(x)+LN(y))/2 beyond rounding.",
+            """
+            LayerNorm computes its statistics per token at run time; it is scale invariant (LN(2x) = LN(x) up to \
+            ε), hence not affine, and fusion refuses it. The property searches for inputs where LN((x+y)/2) ≠ \
+            (LN(x)+LN(y))/2 beyond rounding.
+            """,
         symbols: "LN(2x) = LN(x) ≠ 2 LN(x) − LN(0)",
         proof: "proofs/fusion.md#f3", generate: { LayerCase.random(&$0, padded: false) }, check: layerNormNotAffine)
 }

@@ -37,7 +37,11 @@ public enum GradientCalibrationClaims {
     public static let g1 = Claim<G1Case>(
         id: "G1", title: "The unified backward is the exact gradient with identity averaging",
         statement:
-            "With identity averaging and exact ψ (ψ_μ = mean(G), ψ_σ = mean(G⊙Z)), the unified backward (G − ψ_μ − Z⊙ψ_σ)/sqrt(σ̂²+ε) equals the exact gradient for LayerNorm, BatchNorm, RMSNorm and UN with window 1, with and without padding.",
+            """
+            With identity averaging and exact ψ (ψ_μ = mean(G), ψ_σ = mean(G⊙Z)), the unified backward (G − ψ_μ − \
+            Z⊙ψ_σ)/sqrt(σ̂²+ε) equals the exact gradient for LayerNorm, BatchNorm, RMSNorm and UN with window 1, \
+            with and without padding.
+            """,
         symbols: "∂L/∂X = (G − ψ_μ − Z⊙ψ_σ)/sqrt(σ² + ε) = ∇_X ⟨∂L/∂Y, Y(X)⟩",
         proof: "proofs/gradient-calibration.md#g1",
         generate: { rng in
@@ -181,7 +185,11 @@ public enum GradientCalibrationClaims {
     public static let g2 = Claim<G1Case>(
         id: "G2", title: "Invariance identities and their ε residual",
         statement:
-            "Shift invariance of the forward makes the exact gradient orthogonal to the constant vector along the normalization axes (LayerNorm per token, BatchNorm per channel over all positions); scale invariance makes it orthogonal to the centred input at ε = 0, and with ε > 0 the residual is the closed form (Σ G⊙z)·ε/(σ²+ε).",
+            """
+            Shift invariance of the forward makes the exact gradient orthogonal to the constant vector along the \
+            normalization axes (LayerNorm per token, BatchNorm per channel over all positions); scale invariance \
+            makes it orthogonal to the centred input at ε = 0, and with ε > 0 the residual is the closed form (Σ G⊙z)·ε/(σ²+ε).
+            """,
         symbols: "⟨∂L/∂x, 1⟩ = 0,   ⟨∂L/∂x, x − μ⟩ = (Σ G⊙z)·ε/(σ² + ε)",
         proof: "proofs/gradient-calibration.md#g2",
         generate: { rng in
@@ -285,7 +293,12 @@ public enum GradientCalibrationClaims {
     public static let g3 = Claim<StationaryCase>(
         id: "G3", title: "Calibration in the stationary regime",
         statement:
-            "When every window statistic equals the current one, the g_σ history equals the current g_σ and the moving average has converged, UN's calibrated backward equals the exact gradient of the window-1 normalization at the same point, while the exact gradient of UN's own smoothed forward has a correction term M times smaller.",
+            """
+            When every window statistic equals the current one, the g_σ history equals the current g_σ and the \
+            moving average has converged, UN's calibrated backward equals the exact gradient of the window-1 \
+            normalization at the same point, while the exact gradient of UN's own smoothed forward has a \
+            correction term M times smaller.
+            """,
         symbols:
             "σ²_{t−i} = σ²_t, g_σ,t−i = g_σ,t, ψ = g_σ  ⇒  ∂L/∂X|_cal = ∇(window-1);  ψ_exact = g_σ σ̂²/(M σ²_t) = g_σ/M",
         proof: "proofs/gradient-calibration.md#g3",
@@ -356,7 +369,10 @@ public enum GradientCalibrationClaims {
     public static let g4 = Claim<ConvergenceCase>(
         id: "G4", title: "The moving average of g_σ converges geometrically",
         statement:
-            "Under a constant g_σ = c, the moving average ψ_t = α ψ_{t−1} + (1−α) c satisfies |ψ_t − c| = α^t |ψ_0 − c|; the implementation follows it within a derived rounding bound.",
+            """
+            Under a constant g_σ = c, the moving average ψ_t = α ψ_{t−1} + (1−α) c satisfies |ψ_t − c| = α^t |ψ_0 \
+            − c|; the implementation follows it within a derived rounding bound.
+            """,
         symbols: "ψ_t − c = α^t (ψ_0 − c)",
         proof: "proofs/gradient-calibration.md#g4",
         generate: { rng in

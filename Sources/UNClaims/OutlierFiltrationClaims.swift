@@ -59,7 +59,11 @@ public enum OutlierFiltrationClaims {
     public static let k1 = Claim<RootWindow>(
         id: "K1", title: "Kober's inequality (the filtration bound)",
         statement:
-            "For every window of M ≥ 2 positive statistics, the gap between arithmetic and geometric mean lies between M/(M−1) and M times the variance of the square roots; both halves are equalities when M = 2 or all entries are equal. Hence the paper's same-window test never fires in exact arithmetic.",
+            """
+            For every window of M ≥ 2 positive statistics, the gap between arithmetic and geometric mean lies \
+            between M/(M−1) and M times the variance of the square roots; both halves are equalities when M = 2 \
+            or all entries are equal. Hence the paper's same-window test never fires in exact arithmetic.
+            """,
         symbols: "M/(M−1)·V(Ω^{1/2}) ≤ E(Ω) − Π(Ω) ≤ M·V(Ω^{1/2})",
         proof: "proofs/outlier-filtration.md#k1",
         generate: { WindowShape.random(&$0) }, check: kober)
@@ -173,7 +177,12 @@ public enum OutlierFiltrationClaims {
     public static let k2 = Claim<HistoryCase>(
         id: "K2", title: "The filter is a two-sided outlier test",
         statement:
-            "With the history fixed, E − Π as a function of the newest statistic x is convex with its minimum at the history's geometric mean x*, where it equals (M−1)/M times the history's own gap. For a threshold τ the accepted x form an interval around x* (empty below that minimum), whose end points agree with the decision function. Against the paper's same-window threshold every x is accepted.",
+            """
+            With the history fixed, E − Π as a function of the newest statistic x is convex with its minimum at \
+            the history's geometric mean x*, where it equals (M−1)/M times the history's own gap. For a threshold \
+            τ the accepted x form an interval around x* (empty below that minimum), whose end points agree with \
+            the decision function. Against the paper's same-window threshold every x is accepted.
+            """,
         symbols:
             "argmin_x (E − Π)(h ∪ {x}) = Π(h),  min = (M−1)/M·(E(h) − Π(h));  {x : E − Π ≤ τ} = [x_lo, x_hi] ∋ Π(h)",
         proof: "proofs/outlier-filtration.md#k2",
@@ -276,7 +285,11 @@ public enum OutlierFiltrationClaims {
     public static let k3 = Claim<InvarianceCase>(
         id: "K3", title: "Invariances and robustness of the smoothing",
         statement:
-            "The filter decision is invariant under scaling all statistics by one positive factor and under permuting the window; the smoothed variance lies in [min Ω, max Ω] and never exceeds the arithmetic mean; one outlier k times the rest moves the geometric mean by k^{1/M} and the arithmetic mean by (M−1+k)/M.",
+            """
+            The filter decision is invariant under scaling all statistics by one positive factor and under \
+            permuting the window; the smoothed variance lies in [min Ω, max Ω] and never exceeds the arithmetic \
+            mean; one outlier k times the rest moves the geometric mean by k^{1/M} and the arithmetic mean by (M−1+k)/M.
+            """,
         symbols:
             "d(cΩ) = d(Ω), d(σΩ) = d(Ω);  min Ω ≤ Π(Ω) ≤ min(max Ω, E(Ω));  Π(a,…,a,ka) = a k^{1/M},  E = a(M−1+k)/M",
         proof: "proofs/outlier-filtration.md#k3",
@@ -350,7 +363,10 @@ public enum OutlierFiltrationClaims {
     public static let k4 = Claim<ExponentCase>(
         id: "K4", title: "The log-domain geometric mean is accurate and never overflows",
         statement:
-            "exp(mean(log w)) is within (M+2)·max|ln w_i| + 3 ulps of the exact geometric mean across the whole exponent range, and finite and nonzero where the naive product (∏w)^{1/M} overflows or underflows.",
+            """
+            exp(mean(log w)) is within (M+2)·max|ln w_i| + 3 ulps of the exact geometric mean across the whole \
+            exponent range, and finite and nonzero where the naive product (∏w)^{1/M} overflows or underflows.
+            """,
         symbols: "|fl(exp(Σ log w_i / M)) − Π(w)| ≤ ((M+2)·max|ln w_i| + 3)·ulp(Π(w))",
         proof: "proofs/outlier-filtration.md#k4",
         generate: { rng in

@@ -58,7 +58,11 @@ public enum StatisticalClaims {
     public static let s1 = Claim<SmoothingCase>(
         id: "S1", title: "Smoothing divides the variance of log σ² by M",
         statement:
-            "For independent per-step statistics, the geometric mean over M steps has Var(log σ̂²) = Var(log σ²)/M; a variance-ratio test (Brown–Forsythe, robust to the skew of log χ²) does not reject this at level 1e-6 per case, and rejects the wrong factor 2M (power reported).",
+            """
+            For independent per-step statistics, the geometric mean over M steps has Var(log σ̂²) = Var(log \
+            σ²)/M; a variance-ratio test (Brown–Forsythe, robust to the skew of log χ²) does not reject this at \
+            level 1e-6 per case, and rejects the wrong factor 2M (power reported).
+            """,
         symbols: "Var(log σ̂²) = Var((1/M) Σ log σ²_{t−i}) = Var(log σ²)/M",
         proof: "proofs/statistics.md#s1",
         generate: { rng in

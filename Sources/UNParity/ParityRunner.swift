@@ -125,7 +125,10 @@ public struct ParityRunner {
     /// A fixed-width table of rows.
     public static func table(_ rows: [ParityRow]) -> String {
         var s =
-            "backend  precision kernel                 shape           n        max ulp    p99 ulp    median ulp  max rel    viol  worst/bound\n"
+            """
+            backend  precision kernel                 shape           n        max ulp    p99 ulp    median ulp  \
+            max rel    viol  worst/bound\n
+            """
         for r in rows {
             func f(_ x: Double) -> String {
                 x == 0 ? "0" : (x >= 0.01 && x < 1e5 ? String(format: "%.2f", x) : String(format: "%.2e", x))

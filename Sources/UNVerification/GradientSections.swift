@@ -34,9 +34,24 @@ public struct GradientMapSection: ReportSectionBuilder {
         let bad = rows.filter { !$0.consistent }
         let undecided = rows.filter { $0.designedExact && $0.outcome == .inconclusive }
         let md =
-            "Spec claim G5. For each layer, mode and regime, the hand-written backward is compared with the numerical gradient of `x ↦ ⟨∂L/∂Y, forward(x)⟩` at the same state (history held fixed), by `GradientChecker` (Richardson extrapolation, per-entry error bounds). *Deviation* is `max|backward − numerical| / max|numerical|`; *exact* means every entry agreed within the checker's bound, with that bound at most 1e-6 (Double) or 1e-2 (Float) of the gradient's largest entry (G5 is a normwise question, so each entry's rounding allowance and resolution are measured against that magnitude); *undecided* means no entry disagreed but some could not be resolved that finely. Seed \(seed).\n\n"
+            """
+            Spec claim G5. For each layer, mode and regime, the hand-written backward is compared with the \
+            numerical gradient of `x ↦ ⟨∂L/∂Y, forward(x)⟩` at the same state (history held fixed), by \
+            `GradientChecker` (Richardson extrapolation, per-entry error bounds). *Deviation* is `max|backward − \
+            numerical| / max|numerical|`; *exact* means every entry agreed within the checker's bound, with that \
+            bound at most 1e-6 (Double) or 1e-2 (Float) of the gradient's largest entry (G5 is a normwise \
+            question, so each entry's rounding allowance and resolution are measured against that magnitude); \
+            *undecided* means no entry disagreed but some could not be resolved that finely. Seed \(seed).\n\n
+            """
         let after =
-            "Reading the map: LayerNorm, RMSNorm, BatchNorm and UN in paper mode with the exact option are exact in every regime. The paper mode's calibrated backward is exact in warm-up and with window 1 (ψ is then the current g_σ) and an approximation once smoothing starts. The authors' code (reference-compatible) is exact only on a skip without padding; elsewhere the moving average of g_σ, the factor `r` (which also scales ∂γ), and padded positions inside the backward means make it an approximation by design. PowerNorm's backward is an approximation in both regimes.\n"
+            """
+            Reading the map: LayerNorm, RMSNorm, BatchNorm and UN in paper mode with the exact option are exact \
+            in every regime. The paper mode's calibrated backward is exact in warm-up and with window 1 (ψ is \
+            then the current g_σ) and an approximation once smoothing starts. The authors' code \
+            (reference-compatible) is exact only on a skip without padding; elsewhere the moving average of g_σ, \
+            the factor `r` (which also scales ∂γ), and padded positions inside the backward means make it an \
+            approximation by design. PowerNorm's backward is an approximation in both regimes.\n
+            """
         return ReportSection(
             id: "gradient-map", title: "G5: is each backward the gradient of its forward?",
             verdict: !bad.isEmpty ? .falsified : (undecided.isEmpty ? .holds : .inconclusive),
@@ -205,7 +220,10 @@ public struct CheckerAccuracySection: ReportSectionBuilder {
             if r.falseAlarms > 0 { return "\(r.function) (\(r.precision)): \(r.falseAlarms) false alarm(s)" }
             guard let s = r.smallestDetected99, s <= target * (1 + 1e-9) else {
                 return
-                    "\(r.function) (\(r.precision)): smallest detected ≥ 99% is \(r.smallestDetected99.map { sci($0) } ?? "none"), target \(sci(target))"
+                    """
+                    \(r.function) (\(r.precision)): smallest detected ≥ 99% is \
+                    \(r.smallestDetected99.map { sci($0) } ?? "none"), target \(sci(target))
+                    """
             }
             return nil
         }

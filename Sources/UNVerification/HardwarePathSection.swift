@@ -38,7 +38,15 @@ public struct HardwarePathSection: ReportSectionBuilder {
             }
         }
         var md =
-            "Kernels of UN's hardware path — (1) the inference affine map, (2) the folded linear layer against the unfolded pair (UN then linear), (3) the masked per-channel quadratic mean and the log-domain geometric mean, (4) LayerNorm — run on each backend and compared entry by entry with the CPU numeric module. Each entry's difference is measured in ulps and relative error and checked against a bound derived from the operation count (`ParityBounds`: the sum of both sides' forward-error bounds, device math functions at the OpenCL accuracy limits). Shapes include 1×1, sizes around the 64-wide work group, and 4096×96.\n\n**Backends on this machine.**\n\n"
+            """
+            Kernels of UN's hardware path — (1) the inference affine map, (2) the folded linear layer against the \
+            unfolded pair (UN then linear), (3) the masked per-channel quadratic mean and the log-domain \
+            geometric mean, (4) LayerNorm — run on each backend and compared entry by entry with the CPU numeric \
+            module. Each entry's difference is measured in ulps and relative error and checked against a bound \
+            derived from the operation count (`ParityBounds`: the sum of both sides' forward-error bounds, device \
+            math functions at the OpenCL accuracy limits). Shapes include 1×1, sizes around the 64-wide work \
+            group, and 4096×96.\n\n**Backends on this machine.**\n\n
+            """
         for b in live.backends {
             md +=
                 b.available
@@ -48,7 +56,11 @@ public struct HardwarePathSection: ReportSectionBuilder {
         if !live.rows.isEmpty { md += "\n```\n" + ParityRunner.table(live.rows) + "```\n" }
         if recorded.isEmpty {
             md +=
-                "\n**GPU runs.** None recorded yet: no GPU machine was available to this toolkit's sessions so far. Build the self-contained runner with `scripts/build-parity.sh` and run it on a GPU machine with `--out parity-results/<name>`; its JSON is picked up here.\n"
+                """
+                \n**GPU runs.** None recorded yet: no GPU machine was available to this toolkit's sessions so \
+                far. Build the self-contained runner with `scripts/build-parity.sh` and run it on a GPU machine \
+                with `--out parity-results/<name>`; its JSON is picked up here.\n
+                """
         } else {
             for (f, d) in recorded {
                 md +=
@@ -65,7 +77,11 @@ public struct HardwarePathSection: ReportSectionBuilder {
         return ReportSection(
             id: id, title: "Hardware path: GPU-vs-CPU parity", verdict: ok ? .holds : .falsified,
             summary:
-                "ran here: \(ran.isEmpty ? "none" : ran.joined(separator: ", ")); \(live.rows.count) comparisons, \(live.rows.reduce(0) { $0 + $1.boundViolations }) entries beyond their bound; \(recorded.count) recorded GPU run(s)",
+                """
+                ran here: \(ran.isEmpty ? "none" : ran.joined(separator: ", ")); \(live.rows.count) comparisons, \
+                \(live.rows.reduce(0) { $0 + $1.boundViolations }) entries beyond their bound; \(recorded.count) \
+                recorded GPU run(s)
+                """,
             blocks: [.text(md)] + (Self.ulpFigure(all.flatMap(\.rows)).map { [.figure($0)] } ?? []),
             data: try JSONValue(encoding: [
                 "live": JSONValue(encoding: live), "recorded": JSONValue(encoding: recorded.map(\.1)),

@@ -11,7 +11,11 @@ public struct ReplaySection: ReportSectionBuilder {
     static func section(_ results: [TraceReplay.Result]) throws -> ReportSection {
         let ok = results.allSatisfy(\.withinTolerance) && !results.isEmpty
         var md =
-            "Each trace of the authors' PyTorch `UN1d` (float64) is replayed through `UnifiedNorm<Double>` in `.referenceCompatible` mode; every recorded quantity is compared at every step by the normwise relative error `max|a−e| / max|e|`. Tolerance \(sci(TraceReplay.tolerance)) (derivation in `TraceReplay.tolerance`).\n\n"
+            """
+            Each trace of the authors' PyTorch `UN1d` (float64) is replayed through `UnifiedNorm<Double>` in \
+            `.referenceCompatible` mode; every recorded quantity is compared at every step by the normwise \
+            relative error `max|a−e| / max|e|`. Tolerance \(sci(TraceReplay.tolerance)) (derivation in `TraceReplay.tolerance`).\n\n
+            """
         md += "| trace | steps | skips | " + TraceReplay.quantities.joined(separator: " | ") + " | first divergence |\n"
         md += "|---|---|---|" + TraceReplay.quantities.map { _ in "---" }.joined(separator: "|") + "|---|\n"
         for r in results {

@@ -213,7 +213,10 @@ public struct Report: Codable, Sendable {
             "- **Overall verdict: \(verdict.rawValue)**\n\n## Summary\n\n| section | verdict | summary |\n|---|---|---|\n"
         for sec in sections {
             s +=
-                "| [\(sec.title)](#\(sec.id)) | \(sec.verdict.rawValue) | \(sec.summary.replacingOccurrences(of: "|", with: "\\|")) |\n"
+                """
+                | [\(sec.title)](#\(sec.id)) | \(sec.verdict.rawValue) | \
+                \(sec.summary.replacingOccurrences(of: "|", with: "\\|")) |\n
+                """
         }
         for sec in sections {
             s +=

@@ -119,12 +119,19 @@ public struct SciPyAgreementSection: ReportSectionBuilder {
     public func build(_ context: ReportContext) throws -> ReportSection {
         let rows = try StatisticsValidation.run(referencePath: referencePath)
         var md =
-            "Each routine against SciPy's value for the same fixed inputs (`Tests/Fixtures/scipy/reference.json`, made by `make_scipy_reference.py` beside it), including p-values down to 1e-39 and up to 1. Relative differences.\n\n"
+            """
+            Each routine against SciPy's value for the same fixed inputs (`Tests/Fixtures/scipy/reference.json`, \
+            made by `make_scipy_reference.py` beside it), including p-values down to 1e-39 and up to 1. Relative differences.\n\n
+            """
         md +=
             "| test | cases | worst statistic diff | worst p-value diff | smallest p | tolerance | note |\n|---|---|---|---|---|---|---|\n"
         for r in rows {
             md +=
-                "| \(r.test) | \(r.cases) | \(sci(r.worstStatisticRelativeDifference)) | \(sci(r.worstPValueRelativeDifference)) | \(sci(r.smallestPValue)) | \(sci(r.tolerance)) | \(r.note) |\n"
+                """
+                | \(r.test) | \(r.cases) | \(sci(r.worstStatisticRelativeDifference)) | \
+                \(sci(r.worstPValueRelativeDifference)) | \(sci(r.smallestPValue)) | \(sci(r.tolerance)) | \
+                \(r.note) |\n
+                """
         }
         let ok = rows.allSatisfy { $0.worstPValueRelativeDifference <= $0.tolerance }
         return ReportSection(

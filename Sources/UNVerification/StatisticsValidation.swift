@@ -54,14 +54,21 @@ public enum StatisticsValidation {
     static let tolerances: [String: (Double, String)] = [
         "t1": (
             1e-10,
-            "two-sided tail as the regularized incomplete beta I_{ν/(ν+t²)}(ν/2, 1/2); GSL's gsl_cdf_tdist_Q differs from the true tail by 1e-7 at p ≈ 2e-21, ν = 218, so it is not used"
+            """
+            two-sided tail as the regularized incomplete beta I_{ν/(ν+t²)}(ν/2, 1/2); GSL's gsl_cdf_tdist_Q \
+            differs from the true tail by 1e-7 at p ≈ 2e-21, ν = 218, so it is not used
+            """
         ),
         "t2pooled": (1e-10, ""), "t2welch": (1e-10, "non-integer degrees of freedom"),
         "chi2var": (1e-10, ""), "ftest": (1e-10, ""), "chi2gof": (1e-10, ""),
         "brownforsythe": (1e-10, "Levene centred at the median"),
         "ks1exact": (
             1e-10,
-            "Durbin matrix (SciPy: Pomeranz for n ≤ 140) and 2·Smirnov in the tail, as SciPy; for n > 140 with n·d^1.5 > 1.4 SciPy's public value is the Pelz–Good approximation (differs by ~1e-7), so the comparison there is with SciPy's exact Durbin routine"
+            """
+            Durbin matrix (SciPy: Pomeranz for n ≤ 140) and 2·Smirnov in the tail, as SciPy; for n > 140 with \
+            n·d^1.5 > 1.4 SciPy's public value is the Pelz–Good approximation (differs by ~1e-7), so the \
+            comparison there is with SciPy's exact Durbin routine
+            """
         ),
         "ks1asymp": (1e-10, "Kolmogorov series"),
         "ks2exact": (1e-10, "probability of leaving the band, accumulated in positive terms"),

@@ -155,7 +155,10 @@ public struct PowerNorm<Scalar: NormScalar>: NormalizationLayer {
             throw NormalizationError.notFoldable(
                 layer: name,
                 reason:
-                    "the authors' PowerNorm divides each token by its own RMS (group scaling, groups = \(groups)) at run time; only the affine part after it folds (use groups: 0, or affineAfterGroupScaling())"
+                    """
+                    the authors' PowerNorm divides each token by its own RMS (group scaling, groups = \(groups)) \
+                    at run time; only the affine part after it folds (use groups: 0, or affineAfterGroupScaling())
+                    """
             )
         }
         return try affineAfterGroupScaling()

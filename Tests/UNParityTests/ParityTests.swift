@@ -18,7 +18,10 @@ struct ParityTests {
         for r in rows {
             #expect(
                 r.boundViolations == 0,
-                "\(device): \(r.kernel) \(r.shape) \(r.precision): \(r.boundViolations) entries beyond the bound, worst ratio \(r.worstBoundRatio), max \(r.maxULPs) ulp"
+                """
+                \(device): \(r.kernel) \(r.shape) \(r.precision): \(r.boundViolations) entries beyond the bound, \
+                worst ratio \(r.worstBoundRatio), max \(r.maxULPs) ulp
+                """
             )
         }
         // The comparison measures something: some kernels differ from the CPU in the last bits.

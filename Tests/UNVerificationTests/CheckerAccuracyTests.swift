@@ -53,7 +53,10 @@ struct GradientMapTests {
         for r in try GradientMap.run(Double.self, seed: seed) + GradientMap.run(Float.self, seed: seed) {
             #expect(
                 r.consistent,
-                "\(r.layer) [\(r.regime), padded \(r.padded), \(r.precision)] is meant to be exact; input deviation \(r.inputDeviation) (seed \(seed))"
+                """
+                \(r.layer) [\(r.regime), padded \(r.padded), \(r.precision)] is meant to be exact; input \
+                deviation \(r.inputDeviation) (seed \(seed))
+                """
             )
         }
     }
