@@ -62,7 +62,7 @@ public struct EntryResult: Sendable, Codable, Equatable {
     public var numerical: Double
     /// The estimator's bound on `|numerical − exact|` (may be `+∞`).
     public var errorEstimate: Double
-    /// What the verdict allowed: `safety · errorEstimate + roundingUlps · u · magnitude`, where
+    /// What the verdict allowed: `safety · errorEstimate + roundingUnits · u · magnitude`, where
     /// `magnitude` is this entry's own: `max(|analytic|, |numerical|, term magnitude)`.
     public var allowed: Double
     public var absoluteError: Double

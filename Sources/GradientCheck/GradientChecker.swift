@@ -12,7 +12,7 @@ import Darwin
 /// domain-aware ``DerivativeEstimator`` (step selection, Richardson extrapolation, an error
 /// estimate per entry), and a verdict per entry judged on that entry alone:
 ///
-///     allowed = safety · errorEstimate + roundingUlps · u · max(|analytic|, |numerical|, terms)
+///     allowed = safety · errorEstimate + roundingUnits · u · max(|analytic|, |numerical|, terms)
 ///
 /// - `mismatch` when `|analytic − numerical| > allowed` and the function was seen to be smooth;
 /// - `pass` when it is within `allowed` *and* `allowed / max(|analytic|, |numerical|)` — the
@@ -46,7 +46,13 @@ public struct GradientChecker: Sendable {
     /// Finite, in `[1, 1000]`.
     public var safety: Double = 4
     /// Rounding allowance of the analytic side, in units of `u · magnitude` of the entry.
-    public var roundingUlps: Double = 64
+    public var roundingUnits: Double = 64
+    /// The former name of ``roundingUnits`` (it is in units of the unit roundoff `u`, not ulps).
+    @available(*, deprecated, renamed: "roundingUnits")
+    public var roundingUlps: Double {
+        get { roundingUnits }
+        set { roundingUnits = newValue }
+    }
     /// The relative error a `pass` guarantees would have been caught (`nil`: 1e-6 for Double,
     /// 1e-3 for Float): an entry passes only when its band is at most half of it. In `(0, 1)`.
     public var resolution: Double?
@@ -94,7 +100,7 @@ public struct GradientChecker: Sendable {
     /// Throws ``GradientCheckError/invalidOption(name:requirement:)`` for any option outside its domain.
     public func validate() throws {
         try estimator.validate()
-        try validateVerdictOptions(safety: safety, roundingUlps: roundingUlps, resolution: resolution)
+        try validateVerdictOptions(safety: safety, roundingUnits: roundingUnits, resolution: resolution)
         try validateStep(stepScale, "stepScale")
         try validateStep(maxStep, "maxStep")
         for s in stepScales ?? [] { try validateStep(s, "stepScales entry") }
@@ -435,7 +441,7 @@ public struct GradientChecker: Sendable {
 
     /// The dot-product (adjoint) test `⟨u, J v⟩ = ⟨Jᵀu, v⟩` between a forward and a reverse
     /// product, for `trials` random pairs; no finite differences. The allowance is
-    /// `roundingUlps · u · (n + m) · (Σ|u_i (Jv)_i| + Σ|(Jᵀu)_j v_j|)`: each product entry is a
+    /// `roundingUnits · u · (n + m) · (Σ|u_i (Jv)_i| + Σ|(Jᵀu)_j v_j|)`: each product entry is a
     /// length-`n` or `m` sum whose rounding is `γ_n` of its absolute terms. A trial whose
     /// allowance exceeds `resolution` of the compared value (heavy cancellation) is inconclusive.
     ///
@@ -475,7 +481,7 @@ public struct GradientChecker: Sendable {
             let scale = lhs.map(abs).reduce(0, +) + rhs.map(abs).reduce(0, +)
             let a = lhs.reduce(0, +)
             let b = rhs.reduce(0, +)
-            let allowed = roundingUlps * u * Double(n + m) * scale
+            let allowed = roundingUnits * u * Double(n + m) * scale
             entries.append(
                 judge(
                     [k], analytic: a, numerical: b, allowed: allowed, resolution: resolution(u), regimeFound: true,
@@ -633,7 +639,7 @@ public struct GradientChecker: Sendable {
         floor: Double = 0, quantized: Bool = false
     ) -> EntryResult {
         let magnitude = max(abs(a), abs(n), terms)
-        let allowed = safety * error + roundingUlps * u * magnitude
+        let allowed = safety * error + roundingUnits * u * magnitude
         var failure = failure
         if failure == nil, regimeFound, !quantized, natural > 0, safety * error > natural { failure = .notSmooth }
         return judge(
@@ -846,7 +852,7 @@ public struct GradientChecker: Sendable {
                 let magnitude = max(abs(a), abs(f.value[i]), terms)
                 var out = judge(
                     r.index, analytic: a, numerical: f.value[i],
-                    allowed: safety / 4 * f.error[i] + roundingUlps * u * magnitude, resolution: resolution(u),
+                    allowed: safety / 4 * f.error[i] + roundingUnits * u * magnitude, resolution: resolution(u),
                     regimeFound: true, failure: nil, error: f.error[i], step: f.step, floor: terms,
                     zeroReference: max(natural(g0, i, scale: scaleJ, f.value[i]), zeroFloor(u)))
                 if out.verdict == .inconclusive && Self.rangeLimited(x[j], g0[i]) { out.reason = .outOfRange }
@@ -909,7 +915,7 @@ public struct GradientChecker: Sendable {
         // explain the mismatch (at a kink the central value is the mean of the two sides, so an
         // analytic one-sided value differs from it by half the jump); otherwise it is a mismatch.
         let scale = max(abs(l.value[i]), abs(r.value[i]))
-        if gap > safety * (l.error[i] + r.error[i]) + roundingUlps * S.unitRoundoff * scale && gap >= e.absoluteError {
+        if gap > safety * (l.error[i] + r.error[i]) + roundingUnits * S.unitRoundoff * scale && gap >= e.absoluteError {
             out.verdict = .inconclusive
             out.reason = .kink
             out.left = l.value[i]
@@ -1032,14 +1038,14 @@ func requireValidPoint<S: CheckScalar>(_ x: [S], _ companion: [S], _ name: Strin
 }
 
 /// The options every verdict uses, shared by ``GradientChecker`` and ``TaylorTest``.
-func validateVerdictOptions(safety: Double, roundingUlps: Double, resolution: Double?) throws {
+func validateVerdictOptions(safety: Double, roundingUnits: Double, resolution: Double?) throws {
     guard safety.isFinite, safety >= 1, safety <= 1000 else {
         throw GradientCheckError.invalidOption(
             name: "safety", requirement: "must be finite and in [1, 1000], got \(safety)")
     }
-    guard roundingUlps.isFinite, roundingUlps >= 0, roundingUlps <= 1e12 else {
+    guard roundingUnits.isFinite, roundingUnits >= 0, roundingUnits <= 1e12 else {
         throw GradientCheckError.invalidOption(
-            name: "roundingUlps", requirement: "must be finite and in [0, 1e12], got \(roundingUlps)")
+            name: "roundingUnits", requirement: "must be finite and in [0, 1e12], got \(roundingUnits)")
     }
     if let r = resolution, !(r > 0 && r < 1) {
         throw GradientCheckError.invalidOption(name: "resolution", requirement: "must be in (0, 1), got \(r)")

@@ -31,7 +31,8 @@ public struct StepSelector: Sendable, Equatable {
         return pow(q * stencil.noiseAmplification * max(noise, .leastNormalMagnitude) / ((p - q) * m), 1 / p)
     }
 
-    /// Returns the first step for the extrapolation, the evaluations spent, and whether the
+    /// Returns the first step for the extrapolation (the evaluations are counted by the caller's
+    /// `difference`), and whether the
     /// asymptotic regime was actually seen. `order` is the power of the leading error term of
     /// `difference` (2 central, 1 one-sided): the regime is asymptotic when successive
     /// differences shrink by about `2^order`. Halving stops at `minStep` (below it the
@@ -41,7 +42,7 @@ public struct StepSelector: Sendable, Equatable {
     func initialStep(
         scale: Double, noise: Double, order: Int, minStep: Double = 0,
         difference: (Double) throws -> [Double]
-    ) rethrows -> (step: Double, evaluations: Int, found: Bool, quantum: Double) {
+    ) rethrows -> (step: Double, found: Bool, quantum: Double) {
         let expected = pow(2.0, Double(order))
         func inRegime(_ a: Double, _ b: Double) -> Bool { b > 0 && a / b >= 0.75 * expected && a / b <= 1.4 * expected }
         var h = scale / 4
@@ -66,19 +67,19 @@ public struct StepSelector: Sendable, Equatable {
             // the modelled noise of f) and are exactly zero now mean the function's values are
             // quantized at this scale (a sum whose terms are far larger than its result): flat by
             // rounding, not by smoothness. (A step function, whose changes are large, is flat.)
-            if e[0] == 0 && e[1] == 0 && sawChange { return (h, 0, false, 0) }
+            if e[0] == 0 && e[1] == 0 && sawChange { return (h, false, 0) }
             if e[0] > 0 && e[0] * h / 4 <= 512 * noise { sawChange = true }
             if e[0] <= 8 * noise / (h / 4) {
                 let flat = d[0].allSatisfy { $0 == 0 } && d[1].allSatisfy { $0 == 0 }
-                return (h, 0, true, flat && quantum.isFinite ? quantum : 0)
+                return (h, true, flat && quantum.isFinite ? quantum : 0)
             }
             // Two consecutive ratios near 2^order: one alone can agree by accident before the
             // Taylor regime is reached, and a tableau started there converges to a wrong value.
-            if inRegime(e[0], e[1]) && (inRegime(e[1], e[2]) || e[1] <= 8 * noise / (h / 8)) { return (h, 0, true, 0) }
-            if h / 16 < minStep { return (h, 0, false, 0) }
+            if inRegime(e[0], e[1]) && (inRegime(e[1], e[2]) || e[1] <= 8 * noise / (h / 8)) { return (h, true, 0) }
+            if h / 16 < minStep { return (h, false, 0) }
             h /= 2
             d.removeFirst()
         }
-        return (h, 0, false, 0)
+        return (h, false, 0)
     }
 }

@@ -50,9 +50,15 @@ public struct TaylorTest: Sendable {
     public var noiseMultiple: Double = 100
     /// How many of the smallest usable steps the order is fitted over (3...steps).
     public var fitPoints = 5
-    /// As in ``GradientChecker``: the band is `safety · error + roundingUlps · u · Σ|g_i v_i|`.
+    /// As in ``GradientChecker``: the band is `safety · error + roundingUnits · u · Σ|g_i v_i|`.
     public var safety: Double = 4
-    public var roundingUlps: Double = 64
+    public var roundingUnits: Double = 64
+    /// The former name of ``roundingUnits`` (it is in units of the unit roundoff `u`, not ulps).
+    @available(*, deprecated, renamed: "roundingUnits")
+    public var roundingUlps: Double {
+        get { roundingUnits }
+        set { roundingUnits = newValue }
+    }
     /// The relative resolution a `consistent` verdict needs (`nil`: 1e-6 Double, 1e-3 Float).
     public var resolution: Double?
     public var estimator = DerivativeEstimator()
@@ -72,7 +78,7 @@ public struct TaylorTest: Sendable {
             throw GradientCheckError.invalidOption(
                 name: "noiseMultiple", requirement: "must be finite and > 0, got \(noiseMultiple)")
         }
-        try validateVerdictOptions(safety: safety, roundingUlps: roundingUlps, resolution: resolution)
+        try validateVerdictOptions(safety: safety, roundingUnits: roundingUnits, resolution: resolution)
         try estimator.validate()
     }
 
@@ -113,7 +119,7 @@ public struct TaylorTest: Sendable {
                 { p in [try f(p)] }, at: x, g0: [f0], coordinate: nil, direction: v.map(Double.init),
                 scale: max(xs, 1) / vs, maxStep: nil)
         }
-        let band = safety * e.error[0] + roundingUlps * u * slopeTerms
+        let band = safety * e.error[0] + roundingUnits * u * slopeTerms
         let delta = abs(e.value[0] - slope)
         let ref = max(abs(slope), abs(e.value[0]))
         let detectable = band == 0 ? 0 : (ref > 0 ? band / ref : .infinity)

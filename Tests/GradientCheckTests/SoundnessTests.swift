@@ -492,8 +492,8 @@ struct SoundnessTests {
             r.resolution = bad
             #expect(invalid { _ = try r.checkGradient(of: f, at: [1], gradient: [2]) }, "resolution \(bad)")
             var rr = GradientChecker()
-            rr.roundingUlps = bad.isNaN ? bad : -abs(bad) - 1
-            #expect(invalid { _ = try rr.checkGradient(of: f, at: [1], gradient: [2]) }, "roundingUlps \(bad)")
+            rr.roundingUnits = bad.isNaN ? bad : -abs(bad) - 1
+            #expect(invalid { _ = try rr.checkGradient(of: f, at: [1], gradient: [2]) }, "roundingUnits \(bad)")
         }
         for bad in [0, -1, 65] {
             var cc = GradientChecker()
