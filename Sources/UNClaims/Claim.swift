@@ -32,12 +32,20 @@ public struct ClaimOutcome: Sendable, Codable {
         self.checks = checks
         self.notes = notes
     }
+    /// An input outside the claim's hypotheses (`reason` is kept as a note).
+    public static func notApplicable(_ reason: String) -> ClaimOutcome {
+        var o = ClaimOutcome([], notes: ["not applicable: \(reason)": 1])
+        o.notApplicable = true
+        return o
+    }
     /// Every check decided and held.
     public var holds: Bool { checks.allSatisfy(\.holds) }
     /// Some decided check failed.
     public var fails: Bool { checks.contains { $0.decided && !$0.holds } }
     /// Nothing failed, but some check could not decide.
-    public var undecided: Bool { !fails && checks.contains { !$0.decided } }
+    public var undecided: Bool { !fails && !notApplicable && checks.contains { !$0.decided } }
+    /// The input is outside the claim's hypotheses (no check applies): counted apart, never a pass.
+    public var notApplicable: Bool = false
     public var margin: Double { checks.filter(\.decided).map(\.margin).min() ?? .infinity }
     public var failing: [ClaimCheck] { checks.filter { $0.decided && !$0.holds } }
 }
@@ -54,12 +62,17 @@ public struct Claim<Input: Sendable & CustomStringConvertible>: Sendable {
     public var proof: String
     public var generate: @Sendable (inout SeededGenerator) -> Input
     public var check: @Sendable (Input) throws -> ClaimOutcome
+    /// Pinned examples (Hypothesis's `@example`): inputs that once broke something, always checked
+    /// first, before the generated cases, in `swift test` and in the report alike.
+    public var examples: [Input]
 
     public init(
         id: String, title: String, statement: String, symbols: String, proof: String,
+        examples: [Input] = [],
         generate: @escaping @Sendable (inout SeededGenerator) -> Input,
         check: @escaping @Sendable (Input) throws -> ClaimOutcome
     ) {
+        self.examples = examples
         self.id = id
         self.title = title
         self.statement = statement
@@ -87,8 +100,15 @@ public struct ClaimRun: Sendable, Codable {
     public var notes: [String: Double]
     /// Cases where no check failed but some could not decide (counted apart from failures).
     public var undecided: Int = 0
-    /// No case failed and every case decided.
-    public var holds: Bool { failures == 0 && undecided == 0 }
+    /// Pinned examples checked before the generated cases (included in `cases`).
+    public var pinnedExamples: Int = 0
+    /// Generated cases outside the claim's hypotheses (Hypothesis's `assume`), counted apart.
+    public var notApplicable: Int = 0
+    /// The health check: at most half of the cases may be not applicable, else the generator is
+    /// not testing the claim and the run decides nothing.
+    public var healthy: Bool { notApplicable * 2 <= cases }
+    /// No case failed, every case decided, and the generator was healthy.
+    public var holds: Bool { failures == 0 && undecided == 0 && healthy }
 }
 
 /// A claim with its input type erased, so the catalogue can list them all.
@@ -102,6 +122,7 @@ public protocol CatalogueEntry: Sendable {
 extension Claim: CatalogueEntry {
     public func run(cases: Int, seed: UInt64, progress: (@Sendable (Int) -> Void)? = nil) -> ClaimRun {
         var rng = SeededGenerator(seed: seed)
+        var notApplicable = 0
         var failures = 0
         var undecided = 0
         var smallest = Double.infinity
@@ -109,13 +130,19 @@ extension Claim: CatalogueEntry {
         var smallestInput = ""
         var counterexample: String?
         var notes: [String: Double] = [:]
+        let pinned = min(examples.count, cases)
         for k in 0..<cases {
-            let input = generate(&rng)
+            let input = k < pinned ? examples[k] : generate(&rng)
             let outcome: ClaimOutcome
             do { outcome = try check(input) } catch {
                 outcome = ClaimOutcome([ClaimCheck("check threw: \(error)", holds: false, margin: -.infinity)])
             }
             for (n, v) in outcome.notes { notes[n, default: 0] += v }
+            if outcome.notApplicable {
+                notApplicable += 1
+                progress?(k + 1)
+                continue
+            }
             if let worst = outcome.checks.filter(\.decided).min(by: { $0.margin < $1.margin }), worst.margin < smallest
             {
                 smallest = worst.margin
@@ -137,6 +164,6 @@ extension Claim: CatalogueEntry {
             id: id, title: title, statement: statement, symbols: symbols, proof: proof, cases: cases, seed: seed,
             failures: failures, smallestMargin: smallest, smallestMarginCheck: smallestCheck,
             smallestMarginInput: smallestInput, counterexample: counterexample, notes: notes,
-            undecided: undecided)
+            undecided: undecided, pinnedExamples: pinned, notApplicable: notApplicable)
     }
 }

@@ -235,5 +235,15 @@ public enum ScaleInvarianceClaims {
             + "only where a stored channel variance is beyond the type's range.",
         symbols: "N_ε(k x) = N₀(x) / sqrt(1 + ε/(k²σ²)),  |N_ε(kx) − N₀(x)| ≤ |N₀(x)| ε/(2k²σ²)",
         proof: "proofs/scale-invariance.md#n1",
+        examples: [
+            // The LayerNorm<Float> token of size 1e30 (it returned zeros).
+            ScaleCase(
+                layer: .layerNorm, precision: .float, tokens: 1, channels: 4, base: [1, -2, 3, -0.5],
+                multiplier: 1e30 / 0x1p99, exponent: 99),
+            // A BatchNorm channel whose variance (≈ 9e38) is beyond Float: a typed error.
+            ScaleCase(
+                layer: .batchNorm, precision: .float, tokens: 4, channels: 1, base: [1, -1, 1, -1], multiplier: 1.5,
+                exponent: 64),
+        ],
         generate: { rng in ScaleCase.random(&rng) }, check: check)
 }

@@ -52,8 +52,12 @@ public struct ClaimSection: ReportSectionBuilder {
                 + run.notes.sorted { $0.key < $1.key }.map { "\($0.key): \(sci($0.value))" }.joined(separator: "; ")
                 + "\n"
         }
+        md += "Pinned examples checked first: \(run.pinnedExamples); not applicable (outside the hypotheses): "
+        md +=
+            "\(run.notApplicable)\(run.healthy ? "" : " — more than half the cases: the generator is not testing the claim").\n"
         let verdict: Verdict =
-            run.failures > 0 ? .falsified : (run.undecided * 100 > run.cases ? .inconclusive : .holds)
+            run.failures > 0
+            ? .falsified : (run.undecided * 100 > run.cases || !run.healthy ? .inconclusive : .holds)
         return ReportSection(
             id: self.id, title: "\(run.id): \(run.title)", verdict: verdict,
             summary:

@@ -20,3 +20,39 @@ struct CatalogueGeneratorTests {
         #expect(run.undecided * 100 <= max(run.cases, 100), "\(id), seed \(seed): \(run.undecided) undecided")
     }
 }
+
+/// Pinned examples run first, and not-applicable cases are counted apart with a health limit.
+@Suite("Claim runs: pinned examples and not-applicable cases")
+struct ClaimRunAccountingTests {
+    struct Case: Sendable, CustomStringConvertible {
+        var v: Int
+        var description: String { "\(v)" }
+    }
+
+    @Test func pinnedFirstAndNotApplicableCounted() {
+        let seen = Recorder()
+        let claim = Claim<Case>(
+            id: "T", title: "t", statement: "", symbols: "", proof: "", examples: [Case(v: -1), Case(v: -2)],
+            generate: { Case(v: Int.random(in: 0..<10, using: &$0)) },
+            check: { c in
+                seen.add(c.v)
+                return c.v % 2 == 1 ? .notApplicable("odd") : ClaimOutcome([ClaimCheck("ok", margin: 1)])
+            })
+        let run = claim.run(cases: 40, seed: 5)
+        #expect(seen.values.prefix(2) == [-1, -2])
+        #expect(run.pinnedExamples == 2)
+        #expect(run.notApplicable == seen.values.filter { $0 % 2 == 1 }.count)
+        #expect(run.failures == 0 && run.undecided == 0)
+        #expect(run.holds == (run.notApplicable * 2 <= run.cases))
+        let never = Claim<Case>(
+            id: "U", title: "u", statement: "", symbols: "", proof: "", generate: { _ in Case(v: 1) },
+            check: { _ in .notApplicable("always") })
+        let r = never.run(cases: 10, seed: 1)
+        #expect(r.notApplicable == 10 && !r.healthy && !r.holds)
+    }
+}
+
+final class Recorder: @unchecked Sendable {
+    private(set) var values: [Int] = []
+    func add(_ v: Int) { values.append(v) }
+}
