@@ -99,40 +99,52 @@ public struct DerivativeEstimator: Sendable, Equatable {
     ) throws -> Estimate {
         var evals = 0
         let model = g0.map { noiseFactor * u * max(abs($0), valueFloor) }
-        // Per component, the smallest non-zero change of G across a difference, and whether some
-        // difference was exactly zero: both at once mean G is quantized at these steps (its values
+        // Every difference taken, kept (by reference) with its width: where some difference of a
+        // component is exactly zero beside non-zero ones, G is quantized at these steps (its values
         // move in steps larger than `u·|G|`, as log(1 + x²) near 0 in Float, where 1 + x² rounds),
-        // and the quantum, not the noise model, is its noise (see `quantized(_:amplification:)`).
-        var smallestChange = [Double](repeating: .infinity, count: g0.count)
-        var sawNoChange = [Bool](repeating: false, count: g0.count)
-        func note(_ a: [Double], _ b: [Double]) {
-            for i in a.indices {
-                let c = abs(a[i] - b[i])
-                if c == 0 { sawNoChange[i] = true } else { smallestChange[i] = min(smallestChange[i], c) }
-            }
-        }
+        // and the smallest non-zero change, not the noise model, is its noise (`quantized`). The
+        // scan runs only when a zero was seen: the common path costs one append per difference.
+        var taken: [(quotients: [Double], width: Double)] = []
+        var sawZero = false
         func central(_ h: Double) throws -> [Double] {
             let (p, tp) = try displaced(h)
             let (m, tm) = try displaced(-h)
             evals += 2
-            note(p, m)
-            let w = tp - tm
-            return zip(p, m).map { ($0 - $1) / w }
+            return difference(p, m, width: tp - tm)
         }
         func oneSided(_ h: Double) throws -> [Double] {
             let s: Double = side == .forward ? 1 : -1
             let (p, tp) = try displaced(s * h)
             evals += 1
-            note(p, g0)
-            return zip(p, g0).map { ($0 - $1) / tp }
+            return difference(p, g0, width: tp)
+        }
+        func difference(_ a: [Double], _ b: [Double], width: Double) -> [Double] {
+            var out = [Double](repeating: 0, count: a.count)
+            var zero = false
+            for i in a.indices {
+                let c = a[i] - b[i]
+                if c == 0 { zero = true }
+                out[i] = c / width
+            }
+            if zero { sawZero = true }
+            taken.append((out, width))
+            return out
         }
         // The error of an entry with noise amplification `amp`, widened where G was seen quantized.
         func quantized(_ error: [Double], amplification amp: Double) -> (error: [Double], quantum: Double) {
+            guard sawZero else { return (error, 0) }
             var error = error
             var q = 0.0
-            for i in error.indices where sawNoChange[i] && smallestChange[i].isFinite {
-                error[i] = max(error[i], amp * smallestChange[i])
-                q = max(q, smallestChange[i])
+            for i in error.indices {
+                var zero = false
+                var smallest = Double.infinity
+                for d in taken {
+                    let c = abs(d.quotients[i] * d.width)
+                    if c == 0 { zero = true } else { smallest = min(smallest, c) }
+                }
+                guard zero, smallest.isFinite else { continue }
+                error[i] = max(error[i], amp * smallest)
+                q = max(q, smallest)
             }
             return (error, q)
         }
