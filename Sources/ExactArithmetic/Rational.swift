@@ -141,8 +141,9 @@ public enum RationalError: Error, Equatable, Sendable, CustomStringConvertible {
     }
 }
 
-/// 2^e as a Double, for |e| within the exponent range.
-func pow2(_ e: Int) -> Double {
+/// `2^e` as a `Double`, exactly, for every `e` whose power is representable (subnormal powers
+/// included): the scaling is split into steps of `2^±1000` so no intermediate leaves the range.
+public func pow2(_ e: Int) -> Double {
     var r = 1.0
     var k = e
     while k > 1000 {

@@ -1,3 +1,4 @@
+import ExactArithmetic
 import GradientCheck
 
 /// A window of positive statistics given by their square roots `s_i`, so that `w_i = s_i²`
@@ -64,18 +65,4 @@ public enum WindowShape: Int, CaseIterable, Sendable {
             m: m, mantissas: (0..<m).map { _ in Int.random(in: 0..<(1 << 26), using: &rng) },
             exponents: (0..<m).map { _ in Int.random(in: -60...60, using: &rng) })
     }
-}
-
-func pow2(_ e: Int) -> Double {
-    var r = 1.0
-    var k = e
-    while k > 1000 {
-        r *= 0x1p1000
-        k -= 1000
-    }
-    while k < -1000 {
-        r *= 0x1p-1000
-        k += 1000
-    }
-    return r * Double(sign: .plus, exponent: k, significand: 1)
 }
