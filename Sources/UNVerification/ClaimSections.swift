@@ -153,7 +153,8 @@ public struct FiltrationStudySection: ReportSectionBuilder {
         let regime = """
             Reading it: with equal scales the rule fires on most stationary steps, the more so the more \
             channels; once the channel scales differ by a factor of 2 or more \(quietText), while a step scaled by ×\
-            \(String(format: "%g", quiet.compactMap(\.smallestFiringSpike).max() ?? .nan)) or less still fired it in every cell. \
+            \(String(format: "%g", quiet.compactMap(\.smallestFiringSpike).max() ?? .nan)) or less still fired it in \
+            every cell. \
             Real Transformer activations are in that second regime: the residual stream that a LayerNorm (or \
             UN) normalizes carries a few *outlier dimensions* of much larger magnitude than the others, in \
             the same positions across layers and for about 95% of inputs (Kovaleva et al., "BERT Busters: \

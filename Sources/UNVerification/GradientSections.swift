@@ -84,7 +84,8 @@ public struct GradientMapSection: ReportSectionBuilder {
             caption: "log₁₀ of max|backward − numerical| / max|numerical| for ∂X; blank: that combination not run",
             columns: ["regime index", "layer index", "log10 deviation"], rows: data,
             script: """
-                set terminal svg size 900,\(160 + 22 * layers.count) dynamic enhanced font 'Helvetica,11' background rgb 'white'
+                set terminal svg size 900,\(160 + 22 * layers.count) dynamic enhanced font 'Helvetica,11' background \
+                rgb 'white'
                 set output 'gradient-map.svg'
                 set xrange [-0.5:\(Double(columns.count) - 0.5)]
                 set yrange [-0.5:\(Double(layers.count) - 0.5)]

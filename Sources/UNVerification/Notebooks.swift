@@ -92,7 +92,8 @@ public enum Notebooks {
                 measured below, on stationary data where nothing is an outlier.
                 """,
             code: """
-                let config = UnifiedNormConfiguration(channels: 4, forwardWindow: 2, warmupIters: 4, outlierFiltration: true)
+                let config = UnifiedNormConfiguration(channels: 4, forwardWindow: 2, warmupIters: 4, \
+                outlierFiltration: true)
                 var paper = try UnifiedNorm<Double>(configuration: config, mode: .paper(.calibrated))
                 var authors = try UnifiedNorm<Double>(configuration: config, mode: .referenceCompatible)
                 for t in 0..<20 {
