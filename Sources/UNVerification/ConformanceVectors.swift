@@ -1,4 +1,5 @@
 import Foundation
+import GradientCheck
 import UnifiedNormalization
 
 /// The conformance vectors: small traces, each aimed at one behaviour of the authors' `UN1d`
@@ -96,7 +97,7 @@ public enum ConformanceVectors {
         _ spec: Spec, mode: UnifiedNormMode = .referenceCompatible, deviations: Set<ReferenceDeviation> = [],
         implementation: String? = nil, internalState: Bool = true
     ) throws -> UNTrace {
-        var g = SplitMix(state: spec.seed)
+        var g = SeededGenerator(seed: spec.seed)
         let c = spec.configuration.channels
         let n = spec.shape.reduce(1, *)
         let weight = (0..<c).map { _ in 0.5 + g.uniform() }
@@ -165,18 +166,6 @@ public enum ConformanceVectors {
             )
         }
     }
-
-    struct SplitMix {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func uniform() -> Double { Double(next() >> 11) / Double(1 << 53) }
-    }
 }
 
 extension UNTrace {
@@ -191,4 +180,9 @@ extension UNTrace {
         enc.outputFormatting = [.sortedKeys]
         return try enc.encode(file)
     }
+}
+
+extension SeededGenerator {
+    /// Uniform in [0, 1) from the top 53 bits (the vectors' inputs; changing it changes the vectors).
+    fileprivate mutating func uniform() -> Double { Double(next() >> 11) / Double(1 << 53) }
 }
