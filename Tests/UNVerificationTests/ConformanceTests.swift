@@ -1,4 +1,5 @@
 import Foundation
+import GradientCheck
 import Testing
 import UnifiedNormalization
 
@@ -66,7 +67,7 @@ struct ConformanceTests {
     /// rest has no effect in their presence: `r ≡ 1` makes the clamp, its start and its use in
     /// `∂L/∂γ` irrelevant); never as a deviation outside the pair.
     @Test func pairsAreNamed() throws {
-        var g = ConformanceVectors.SplitMix(state: 20_221_201)
+        var g = SeededGenerator(seed: 20_221_201)
         let all = ReferenceDeviation.allCases
         var pairs: [(ReferenceDeviation, ReferenceDeviation)] = [
             (.noCompensation, .noCompensationClamp), (.noCompensation, .weightGradientWithoutCompensation),
