@@ -80,9 +80,17 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
+        // Internal test support (not a product): fixture paths, the catalogue's generators as
+        // shrinking property-test generators, the NaN-aware normwise error.
+        .target(
+            name: "_TestSupport",
+            dependencies: [
+                "UNClaims", .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
+            swiftSettings: strict),
         .testTarget(
             name: "UnifiedNormalizationTests",
-            dependencies: ["UnifiedNormalization"],
+            dependencies: ["UnifiedNormalization", "_TestSupport"],
             swiftSettings: strict),
         .testTarget(
             name: "GradientCheckTests",
@@ -90,7 +98,10 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "UNVerificationTests",
-            dependencies: ["UNVerification", "UnifiedNormalization", "GradientCheck", "GradientCheckTesting"],
+            dependencies: [
+                "UNVerification", "UNClaims", "UnifiedNormalization", "GradientCheck", "GradientCheckTesting",
+                "_TestSupport",
+            ],
             swiftSettings: strict),
         .testTarget(
             name: "UNParityTests",
@@ -98,12 +109,12 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "UNStatisticsTests",
-            dependencies: ["UNStatistics", "UNVerification", "GradientCheck"],
+            dependencies: ["UNStatistics", "GradientCheck", "_TestSupport"],
             swiftSettings: strict),
         .testTarget(
             name: "UNClaimsTests",
             dependencies: [
-                "UNClaims", "ExactArithmetic", "UnifiedNormalization", "GradientCheck",
+                "UNClaims", "ExactArithmetic", "UnifiedNormalization", "GradientCheck", "_TestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             swiftSettings: strict),

@@ -69,6 +69,12 @@ public struct StepSelector: Sendable, Equatable {
             // rounding, not by smoothness. (A step function, whose changes are large, is flat.)
             if e[0] == 0 && e[1] == 0 && sawChange { return (h, false, 0) }
             if e[0] > 0 && e[0] * h / 4 <= 512 * noise { sawChange = true }
+            // Rounding-sized changes that grow as the step halves, at two levels in a row: the
+            // differences are noise (which grows like 1/h) over a truncation too small to see, as
+            // for a function linear in this coordinate whose value cancels (so the modelled noise,
+            // u·|f|, is far below the real one). Halving further only adds noise until the
+            // differences quantize to 0; the largest of these steps is the best one.
+            if e[0] > 0 && e[0] * h / 4 <= 512 * noise && e[1] >= e[0] && e[2] >= e[1] { return (h, true, 0) }
             if e[0] <= 8 * noise / (h / 4) {
                 let flat = d[0].allSatisfy { $0 == 0 } && d[1].allSatisfy { $0 == 0 }
                 return (h, true, flat && quantum.isFinite ? quantum : 0)

@@ -41,7 +41,7 @@ public enum FusionClaims {
             return FoldCase(channels: c, outputs: o, rows: r, scale: scale, shift: shift, weight: w, bias: b, x: x)
         }
 
-        public static func random(_ rng: inout SeededGenerator, spread: Int = 8) -> FoldCase {
+        public static func random(_ rng: inout ClaimRandom, spread: Int = 8) -> FoldCase {
             build(
                 channels: Int.random(in: 1...6, using: &rng), outputs: Int.random(in: 1...5, using: &rng),
                 rows: Int.random(in: 1...4, using: &rng),

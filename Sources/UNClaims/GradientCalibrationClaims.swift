@@ -4,7 +4,7 @@ import UnifiedNormalization
 
 /// Claims G1–G4: the gradient-calibration identities (spec section 5).
 public enum GradientCalibrationClaims {
-    static func gamma(_ n: Int, _ u: Double = Double.ulpOfOne / 2) -> Double { Double(n) * u / (1 - Double(n) * u) }
+    static func gamma(_ n: Int, _ u: Double = Double.ulpOfOne / 2) -> Double { RoundingError.gamma(n, unitRoundoff: u) }
 
     /// Slack of a checker result: `min (allowed − |error|)/allowed` over entries.
     static func checkerMargin(_ r: CheckResult) -> Double {

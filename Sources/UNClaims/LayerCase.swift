@@ -48,7 +48,7 @@ public struct LayerCase: Sendable, CustomStringConvertible {
             batch: b, tokens: n, channels: c, x: x, dy: dy, padMask: mask, eps: [1e-5, 1e-3, 1e-8][abs(epsIndex) % 3])
     }
 
-    public static func random(_ rng: inout SeededGenerator, padded: Bool? = nil) -> LayerCase {
+    public static func random(_ rng: inout ClaimRandom, padded: Bool? = nil) -> LayerCase {
         let pad = padded ?? Bool.random(using: &rng)
         return build(
             batch: Int.random(in: 1...2, using: &rng), tokens: Int.random(in: 1...4, using: &rng),

@@ -49,7 +49,7 @@ public enum ScaleInvarianceClaims {
 
         /// Draws a case; a quarter of the exponents at the edges of the range where `x` stays
         /// finite and normal.
-        public static func random(_ rng: inout SeededGenerator) -> ScaleCase {
+        public static func random(_ rng: inout ClaimRandom) -> ScaleCase {
             let layer = Layer.allCases[Int.random(in: 0..<4, using: &rng)]
             let precision: Precision = Bool.random(using: &rng) ? .float : .double
             let tokens = layer.tokenwise ? Int.random(in: 1...4, using: &rng) : Int.random(in: 2...8, using: &rng)
@@ -165,10 +165,10 @@ public enum ScaleInvarianceClaims {
     }
 
     /// `γ_m = m u / (1 − m u)`.
-    static func gamma(_ m: Int, _ u: Double) -> Double { Double(m) * u / (1 - Double(m) * u) }
+    static func gamma(_ m: Int, _ u: Double) -> Double { RoundingError.gamma(m, unitRoundoff: u) }
 
     public static func check(_ c: ScaleCase) throws -> ClaimOutcome {
-        let u = c.precision == .float ? Double(Float.ulpOfOne) / 2 : Double.ulpOfOne / 2
+        let u = c.precision == .float ? Double(Float.unitRoundoff) : Double.unitRoundoff
         let uRef = Double(Wide.ulpOfOne) / 2
         let eps = c.precision == .float ? Double(Float(1e-5)) : 1e-5
         let ref = reference(c, eps: eps)

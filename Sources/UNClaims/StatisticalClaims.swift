@@ -171,4 +171,118 @@ public enum StatisticalClaims {
         }
         return rows
     }
+
+    // MARK: S2 as one claim
+
+    /// One cell of S2: `trials` independent trials of a fresh layer with the given filter rule.
+    public struct FilterCell: Sendable, CustomStringConvertible, Codable {
+        public enum Rule: String, Sendable, Codable, CaseIterable {
+            case authors = "authors' previous-window"
+            case paper = "paper's same-window"
+            var mode: UnifiedNormMode { self == .authors ? .referenceCompatible : .paper(.calibrated) }
+        }
+        public var rule: Rule
+        public var window: Int
+        public var tokens: Int
+        /// The measured step's activations are multiplied by it (1: no spike, a false-alarm cell).
+        public var spike: Double
+        public var trials: Int
+        public var seed: UInt64
+        public var description: String {
+            "\(rule.rawValue), M = \(window), T = \(tokens), spike ×\(spike), \(trials) trials, seed \(seed)"
+        }
+    }
+
+    /// Runs a cell: the firing count with its exact Clopper–Pearson 95% interval. The paper's rule
+    /// is judged (by K1 it can never fire, so any alarm falsifies S2's one theoretical value); the
+    /// authors' rule is measured.
+    public static func filterCell(_ c: FilterCell) throws -> ClaimOutcome {
+        var k = 0
+        for i in 0..<c.trials
+        where try trial(
+            mode: c.rule.mode, window: c.window, tokens: c.tokens, channels: 4, spike: c.spike,
+            seed: c.seed &+ UInt64(i) &* 7919)
+        { k += 1 }
+        let ci = try HypothesisTests.clopperPearson(successes: k, trials: c.trials)
+        let notes = [
+            "fired": Double(k), "trials": Double(c.trials), "rate": Double(k) / Double(c.trials),
+            "95% low": ci.low, "95% high": ci.high,
+        ]
+        guard c.rule == .paper else { return .measurement(notes) }
+        return ClaimOutcome(
+            [ClaimCheck("paper's rule never fires (K1): \(k) of \(c.trials)", holds: k == 0, margin: k == 0 ? 1 : -1)],
+            notes: notes)
+    }
+
+    /// The report's S2 table: false alarms (no spike) for M ∈ {2, 4, 8} × T ∈ {8, 64, 512}, and
+    /// detection against spike size at T = 64, both rules, 200 trials per cell.
+    public static let filterTable: [FilterCell] = {
+        var cells: [FilterCell] = []
+        for m in [2, 4, 8] {
+            for t in [8, 64, 512] {
+                for rule in FilterCell.Rule.allCases {
+                    cells.append(
+                        FilterCell(
+                            rule: rule, window: m, tokens: t, spike: 1, trials: 200,
+                            seed: 0x52_0000 &+ UInt64(m * 1000 + t)))
+                }
+            }
+        }
+        for m in [2, 4, 8] {
+            for rule in FilterCell.Rule.allCases {
+                for s in [0.1, 0.5, 0.8, 1.25, 2, 5, 10] {
+                    cells.append(
+                        FilterCell(
+                            rule: rule, window: m, tokens: 64, spike: s, trials: 200,
+                            seed: 0x52_1000 &+ UInt64(m) &* 104_729 &+ UInt64(s * 100)))
+                }
+            }
+        }
+        return cells
+    }()
+
+    public static let s2 = Claim<FilterCell>(
+        id: "S2", title: "False-alarm and detection rates of the filter",
+        statement:
+            """
+            Under stationary N(0,1) activations the filter's false-alarm rate, as a function of M and T, and \
+            its detection rate against spike size, are measured with exact Clopper–Pearson 95% intervals on \
+            fresh layers (the first filtered step after 2M − 1 stationary steps). Theory gives one value: the \
+            paper's same-window rule never fires (K1), so its count is 0 in every cell, spiked or not; the \
+            authors' previous-window rule is measured.
+            """,
+        symbols: "alarms_paper = 0;  rate_authors ∈ [CP_low, CP_high] (95%)",
+        proof: "proofs/statistics.md#s2",
+        examples: filterTable, relativeCost: 10,
+        generate: { rng in
+            FilterCell(
+                rule: .paper, window: Int.random(in: 2...8, using: &rng),
+                tokens: [4, 8, 16, 64, 128, 512][Int.random(in: 0..<6, using: &rng)],
+                spike: Double.pow(10, Double.random(in: -1.3...2, using: &rng)), trials: 20, seed: rng.next())
+        }, check: filterCell)
+
+    /// The S2 tables from a run of ``s2``: its pinned examples (the report's cells), as false-alarm
+    /// rows (no spike) and detection rows.
+    public static func filterRows(_ run: ClaimRun) -> (falseAlarms: [FalseAlarmRow], detection: [DetectionRow]) {
+        var fa: [FalseAlarmRow] = []
+        var det: [DetectionRow] = []
+        for r in run.pinned where r.index < s2.examples.count {
+            let c = s2.examples[r.index]
+            let k = Int(r.notes["fired"] ?? -1)
+            let rate = r.notes["rate"] ?? .nan
+            let (low, high) = (r.notes["95% low"] ?? .nan, r.notes["95% high"] ?? .nan)
+            if c.spike == 1 {
+                fa.append(
+                    FalseAlarmRow(
+                        window: c.window, tokens: c.tokens, trials: c.trials, rule: c.rule.rawValue, alarms: k,
+                        rate: rate, ciLow: low, ciHigh: high))
+            } else {
+                det.append(
+                    DetectionRow(
+                        rule: c.rule.rawValue, window: c.window, tokens: c.tokens, spike: c.spike, trials: c.trials,
+                        detections: k, rate: rate, ciLow: low, ciHigh: high))
+            }
+        }
+        return (fa, det)
+    }
 }

@@ -58,8 +58,9 @@ public enum WindowShape: Int, CaseIterable, Sendable {
         return RootWindow(roots: roots)
     }
 
-    public static func random(_ rng: inout SeededGenerator, maxWindow: Int = 8) -> RootWindow {
-        let shape = allCases[Int.random(in: 0..<allCases.count, using: &rng)]
+    /// A window of a random shape (or of `shape`), `M` in `2...maxWindow`.
+    public static func random(_ rng: inout ClaimRandom, shape: WindowShape? = nil, maxWindow: Int = 8) -> RootWindow {
+        let shape = shape ?? allCases[Int.random(in: 0..<allCases.count, using: &rng)]
         let m = Int.random(in: 2...maxWindow, using: &rng)
         return shape.build(
             m: m, mantissas: (0..<m).map { _ in Int.random(in: 0..<(1 << 26), using: &rng) },

@@ -54,7 +54,7 @@ enum ParityStatistics {
             worstBoundRatio: worst)
     }
 
-    static func gamma(_ k: Int, _ u: Double) -> Double { Double(k) * u / (1 - Double(k) * u) }
+    static func gamma(_ k: Int, _ u: Double) -> Double { RoundingError.gamma(k, unitRoundoff: u) }
 }
 
 /// The derived per-entry bounds on `|device − cpu|` (both sides carry rounding; the bound is

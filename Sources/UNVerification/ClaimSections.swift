@@ -2,68 +2,129 @@ import Foundation
 import UNClaims
 
 /// Report sections: one per claim of the catalogue, run with `effort ×` the cases of `swift test`.
+/// The verdict is the run's own (``ClaimRun/status``): the claim's definition decides, the report
+/// only draws. A claim whose pinned examples form a map (G5, S2, S3) adds that map's table and
+/// figure through a ``ClaimPresentation``.
 public struct ClaimSection: ReportSectionBuilder {
-    public let entry: any CatalogueEntry
+    public let claimID: String
+    public let entry: @Sendable () throws -> any CatalogueEntry
     public let baseCases: Int
     public let progress: (@Sendable (String) -> Void)?
-    public var id: String { "claim-" + entry.id.lowercased() }
+    public var id: String { "claim-" + claimID.lowercased() }
 
     public init(
         _ entry: any CatalogueEntry, baseCases: Int = ClaimCatalogue.testCases,
         progress: (@Sendable (String) -> Void)? = nil
     ) {
+        self.init(id: entry.id, loading: { entry }, baseCases: baseCases, progress: progress)
+    }
+
+    /// A claim whose definition reads a file (S3 reads the SciPy reference set): loaded when the
+    /// section is built, so an unreadable file is that section's input error.
+    public init(
+        id: String, loading entry: @escaping @Sendable () throws -> any CatalogueEntry,
+        baseCases: Int = ClaimCatalogue.testCases, progress: (@Sendable (String) -> Void)? = nil
+    ) {
+        self.claimID = id
         self.entry = entry
         self.baseCases = baseCases
         self.progress = progress
     }
 
+    /// A per-claim seed derived deterministically from the report seed and the claim id (FNV-1a;
+    /// Swift's hashValue is randomized per process and would make runs irreproducible).
+    public static func seed(_ reportSeed: UInt64, claim id: String) -> UInt64 {
+        id.utf8.reduce(reportSeed ^ 0xCBF2_9CE4_8422_2325) { ($0 ^ UInt64($1)) &* 0x100_0000_01B3 }
+    }
+
     public func build(_ context: ReportContext) throws -> ReportSection {
+        let entry = try self.entry()
         let cases = baseCases * context.effort
         let id = entry.id
         let p = progress
-        // A per-claim seed derived deterministically from the report seed and the claim id (FNV-1a;
-        // Swift's hashValue is randomized per process and would make runs irreproducible).
-        let claimSeed = id.utf8.reduce(context.seed ^ 0xCBF2_9CE4_8422_2325) { ($0 ^ UInt64($1)) &* 0x100_0000_01B3 }
-        let run = entry.run(cases: cases, seed: claimSeed) { k in
-            if k % max(cases / 20, 1) == 0 || k == cases { p?("\(id): \(k)/\(cases) cases") }
+        let run = entry.run(cases: cases, seed: Self.seed(context.seed, claim: id)) { k in
+            if k % max(cases / 20, 1) == 0 { p?("\(id): \(k) cases") }
         }
-        var md =
-            "**Statement.** \(run.statement)\n\n**In symbols.** `\(run.symbols)`\n\n**Proof.** [\(run.proof)](../\(run.proof))\n\n"
-        md += "| cases | seed | failures | undecided | smallest margin | at check |\n|---|---|---|---|---|---|\n"
-        md +=
-            """
-            | \(run.cases) | \(run.seed) | \(run.failures) | \(run.undecided) | \(sci(run.smallestMargin)) | \
-            \(run.smallestMarginCheck) |\n\n
-            """
+        let verdict: Verdict
+        switch run.status {
+        case .holds: verdict = .holds
+        case .falsified: verdict = .falsified
+        case .inconclusive: verdict = .inconclusive
+        }
+        var blocks: [ReportBlock] = [
+            .text(
+                """
+                **Statement.** \(run.statement)
+
+                **In symbols.** `\(run.symbols)`
+
+                **Proof.** [\(run.proof)](../\(run.proof))
+                """),
+            .table(Self.runTable(run)),
+        ]
+        var notes: [String] = []
         if run.undecided > 0 {
-            md +=
+            notes.append(
                 """
                 *Undecided* cases are inputs where a check could not decide (a gradient check ending \
                 inconclusive, for example a derivative below what the function's own rounding lets a finite \
                 difference see); they count neither for nor against the claim. The claim is reported as holding \
-                only if no case failed and at most 1% of cases were undecided.\n\n
-                """
+                only if no case failed and at most 1% of the tested cases were undecided.
+                """)
         }
-        md += "Input with the smallest margin: `\(run.smallestMarginInput.prefix(600))`\n\n"
-        if let ce = run.counterexample { md += "**Counterexample:** `\(ce.prefix(1200))`\n\n" }
-        if !run.notes.isEmpty {
-            md +=
-                "Measured along the way: "
-                + run.notes.sorted { $0.key < $1.key }.map { "\($0.key): \(sci($0.value))" }.joined(separator: "; ")
-                + "\n"
+        if !run.smallestMarginInput.isEmpty {
+            notes.append("Input with the smallest margin: `\(run.smallestMarginInput.prefix(600))`")
         }
-        md += "Pinned examples checked first: \(run.pinnedExamples); not applicable (outside the hypotheses): "
-        md +=
-            "\(run.notApplicable)\(run.healthy ? "" : " — more than half the cases: the generator is not testing the claim").\n"
-        let verdict: Verdict =
-            run.failures > 0
-            ? .falsified : (run.undecided * 100 > run.cases || !run.healthy ? .inconclusive : .holds)
+        if let ce = run.counterexample { notes.append("**Counterexample:** `\(ce.prefix(1200))`") }
+        if !run.healthy {
+            notes.append(
+                run.testedCases == 0
+                    ? "No case was tested (every case was a measurement or not applicable): no evidence."
+                    : "More than half the cases were not applicable: the generator is not testing the claim.")
+        }
+        if !notes.isEmpty { blocks.append(.text(notes.joined(separator: "\n\n"))) }
+        if let presentation = ClaimPresentation.all[id] { blocks += try presentation(run) }
+        if !run.notes.isEmpty, ClaimPresentation.all[id] == nil {
+            blocks.append(
+                .text(
+                    "Measured along the way: "
+                        + run.notes.sorted { $0.key < $1.key }.map { "\($0.key): \(sci($0.value))" }
+                        .joined(separator: "; ")))
+        }
+        var summary =
+            "\(run.cases) cases, \(run.failures) failures, \(run.undecided) undecided, smallest margin \(sci(run.smallestMargin))"
+        if run.measured > 0 { summary += ", \(run.measured) measured" }
         return ReportSection(
-            id: self.id, title: "\(run.id): \(run.title)", verdict: verdict,
-            summary:
-                "\(run.cases) cases, \(run.failures) failures, \(run.undecided) undecided, smallest margin \(sci(run.smallestMargin))",
-            markdown: md, data: try JSONValue(encoding: run))
+            id: self.id, title: "\(run.id): \(run.title)", verdict: verdict, summary: summary, blocks: blocks,
+            data: try JSONValue(encoding: run))
     }
+
+    /// The run's counts as a typed table.
+    static func runTable(_ run: ClaimRun) -> ReportTable {
+        ReportTable(
+            columns: [
+                .init("cases", .integer), .init("pinned examples", .integer), .init("seed"),
+                .init("failures", .integer), .init("undecided", .integer), .init("not applicable", .integer),
+                .init("measured", .integer), .init("smallest margin", .number), .init("at check"),
+            ],
+            rows: [
+                [
+                    .integer(run.cases), .integer(run.pinnedExamples), .text("\(run.seed)"), .integer(run.failures),
+                    .integer(run.undecided), .integer(run.notApplicable), .integer(run.measured),
+                    .number(run.smallestMargin), .text(run.smallestMarginCheck),
+                ]
+            ])
+    }
+}
+
+/// How a claim whose pinned examples form a map is drawn beyond the generic counts: the map's table
+/// and figure, built from the run's pinned records (the claim computed them; nothing is re-run).
+public enum ClaimPresentation {
+    public typealias Draw = @Sendable (ClaimRun) throws -> [ReportBlock]
+    public static let all: [String: Draw] = [
+        "G5": GradientMapPresentation.blocks, "S2": FilterRatesPresentation.blocks,
+        "S3": SciPyAgreementPresentation.blocks,
+    ]
 }
 
 /// Report section: the filter in the paper vs the authors' code, measured.

@@ -1,16 +1,10 @@
 import Foundation
 import GradientCheck
+import UNClaims
 
-/// Report section: the G5 map (is each backward the exact gradient of its forward?).
-public struct GradientMapSection: ReportSectionBuilder {
-    public let id = "gradient-map"
-    public init() {}
-
-    public func build(_ context: ReportContext) throws -> ReportSection {
-        let rows =
-            try GradientMap.run(Double.self, seed: context.seed) + GradientMap.run(Float.self, seed: context.seed)
-        return try Self.section(rows, seed: context.seed)
-    }
+/// The G5 map drawn from a run of claim G5 (its pinned examples are the map's cells).
+public enum GradientMapPresentation {
+    public static func blocks(_ run: ClaimRun) throws -> [ReportBlock] { section(GradientMap.rows(run)).blocks }
 
     /// The G5 map as a typed table.
     public static func table(_ rows: [GradientMap.Row]) -> ReportTable {
@@ -30,7 +24,7 @@ public struct GradientMapSection: ReportSectionBuilder {
             })
     }
 
-    static func section(_ rows: [GradientMap.Row], seed: UInt64) throws -> ReportSection {
+    static func section(_ rows: [GradientMap.Row]) -> (blocks: [ReportBlock], summary: String) {
         let bad = rows.filter { !$0.consistent }
         let undecided = rows.filter { $0.designedExact && $0.outcome == .inconclusive }
         let md =
@@ -41,7 +35,9 @@ public struct GradientMapSection: ReportSectionBuilder {
             numerical| / max|numerical|`; *exact* means every entry agreed within the checker's bound, with that \
             bound at most 1e-6 (Double) or 1e-2 (Float) of the gradient's largest entry (G5 is a normwise \
             question, so each entry's rounding allowance and resolution are measured against that magnitude); \
-            *undecided* means no entry disagreed but some could not be resolved that finely. Seed \(seed).\n\n
+            *undecided* means no entry disagreed but some could not be resolved that finely. The map's cells \
+            are the claim's pinned examples, on fixed data seeds; the generated cases counted above draw cells \
+            at random with fresh data.\n\n
             """
         let after =
             """
@@ -52,14 +48,11 @@ public struct GradientMapSection: ReportSectionBuilder {
             the factor `r` (which also scales ∂γ), and padded positions inside the backward means make it an \
             approximation by design. PowerNorm's backward is an approximation in both regimes.\n
             """
-        return ReportSection(
-            id: "gradient-map", title: "G5: is each backward the gradient of its forward?",
-            verdict: !bad.isEmpty ? .falsified : (undecided.isEmpty ? .holds : .inconclusive),
-            summary:
-                "\(rows.count) cases; \(rows.filter(\.exact).count) exact; \(bad.count) meant-exact backward(s) not exact; "
-                + "\(undecided.count) meant-exact undecided",
-            blocks: [.text(md), .table(table(rows)), .text(after), .figure(heatMap(rows))],
-            data: try JSONValue(encoding: rows))
+        return (
+            [.text(md), .table(table(rows)), .text(after), .figure(heatMap(rows))],
+            "\(rows.count) cells; \(rows.filter(\.exact).count) exact; \(bad.count) meant-exact backward(s) not exact; "
+                + "\(undecided.count) meant-exact undecided"
+        )
     }
 
     /// The G5 map as a heat map: one row per layer, one column per regime × padding × precision, the

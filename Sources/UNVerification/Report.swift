@@ -171,20 +171,25 @@ public struct Report: Codable, Sendable {
     }
 
     /// The standard report's sections, in order: trace replay, conformance, the checker's accuracy
-    /// and power, the gradient map, every claim of the catalogue, the filtration study, the
-    /// filter's rates, the SciPy agreement, the hardware path and the inference cost. A library
+    /// and power, every claim of the catalogue (``ClaimCatalogue/entries(referencePath:)``, G5, S2 and
+    /// S3 included), the filtration study, the hardware path and the inference cost. A library
     /// user can build this report, or one of their own sections, with ``build(_:context:configuration:now:willBuild:)``.
     public static func standardSections(progress: (@Sendable (String) -> Void)? = nil) -> [any ReportSectionBuilder] {
         var builders: [any ReportSectionBuilder] = [
             ReplaySection(), ConformanceSection(), CheckerAccuracySection(), CheckerPowerSection(),
-            GradientMapSection(),
         ]
-        for entry in ClaimCatalogue.all { builders.append(ClaimSection(entry, progress: progress)) }
-        builders +=
-            [
-                FiltrationStudySection(), FilterRatesSection(), SciPyAgreementSection(), HardwarePathSection(),
-                InferenceBenchmarkSection(),
-            ] as [any ReportSectionBuilder]
+        for entry in ClaimCatalogue.generated {
+            builders.append(ClaimSection(entry, progress: progress))
+            if entry.id == "S2" {
+                // S3's inputs are the recorded SciPy reference set, read when its section is built.
+                builders.append(
+                    ClaimSection(
+                        id: "S3",
+                        loading: { try StatisticsValidation.s3(referencePath: ClaimCatalogue.scipyReferencePath()) },
+                        progress: progress))
+            }
+        }
+        builders += [FiltrationStudySection(), HardwarePathSection(), InferenceBenchmarkSection()]
         return builders
     }
 

@@ -2,26 +2,22 @@ import Foundation
 import UNClaims
 import UNStatistics
 
-/// Report section S2: the filter's false-alarm and detection rates with exact binomial intervals.
-public struct FilterRatesSection: ReportSectionBuilder {
-    public let id = "claim-s2"
-    public var trials: Int
-    public init(trials: Int = 200) { self.trials = trials }
-
-    public func build(_ context: ReportContext) throws -> ReportSection {
-        let fa = try StatisticalClaims.falseAlarms(trials: trials, seed: context.seed)
-        let det = try StatisticalClaims.detection(trials: trials, seed: context.seed &+ 1)
-        return try Self.section(fa, det, trials: trials, seed: context.seed)
+/// Claim S2 drawn: the false-alarm and detection tables and the firing-rate figure, from the run's
+/// pinned examples (the report's cells).
+public enum FilterRatesPresentation {
+    public static func blocks(_ run: ClaimRun) throws -> [ReportBlock] {
+        let (fa, det) = StatisticalClaims.filterRows(run)
+        return section(fa, det, trials: StatisticalClaims.s2.examples.first?.trials ?? 0)
     }
 
     static func section(
-        _ fa: [StatisticalClaims.FalseAlarmRow], _ det: [StatisticalClaims.DetectionRow], trials: Int, seed: UInt64
-    ) throws -> ReportSection {
+        _ fa: [StatisticalClaims.FalseAlarmRow], _ det: [StatisticalClaims.DetectionRow], trials: Int
+    ) -> [ReportBlock] {
         let intro = """
             Independent trials: a fresh reference-compatible (authors') or paper-mode UN layer, filtration \
             on, window M, warm-up 2M, 4 channels; 2M − 1 steps of stationary N(0,1) activations, then the \
             first filtered step — the measured one. Rates with exact Clopper–Pearson 95% intervals (GSL beta \
-            quantiles). \(trials) trials per cell, seed \(seed).
+            quantiles). \(trials) trials per cell (the claim's pinned examples, on fixed seeds).
 
             **False alarms (no spike).**
             """
@@ -82,62 +78,41 @@ public struct FilterRatesSection: ReportSectionBuilder {
                 set grid
                 plot \(plots.joined(separator: ", \\\n     "))
                 """)
-        let theory = """
-            Theory gives one value to test against: the paper's same-window rule never fires (K1), so its \
-            alarm count must be 0 in every cell, spiked or not.
-            """
-        let paperZero =
-            (fa.filter { $0.rule.hasPrefix("paper") }.allSatisfy { $0.alarms == 0 })
-            && det.filter { $0.rule.hasPrefix("paper") }.allSatisfy { $0.detections == 0 }
-        let authors = fa.filter { !$0.rule.hasPrefix("paper") }.map(\.rate)
-        return ReportSection(
-            id: "claim-s2", title: "S2: false-alarm and detection rates of the filter",
-            verdict: paperZero ? .holds : .falsified,
-            summary: "paper's rule: 0 alarms in all cells; authors' rule: false-alarm rate "
-                + "\(String(format: "%.3f", authors.min() ?? 0))–\(String(format: "%.3f", authors.max() ?? 0))",
-            blocks: [
-                .text(intro), .table(falseAlarms),
-                .text(
-                    "**Detection against spike size** (64 tokens; the measured step's activations multiplied by the "
-                        + "factor, so its statistic by the factor squared)."),
-                .table(detection), .figure(figure), .text(theory),
-            ],
-            data: try JSONValue(encoding: [
-                "falseAlarms": JSONValue(encoding: fa), "detection": JSONValue(encoding: det),
-            ]))
+        return [
+            .text(intro), .table(falseAlarms),
+            .text(
+                "**Detection against spike size** (64 tokens; the measured step's activations multiplied by the "
+                    + "factor, so its statistic by the factor squared)."),
+            .table(detection), .figure(figure),
+        ]
     }
 }
 
-/// Report section S3: agreement with SciPy.
-public struct SciPyAgreementSection: ReportSectionBuilder {
-    public let id = "claim-s3"
-    public var referencePath: String
-    public init(referencePath: String = StatisticsValidation.defaultReferencePath()) {
-        self.referencePath = referencePath
-    }
-
-    public func build(_ context: ReportContext) throws -> ReportSection {
-        let rows = try StatisticsValidation.run(referencePath: referencePath)
-        var md =
-            """
-            Each routine against SciPy's value for the same fixed inputs (`Tests/Fixtures/scipy/reference.json`, \
-            made by `make_scipy_reference.py` beside it), including p-values down to 1e-39 and up to 1. Relative differences.\n\n
-            """
-        md +=
-            "| test | cases | worst statistic diff | worst p-value diff | smallest p | tolerance | note |\n|---|---|---|---|---|---|---|\n"
-        for r in rows {
-            md +=
+/// Claim S3 drawn: one row per routine, from the run's pinned examples (the reference set).
+public enum SciPyAgreementPresentation {
+    public static func blocks(_ run: ClaimRun) throws -> [ReportBlock] {
+        let rows = StatisticsValidation.rows(run.pinned)
+        let table = ReportTable(
+            columns: [
+                .init("test"), .init("cases", .integer), .init("worst statistic diff", .number),
+                .init("worst p-value diff", .number), .init("smallest p", .number), .init("tolerance", .number),
+                .init("note"),
+            ],
+            rows: rows.map {
+                [
+                    .text($0.test), .integer($0.cases), .number($0.worstStatisticRelativeDifference),
+                    .number($0.worstPValueRelativeDifference), .number($0.smallestPValue), .number($0.tolerance),
+                    .text($0.note),
+                ]
+            })
+        return [
+            .text(
                 """
-                | \(r.test) | \(r.cases) | \(sci(r.worstStatisticRelativeDifference)) | \
-                \(sci(r.worstPValueRelativeDifference)) | \(sci(r.smallestPValue)) | \(sci(r.tolerance)) | \
-                \(r.note) |\n
-                """
-        }
-        let ok = rows.allSatisfy { $0.worstPValueRelativeDifference <= $0.tolerance }
-        return ReportSection(
-            id: id, title: "S3: statistics agree with SciPy", verdict: ok ? .holds : .falsified,
-            summary:
-                "\(rows.count) routines; worst p-value relative difference \(sci(rows.map(\.worstPValueRelativeDifference).max() ?? 0))",
-            markdown: md, data: try JSONValue(encoding: rows))
+                Each routine against SciPy's value for the same fixed inputs (`Tests/Fixtures/scipy/reference.json`, \
+                made by `make_scipy_reference.py` beside it), including p-values down to 1e-39 and up to 1. Relative \
+                differences.
+                """),
+            .table(table),
+        ]
     }
 }

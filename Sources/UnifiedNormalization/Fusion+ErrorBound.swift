@@ -2,7 +2,7 @@
 /// one place for the tests, the claims catalogue and the parity runner.
 extension Fusion {
     /// `γ_k = k u / (1 − k u)`.
-    static func gamma(_ k: Int, _ u: Double) -> Double { Double(k) * u / (1 - Double(k) * u) }
+    static func gamma(_ k: Int, _ u: Double) -> Double { RoundingError.gamma(k, unitRoundoff: u) }
 
     /// Per output entry (row-major, `rows × outputs`), a bound on `|folded − unfolded|` for
     /// `linear(norm(x))` with `norm = a ⊙ x + b`:

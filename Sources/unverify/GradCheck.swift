@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import UNClaims
 import UNVerification
 
 struct GradCheck: ParsableCommand {
@@ -49,7 +50,8 @@ struct GradCheck: ParsableCommand {
                 section = acc
             }
         } else {
-            section = try GradientMapSection().build(ReportContext(seed: seed, tracePaths: []))
+            // The G5 map: claim G5's section (its pinned cells, then effort 1 × the generated cases).
+            section = try ClaimSection(GradientMap.g5).build(ReportContext(seed: seed, tracePaths: [], effort: 1))
         }
         if json {
             writeStdout(String(decoding: try JSONEncoder.toolkit.encode(section.data), as: UTF8.self) + "\n")

@@ -4,6 +4,7 @@ import GradientCheck
 import PropertyBased
 import Testing
 import UnifiedNormalization
+import _TestSupport
 
 @testable import UNClaims
 
@@ -22,7 +23,7 @@ func expectHolds(
 @Suite("Claims K1–K4: the outlier-filtration bound")
 struct OutlierFiltrationClaimTests {
     @Test func koberBothHalvesExact() async {
-        await boundedPropertyCheck(count: 80, input: Gens.rootWindow) { w in
+        await boundedPropertyCheck(count: 80, input: OutlierFiltrationClaims.k1.gen) { w in
             expectHolds(try OutlierFiltrationClaims.kober(w), w)
         }
     }
@@ -31,7 +32,8 @@ struct OutlierFiltrationClaimTests {
     /// the naive float comparison of the two sides does fire on some of these windows.
     @Test func koberEqualityAtWindowTwoAndNaiveComparisonFails() async {
         let naiveFired = Counter()
-        await boundedPropertyCheck(count: 150, input: Gens.windowOfTwo) { w in
+        await boundedPropertyCheck(count: 150, input: ClaimGen.from { WindowShape.random(&$0, shape: .windowOfTwo) }) {
+            w in
             let o = try OutlierFiltrationClaims.kober(w)
             expectHolds(o, w)
             #expect(o.checks.contains { $0.name.hasPrefix("equality") && $0.holds })
@@ -56,19 +58,19 @@ struct OutlierFiltrationClaimTests {
     }
 
     @Test func twoSidedInterval() async {
-        await boundedPropertyCheck(count: 40, input: Gens.history) { h in
+        await boundedPropertyCheck(count: 40, input: OutlierFiltrationClaims.k2.gen) { h in
             expectHolds(try OutlierFiltrationClaims.interval(h), h)
         }
     }
 
     @Test func invariances() async {
-        await boundedPropertyCheck(count: 40, input: Gens.invariance) { c in
+        await boundedPropertyCheck(count: 40, input: OutlierFiltrationClaims.k3.gen) { c in
             expectHolds(try OutlierFiltrationClaims.invariance(c), c)
         }
     }
 
     @Test func logDomainGeometricMean() async {
-        await boundedPropertyCheck(count: 80, input: Gens.exponentWindow) { c in
+        await boundedPropertyCheck(count: 80, input: OutlierFiltrationClaims.k4.gen) { c in
             expectHolds(try OutlierFiltrationClaims.logDomain(c), c)
         }
     }
@@ -85,34 +87,26 @@ struct OutlierFiltrationClaimTests {
 @Suite("Claims G1–G4: gradient calibration")
 struct GradientCalibrationClaimTests {
     @Test func unifiedBackwardIsExact() async {
-        await boundedPropertyCheck(count: 40, input: Gens.exactLayer, Gens.layerCase) { l, c in
-            let case_ = GradientCalibrationClaims.G1Case(layer: l, data: c)
-            expectHolds(try GradientCalibrationClaims.unifiedBackwardIsExact(case_), case_)
+        await boundedPropertyCheck(count: 40, input: GradientCalibrationClaims.g1.gen) { c in
+            expectHolds(try GradientCalibrationClaims.unifiedBackwardIsExact(c), c)
         }
     }
 
     @Test func invarianceResiduals() async {
-        await boundedPropertyCheck(
-            count: 50, input: Gens.exactLayer.filter { $0 != .unCalibratedWindow1 }, Gens.layerCase
-        ) { l, c in
-            let case_ = GradientCalibrationClaims.G1Case(layer: l, data: c)
-            expectHolds(try GradientCalibrationClaims.invarianceResiduals(case_), case_)
+        await boundedPropertyCheck(count: 50, input: GradientCalibrationClaims.g2.gen) { c in
+            expectHolds(try GradientCalibrationClaims.invarianceResiduals(c), c)
         }
     }
 
     @Test func stationaryCalibration() async {
-        await boundedPropertyCheck(count: 20, input: Gen.int(in: 2...6), Gens.layerCase) { m, c in
-            let case_ = GradientCalibrationClaims.StationaryCase(window: m, data: c)
-            expectHolds(try GradientCalibrationClaims.calibration(case_), case_)
+        await boundedPropertyCheck(count: 20, input: GradientCalibrationClaims.g3.gen) { c in
+            expectHolds(try GradientCalibrationClaims.calibration(c), c)
         }
     }
 
     @Test func geometricConvergence() async {
-        await boundedPropertyCheck(count: 10, input: Gen.int(in: 0...3), Gen.int(in: 5...30), Gens.unpaddedLayerCase) {
-            a, t, c in
-            let case_ = GradientCalibrationClaims.ConvergenceCase(
-                data: c, momentum: [0.9, 0.5, 0.99, 0.0][a], steps: t)
-            expectHolds(try GradientCalibrationClaims.convergence(case_), case_)
+        await boundedPropertyCheck(count: 10, input: GradientCalibrationClaims.g4.gen) { c in
+            expectHolds(try GradientCalibrationClaims.convergence(c), c)
         }
     }
 }
@@ -120,12 +114,13 @@ struct GradientCalibrationClaimTests {
 @Suite("Claims F1–F3: fusion")
 struct FusionClaimTests {
     @Test func foldIsExactOverTheRationals() async {
-        await boundedPropertyCheck(count: 25, input: Gens.foldCase) { f in expectHolds(try FusionClaims.exactFold(f), f)
+        await boundedPropertyCheck(count: 25, input: FusionClaims.f1.gen) { f in
+            expectHolds(try FusionClaims.exactFold(f), f)
         }
     }
 
     @Test func foldWithinRoundingBound() async {
-        await boundedPropertyCheck(count: 80, input: Gens.foldCase) { f in
+        await boundedPropertyCheck(count: 80, input: FusionClaims.f2.gen) { f in
             expectHolds(try FusionClaims.roundingBound(f), f)
         }
     }
@@ -168,7 +163,7 @@ struct FusionClaimTests {
     /// The property finds inputs where LayerNorm is not affine (midpoint test beyond rounding).
     @Test func layerNormIsNotAffine() async {
         let found = Counter()
-        await boundedPropertyCheck(count: 40, input: Gens.unpaddedLayerCase) { c in
+        await boundedPropertyCheck(count: 40, input: FusionClaims.f3.gen) { c in
             let o = try FusionClaims.layerNormNotAffine(c)
             expectHolds(o, c)
             if (o.notes["counterexamples to affinity found"] ?? 0) > 0 { found.add() }

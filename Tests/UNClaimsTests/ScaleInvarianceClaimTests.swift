@@ -19,7 +19,7 @@ struct ScaleInvarianceClaimTests {
 
     /// The generator reaches both ends of the range in both precisions, for every layer.
     @Test func generatorReachesTheEdges() {
-        var rng = SeededGenerator(seed: 7)
+        var rng = ClaimRandom(seed: 7)
         var seen = Set<String>()
         for _ in 0..<2000 {
             let c = ScaleInvarianceClaims.ScaleCase.random(&rng)

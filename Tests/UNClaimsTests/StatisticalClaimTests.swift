@@ -1,6 +1,6 @@
 import GradientCheck
-import PropertyBased
 import Testing
+import _TestSupport
 
 @testable import UNClaims
 
@@ -9,11 +9,7 @@ struct StatisticalClaimTests {
     /// S1 at random seeds (the property library prints the seed on failure): the right M is not
     /// rejected at 1e-6, over windows 2, 4, 8 and token counts 4, 16, 64.
     @Test func smoothingDividesVariance() async {
-        await boundedPropertyCheck(
-            count: 12, input: Gen.int(in: 0...2), Gen.int(in: 0...2), Gen.uint64(in: 1...UInt64(1 << 40))
-        ) { m, t, seed in
-            let c = StatisticalClaims.SmoothingCase(
-                window: [2, 4, 8][m], tokens: [4, 16, 64][t], samples: 400, seed: seed)
+        await boundedPropertyCheck(count: 12, input: StatisticalClaims.s1.gen) { c in
             expectHolds(try StatisticalClaims.smoothing(c), c)
         }
     }

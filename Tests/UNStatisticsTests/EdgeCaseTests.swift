@@ -1,6 +1,7 @@
 import Foundation
 import GradientCheck
 import Testing
+import _TestSupport
 
 @testable import UNStatistics
 
@@ -24,7 +25,7 @@ struct StatisticsEdgeCaseTests {
     /// computed on exactly or nearly exactly rescaled data; what remains is rounding of a few
     /// dozen operations in each implementation).
     @Test func edgeCasesAgreeWithSciPy() throws {
-        let url = URL(fileURLWithPath: packageRoot).appendingPathComponent("Tests/Fixtures/scipy/edge_cases.json")
+        let url = PackagePaths.fixture("scipy/edge_cases.json")
         let raw = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
         let cases = raw["cases"] as! [[String: Any]]
         #expect(cases.count == 7)

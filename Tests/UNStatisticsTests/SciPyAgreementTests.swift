@@ -1,30 +1,8 @@
 import Foundation
 import Testing
+import _TestSupport
 
 @testable import UNStatistics
-@testable import UNVerification
-
-/// Every statistical routine against SciPy's values for the same inputs
-/// (Tests/Fixtures/scipy/reference.json, produced by make_scipy_reference.py beside it).
-@Suite("Statistics agree with SciPy")
-struct SciPyAgreementTests {
-    @Test func everyCaseAgrees() throws {
-        let rows = try StatisticsValidation.run(
-            referencePath: StatisticsValidation.defaultReferencePath(packageRoot: packageRoot))
-        #expect(rows.count >= 10)
-        for r in rows {
-            #expect(
-                r.worstPValueRelativeDifference <= r.tolerance,
-                "\(r.test): worst p-value relative difference \(r.worstPValueRelativeDifference) > \(r.tolerance)")
-            #expect(
-                r.worstStatisticRelativeDifference <= 1e-12,
-                "\(r.test): statistic differs by \(r.worstStatisticRelativeDifference)")
-        }
-    }
-}
-
-let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent().path
 
 @Suite("Statistics: errors and GSL")
 struct StatisticsErrorTests {

@@ -1,5 +1,6 @@
 import GradientCheck
 import Testing
+import UNClaims
 
 @testable import UNVerification
 

@@ -2,6 +2,7 @@ import Foundation
 import GradientCheck
 import Testing
 import UnifiedNormalization
+import _TestSupport
 
 @testable import UNVerification
 
@@ -9,8 +10,7 @@ import UnifiedNormalization
 /// diagnosis on generated black-box recordings of every deviation and of pairs of them.
 @Suite("Conformance kit")
 struct ConformanceTests {
-    static let root: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Fixtures/conformance")
+    static let root: URL = PackagePaths.fixture("conformance")
 
     static func committed(_ set: String) throws -> [UNTrace] {
         let dir = root.appendingPathComponent(set)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import _TestSupport
 
 @testable import UNVerification
 
@@ -8,8 +9,7 @@ import Testing
 /// a result or a typed error (a trap would end the test process).
 @Suite("Trace reader: hostile input and fuzz regressions")
 struct FuzzRegressionTests {
-    static let fuzzRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Fixtures/fuzz")
+    static let fuzzRoot = PackagePaths.fixture("fuzz")
     static let dir = fuzzRoot.appendingPathComponent("regressions")
 
     func malformedField(_ name: String) throws -> String? {

@@ -1,13 +1,12 @@
 import Foundation
 import Testing
+import _TestSupport
 
 @testable import UNVerification
 
-let fixtureTraces = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .appendingPathComponent("Fixtures/traces")
+let fixtureTraces = PackagePaths.fixture("traces")
 /// `../shared/traces` beside the package root, when present.
-let sharedTraces = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/traces")
+let sharedTraces = PackagePaths.shared.appendingPathComponent("traces")
 
 let traceNames = ["warmup-basic", "windowed-smoothing", "outlier-filtration", "padding", "long-gradient-compensation"]
 

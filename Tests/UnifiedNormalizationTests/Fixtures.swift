@@ -1,11 +1,11 @@
 import Foundation
+import _TestSupport
 
 @testable import UnifiedNormalization
 
 /// Locates `Tests/Fixtures` from this source file, so tests work from any working directory.
 enum Fixtures {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Fixtures")
+    static let root = PackagePaths.fixtures
 
     struct LayerCase: Decodable {
         var name: String
@@ -49,18 +49,4 @@ enum Fixtures {
     {
         try TokenBatch(batch: shape[0], tokens: shape[1], channels: shape[2], values: v.map { S($0) }, padMask: mask)
     }
-}
-
-/// `max|a − e| / max|e|` in Double.
-func normwiseError<S: NormScalar>(_ a: [S], _ e: [Double]) -> Double {
-    precondition(a.count == e.count)
-    var num = 0.0
-    var den = 0.0
-    for i in e.indices {
-        // A non-finite output is an infinite error (max(0, NaN) would be 0 and hide it).
-        guard a[i].isFinite else { return .infinity }
-        num = max(num, abs(Double(a[i]) - e[i]))
-        den = max(den, abs(e[i]))
-    }
-    return den > 0 ? num / den : num
 }
