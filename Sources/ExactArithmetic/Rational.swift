@@ -68,21 +68,55 @@ public struct Rational: Sendable, Hashable, Comparable, CustomStringConvertible 
     public var sign: Int { numerator.signum() == 0 ? 0 : (numerator < 0 ? -1 : 1) }
     public var magnitude: Rational { numerator < 0 ? -self : self }
 
+    /// The largest power ``power(_:)`` forms, in bits of numerator plus denominator: 2²⁴ (2 MB of
+    /// digits, seconds of work); beyond it the call would run for minutes or exhaust memory.
+    public static let maximumPowerBits = 1 << 24
+
     /// `self^n` for `n ≥ 0`.
-    /// - Throws: ``RationalError/negativeExponent(_:)``.
+    /// - Throws: ``RationalError/negativeExponent(_:)``; ``RationalError/invalidArgument(_:)`` where
+    ///   the result would exceed ``maximumPowerBits``.
     public func power(_ n: Int) throws -> Rational {
         guard n >= 0 else { throw RationalError.negativeExponent(n) }
+        // |p|, q ≥ 1: 0^n, (±1)^n and 1/1 stay small whatever n is.
+        let bits = max(numerator.magnitude.bitWidth - 1, 0) + max(denominator.magnitude.bitWidth - 1, 0)
+        if bits > 0 {
+            let (total, overflow) = bits.multipliedReportingOverflow(by: n)
+            guard !overflow, total <= Self.maximumPowerBits else {
+                throw RationalError.invalidArgument(
+                    "power \(n) of a \(bits)-bit rational exceeds \(Self.maximumPowerBits) bits")
+            }
+        }
         return Rational(unchecked: numerator.power(n), denominator.power(n))
     }
 
-    /// The nearest `Double` (to within one rounding of a 64-bit quotient: relative error ≤ 2⁻⁶³ + u).
+    /// The nearest `Double`, over the whole range. Where the value is normal: one rounding of a
+    /// 64-bit truncated quotient (relative error ≤ 2⁻⁶³ + u). Where it is subnormal: the nearest
+    /// multiple of 2⁻¹⁰⁷⁴, rounded once in integers (ties to even). Beyond the range: ±∞.
     public var doubleValue: Double {
         if numerator == 0 { return 0 }
+        let negative = numerator.signum() < 0
+        let n = BigInt(numerator.magnitude)
+        let d = BigInt(denominator.magnitude)
         let nb = numerator.magnitude.bitWidth
         let db = denominator.magnitude.bitWidth
+        // value ∈ [2^(nb−db−1), 2^(nb−db+1)).
+        if nb - db <= -1019 {
+            // m = round(value · 2^1074): below 2^53 the result m · 2^−1074 is exact in Double.
+            let scaled = n << 1074
+            let (q, r) = scaled.quotientAndRemainder(dividingBy: d)
+            let twice = r << 1
+            let m = twice > d || (twice == d && q % 2 != 0) ? q + 1 : q
+            if m < (BigInt(1) << 53) {
+                let v = Double(m) * Double.leastNonzeroMagnitude
+                return negative ? -v : v
+            }
+        }
         let shift = 64 - (nb - db)
-        let q = shift >= 0 ? (numerator << shift) / denominator : numerator / (denominator << (-shift))
-        return Double(q) * pow2(-shift)
+        let q = shift >= 0 ? (n << shift) / d : n / (d << (-shift))
+        // Two exact power-of-two scalings: no intermediate leaves the range where the result is normal.
+        let half = -shift / 2
+        let v = Double(q) * pow2(half) * pow2(-shift - half)
+        return negative ? -v : v
     }
 
     public var description: String { denominator == 1 ? "\(numerator)" : "\(numerator)/\(denominator)" }
@@ -98,11 +132,19 @@ public struct Rational: Sendable, Hashable, Comparable, CustomStringConvertible 
     /// Rationals `lo ≤ r^{1/n} ≤ hi` with `hi − lo = 2^{-bits}·2^{⌈log₂ r^{1/n}⌉}` (relative width
     /// about `2^{-bits}`), for `r > 0`: integer `n`-th roots of `r · 2^{n·k}` by bisection.
     /// - Throws: ``RationalError/rootOfNonPositive`` for `r ≤ 0`, ``RationalError/invalidArgument(_:)``
-    ///   for `n < 1` or `bits` outside `1…4096`.
+    ///   for `n < 1`, `bits` outside `1…4096`, or `n · bits > 32768` (the work grows like `n²·bits³`).
     public func nthRootBracket(_ n: Int, bits: Int = 96) throws -> (lo: Rational, hi: Rational) {
         guard sign > 0 else { throw RationalError.rootOfNonPositive }
         guard n >= 1, n <= 1 << 16 else { throw RationalError.invalidArgument("root degree \(n) must be in 1...65536") }
         guard (1...4096).contains(bits) else { throw RationalError.invalidArgument("bits \(bits) must be in 1...4096") }
+        // Each bisection step raises a (bits + log₂ r/n)-bit integer to the n-th power: the cost grows
+        // like n² · bits³, so the product is bounded (n = 8 at 4096 bits, n = 256 at 128 bits).
+        guard n * bits <= 1 << 15 else {
+            throw RationalError.invalidArgument("root degree \(n) × bits \(bits) must be at most 32768")
+        }
+        guard abs(numerator.magnitude.bitWidth - denominator.magnitude.bitWidth) <= 1 << 20 else {
+            throw RationalError.invalidArgument("an n-th root bracket of a rational over 2^(±2^20)")
+        }
         // Choose k so that the root of r·2^{nk} has about `bits` bits.
         let approxLog2 = (numerator.magnitude.bitWidth - denominator.magnitude.bitWidth) / n
         let k = bits - approxLog2
@@ -144,6 +186,9 @@ public enum RationalError: Error, Equatable, Sendable, CustomStringConvertible {
 /// `2^e` as a `Double`, exactly, for every `e` whose power is representable (subnormal powers
 /// included): the scaling is split into steps of `2^±1000` so no intermediate leaves the range.
 public func pow2(_ e: Int) -> Double {
+    // Beyond the range the answer is known (and the loops below would take up to 2^53 steps).
+    if e > Double.greatestFiniteMagnitude.exponent { return .infinity }
+    if e < Double.leastNonzeroMagnitude.exponent { return 0 }
     var r = 1.0
     var k = e
     while k > 1000 {

@@ -51,11 +51,25 @@ public struct Richardson: Sendable, Equatable {
     /// function values (0: never stop early).
     ///
     /// - Returns: the best tableau entry with its error estimate, step, rows and noise amplification.
-    /// - Throws: whatever `estimate` throws.
+    /// - Throws: ``GradientCheckError/invalidOption(name:requirement:)`` for `exponent < 1`, a
+    ///   `ratio` that is not finite and > 1, `maxRows < 2`, a step `h0` that is
+    ///   not finite and > 0; otherwise whatever `estimate` throws.
     public func extrapolate(
         from h0: Double, noise: Double = 0, baseAmplification: (Double) -> Double = { 1 / $0 },
         _ estimate: (Double) throws -> [Double]
-    ) rethrows -> Outcome {
+    ) throws -> Outcome {
+        guard exponent >= 1 else {
+            throw GradientCheckError.invalidOption(name: "exponent", requirement: "must be ≥ 1, got \(exponent)")
+        }
+        guard ratio.isFinite, ratio > 1 else {
+            throw GradientCheckError.invalidOption(name: "ratio", requirement: "must be finite and > 1, got \(ratio)")
+        }
+        guard maxRows >= 2 else {
+            throw GradientCheckError.invalidOption(name: "maxRows", requirement: "must be ≥ 2, got \(maxRows)")
+        }
+        guard h0.isFinite, h0 > 0 else {
+            throw GradientCheckError.invalidOption(name: "h0", requirement: "must be finite and > 0, got \(h0)")
+        }
         var h = h0
         var prev: [[Double]] = [try estimate(h)]
         var prevAmp: [Double] = [baseAmplification(h)]
@@ -101,7 +115,9 @@ public struct Richardson: Sendable, Equatable {
             // noise the finest entries carry. Stopping on the first move alone (Ridders' rule)
             // trusts accidental early agreements, which were seen to return values 10–100×
             // further off than their error estimate.
-            if rows >= minRows && diag >= 2 * (bestNorm - bestAmp * noise) && diag <= 16 * noise * (curAmp.last ?? 0) {
+            if rows >= min(minRows, maxRows) && diag >= 2 * (bestNorm - bestAmp * noise)
+                && diag <= 16 * noise * (curAmp.last ?? 0)
+            {
                 break
             }
         }

@@ -35,6 +35,9 @@ public struct Stencil: Sendable, Equatable {
     ///   - side: symmetric grid, or one-sided at a domain edge.
     /// - Throws: ``GradientCheckError/invalidOption(name:requirement:)`` outside those ranges.
     public init(points: Int, derivativeOrder q: Int = 1, side: Side = .central) throws {
+        guard q >= 1 else {
+            throw GradientCheckError.invalidOption(name: "derivativeOrder", requirement: "must be ≥ 1, got \(q)")
+        }
         guard points > q, points <= 15 else {
             throw GradientCheckError.invalidOption(
                 name: "points", requirement: "must exceed the derivative order and be ≤ 15")

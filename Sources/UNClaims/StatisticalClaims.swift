@@ -18,17 +18,17 @@ public enum StatisticalClaims {
     /// `log σ̂² = mean of M consecutive log σ²`, over non-overlapping windows (independent).
     static func logStatistics(_ c: SmoothingCase) throws -> (smoothed: [Double], single: [Double]) {
         let r = RandomSource(seed: c.seed)
-        func stat() -> Double {
+        func stat() throws -> Double {
             var s = 0.0
             for _ in 0..<c.tokens {
-                let g = r.gaussian()
+                let g = try r.gaussian()
                 s += g * g
             }
             return s / Double(c.tokens)
         }
-        let single = (0..<c.samples).map { _ in Double.log(stat()) }
+        let single = try (0..<c.samples).map { _ in Double.log(try stat()) }
         let smoothed = try (0..<c.samples).map { _ in
-            try GeometricMeanWindow.geometricMean((0..<c.window).map { _ in stat() })
+            try GeometricMeanWindow.geometricMean((0..<c.window).map { _ in try stat() })
         }.map { Double.log($0) }
         return (smoothed, single)
     }
@@ -110,7 +110,8 @@ public enum StatisticalClaims {
         for t in 1...(2 * m) {
             let s = t == 2 * m ? spike : 1
             _ = try un.forwardTraining(
-                TokenBatch(tokens: tokens, channels: channels, values: r.gaussians(tokens * channels).map { $0 * s }))
+                TokenBatch(
+                    tokens: tokens, channels: channels, values: try r.gaussians(tokens * channels).map { $0 * s }))
         }
         return un.skipCounter > 0
     }

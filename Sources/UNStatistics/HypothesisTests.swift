@@ -32,11 +32,12 @@ public enum HypothesisTests {
     public static func oneSampleT(_ x: [Double], mu: Double = 0) throws -> TestResult {
         guard mu.isFinite else { throw StatisticsError.invalidParameter(name: "mu", requirement: "must be finite") }
         try requireSamples(x, "sample")
-        let e = ScaledMoments.exponent(of: x + [mu])
-        let d = try ScaledMoments(x, exponent: e)
+        // Scaled by the data alone: a μ far outside them must not underflow their variance.
+        // (x̄ − μ)·2^−e may overflow to ±∞ only where t itself is beyond the range.
+        let d = try ScaledMoments(x)
         guard d.variance > 0 else { throw StatisticsError.zeroVariance(what: "sample") }
         let n = Double(x.count)
-        let t = (d.mean - scalbn(mu, Int32(-e))) / (d.variance / n).squareRoot()
+        let t = (d.mean - scalbn(mu, Int32(-d.exponent))) / (d.variance / n).squareRoot()
         let df = n - 1
         return TestResult(statistic: t, pValue: try Distributions.studentTTwoSided(t, nu: df), degreesOfFreedom: df)
     }
@@ -50,25 +51,36 @@ public enum HypothesisTests {
     public static func twoSampleT(_ x: [Double], _ y: [Double], equalVariances: Bool) throws -> TestResult {
         try requireSamples(x, "sample")
         try requireSamples(y, "sample")
-        let e = ScaledMoments.exponent(of: x + y)
-        let dx = try ScaledMoments(x, exponent: e)
-        let dy = try ScaledMoments(y, exponent: e)
-        let (m1, v1, m2, v2) = (dx.mean, dx.variance, dy.mean, dy.variance)
+        // Each sample at its own scale, so one far larger than the other does not underflow the
+        // other's variance (which may be the only one). The difference of means is formed at the
+        // larger means' scale, the variance term at the larger variances' scale, and t brought back
+        // with one exact scaling (±∞ only where t is beyond the range).
+        let dx = try ScaledMoments(x)
+        let dy = try ScaledMoments(y)
         let n1 = Double(x.count)
         let n2 = Double(y.count)
+        let eM = max(dx.exponent, dy.exponent)
+        let diff = scalbn(dx.mean, Int32(dx.exponent - eM)) - scalbn(dy.mean, Int32(dy.exponent - eM))
+        let withVariance = [dx, dy].filter { $0.variance > 0 }.map(\.exponent)
+        let eV = withVariance.max() ?? 0
+        let v1 = scalbn(dx.variance, Int32(2 * (dx.exponent - eV)))
+        let v2 = scalbn(dy.variance, Int32(2 * (dy.exponent - eV)))
         let t: Double
         let df: Double
         if equalVariances {
             df = n1 + n2 - 2
             let sp = ((n1 - 1) * v1 + (n2 - 1) * v2) / df
             guard sp > 0 else { throw StatisticsError.zeroVariance(what: "pooled sample") }
-            t = (m1 - m2) / (sp * (1 / n1 + 1 / n2)).squareRoot()
+            t = scalbn(diff / (sp * (1 / n1 + 1 / n2)).squareRoot(), Int32(eM - eV))
         } else {
             let a = v1 / n1
             let b = v2 / n2
             guard a + b > 0 else { throw StatisticsError.zeroVariance(what: "both samples") }
-            t = (m1 - m2) / (a + b).squareRoot()
-            df = (a + b) * (a + b) / (a * a / (n1 - 1) + b * b / (n2 - 1))
+            t = scalbn(diff / (a + b).squareRoot(), Int32(eM - eV))
+            // Welch–Satterthwaite, scale-free: formed on a, b divided by the larger (no a² underflow).
+            let big = max(a, b)
+            let (ra, rb) = (a / big, b / big)
+            df = (ra + rb) * (ra + rb) / (ra * ra / (n1 - 1) + rb * rb / (n2 - 1))
         }
         return TestResult(statistic: t, pValue: try Distributions.studentTTwoSided(t, nu: df), degreesOfFreedom: df)
     }
@@ -155,8 +167,12 @@ public enum HypothesisTests {
         guard observed.count == expected.count else {
             throw StatisticsError.invalidParameter(name: "expected", requirement: "must have \(observed.count) entries")
         }
-        guard observed.count - 1 - ddof >= 1 else {
-            throw StatisticsError.tooFewSamples(what: "categories", needed: ddof + 2, got: observed.count)
+        guard ddof >= 0 else {
+            throw StatisticsError.invalidParameter(name: "ddof", requirement: "must be ≥ 0, got \(ddof)")
+        }
+        guard ddof <= observed.count - 2 else {
+            throw StatisticsError.tooFewSamples(
+                what: "categories", needed: ddof > Int.max - 2 ? Int.max : ddof + 2, got: observed.count)
         }
         if let i = expected.firstIndex(where: { !($0 > 0) || !$0.isFinite }) {
             throw StatisticsError.invalidParameter(name: "expected[\(i)]", requirement: "must be finite and > 0")
@@ -180,15 +196,40 @@ public enum HypothesisTests {
         guard p >= 0, p <= 1 else {
             throw StatisticsError.invalidParameter(name: "p", requirement: "must lie in [0, 1]")
         }
-        let pk = try Distributions.binomialPMF(k, n: n, p: p)
-        let cutoff = pk * (1 + 1e-7)
-        // Sum the small terms from the tails inwards: all terms positive, no cancellation.
-        var total = 0.0
-        for i in 0...n {
-            let q = try Distributions.binomialPMF(i, n: n, p: p)
-            if q <= cutoff { total += q }
+        // SciPy's algorithm (scipy.stats.binomtest): the outcomes on the other side of the mode
+        // that are no more likely than k are found by binary search (the PMF is monotone on each
+        // side), and the p-value is two tail probabilities: O(log n) GSL calls, not n.
+        let pmf = { (i: Int) throws -> Double in try Distributions.binomialPMF(i, n: n, p: p) }
+        let d = try pmf(k)
+        let rerr = 1 + 1e-7
+        let mean = p * Double(n)
+        let pValue: Double
+        if Double(k) == mean {
+            pValue = 1
+        } else if Double(k) < mean {
+            // Largest ix in [⌈pn⌉, n] with pmf(ix) ≥ d·rerr (−pmf is increasing there).
+            let ix = try searchBinomial({ -(try pmf($0)) }, -d * rerr, Int(mean.rounded(.up)), n)
+            let y = n - ix + (d * rerr == (try pmf(ix)) ? 1 : 0)
+            pValue = try Distributions.binomialCDF(k, n: n, p: p) + Distributions.binomialSF(n - y, n: n, p: p)
+        } else {
+            let ix = try searchBinomial(pmf, d * rerr, 0, Int(mean.rounded(.down)))
+            let y = ix + 1
+            pValue = try Distributions.binomialCDF(y - 1, n: n, p: p) + Distributions.binomialSF(k - 1, n: n, p: p)
         }
-        return TestResult(statistic: Double(k) / Double(n), pValue: min(1, total), degreesOfFreedom: nil)
+        return TestResult(statistic: Double(k) / Double(n), pValue: min(1, pValue), degreesOfFreedom: nil)
+    }
+
+    /// SciPy's `_binary_search_for_binom_tst`: for `a` increasing on `lo…hi`, the `i` with
+    /// `a(i) ≤ d < a(i+1)` (`lo − 1` when `a(lo) > d`).
+    static func searchBinomial(_ a: (Int) throws -> Double, _ d: Double, _ lo0: Int, _ hi0: Int) throws -> Int {
+        var lo = lo0
+        var hi = hi0
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2
+            let v = try a(mid)
+            if v < d { lo = mid + 1 } else if v > d { hi = mid - 1 } else { return mid }
+        }
+        return try a(lo) <= d ? lo : lo - 1
     }
 
     /// The Clopper–Pearson (exact) interval for a binomial proportion at `confidence`.

@@ -46,12 +46,26 @@ public enum KolmogorovSmirnov {
             }
             d = max(d, Double(i + 1) / n - f, f - Double(i) / n)
         }
-        let p = method == .exact ? exactSF(n: s.count, d: d) : asymptoticSF(n: s.count, d: d)
+        let p = try method == .exact ? exactSF(n: s.count, d: d) : asymptoticSF(n: s.count, d: d)
         return TestResult(statistic: d, pValue: p, degreesOfFreedom: nil)
     }
 
+    /// Validates `n` in `1…limit` and `d` not NaN (every distribution helper below).
+    static func validate(n: Int, d: Double, limit: Int) throws {
+        guard n >= 1, n <= limit else {
+            throw StatisticsError.invalidParameter(name: "n", requirement: "must lie in 1…\(limit), got \(n)")
+        }
+        guard !d.isNaN else { throw StatisticsError.invalidParameter(name: "d", requirement: "must not be NaN") }
+    }
+
+    /// The largest `n` of Smirnov's one-sided sum (one term per `j ≤ n`).
+    public static let smirnovLimit = 10_000_000
+
     /// `P(D_n ≥ d)`, exact.
-    public static func exactSF(n: Int, d: Double) -> Double {
+    /// - Throws: `StatisticsError` for `n` outside `1…exactLimit` or NaN `d`.
+    public static func exactSF(n: Int, d: Double) throws -> Double {
+        try validate(n: n, d: d, limit: exactLimit)
+        if d <= 0 { return 1 }
         let nd = Double(n) * d
         if d >= 1 { return 0 }
         if nd <= 0.5 { return 1 }
@@ -63,13 +77,17 @@ public enum KolmogorovSmirnov {
         }
         if nd >= Double(n - 1) { return 2 * pow(1 - d, Double(n)) }
         let nxx = nd * d
-        if d >= 0.5 || nxx >= 2.2 { return min(1, 2 * smirnovSF(n: n, d: d)) }
-        return max(0, 1 - durbinCDF(n: n, d: d))
+        if d >= 0.5 || nxx >= 2.2 { return min(1, 2 * (try smirnovSF(n: n, d: d))) }
+        return max(0, 1 - (try durbinCDF(n: n, d: d)))
     }
 
     /// Smirnov's one-sided `P(D_n⁺ ≥ d) = d Σ_{j=0}^{⌊n(1−d)⌋} C(n,j) (1 − d − j/n)^{n−j} (d + j/n)^{j−1}`,
     /// each term computed in the log domain.
-    public static func smirnovSF(n: Int, d: Double) -> Double {
+    /// - Throws: `StatisticsError` for `n` outside `1…smirnovLimit` or NaN `d`.
+    public static func smirnovSF(n: Int, d: Double) throws -> Double {
+        try validate(n: n, d: d, limit: smirnovLimit)
+        if d <= 0 { return 1 }
+        if d >= 1 { return 0 }
         let nn = Double(n)
         let jmax = Int((nn * (1 - d)).rounded(.down))
         var s = 0.0
@@ -88,7 +106,11 @@ public enum KolmogorovSmirnov {
     static func logGamma(_ x: Double) -> Double { (try? Distributions.logGamma(x)) ?? .nan }
 
     /// `P(D_n < d)` by the Durbin matrix (Marsaglia, Tsang & Wang 2003).
-    public static func durbinCDF(n: Int, d: Double) -> Double {
+    /// - Throws: `StatisticsError` for `n` outside `1…exactLimit` or NaN `d`.
+    public static func durbinCDF(n: Int, d: Double) throws -> Double {
+        try validate(n: n, d: d, limit: exactLimit)
+        if d <= 0 { return 0 }
+        if d >= 1 { return 1 }
         let k = Int((Double(n) * d).rounded(.down)) + 1
         let m = 2 * k - 1
         let h = Double(k) - Double(n) * d
@@ -154,7 +176,9 @@ public enum KolmogorovSmirnov {
     }
 
     /// Kolmogorov's limit distribution: `P(√n D_n ≥ t) → 2 Σ_{k≥1} (−1)^{k−1} e^{−2k²t²}`.
-    public static func asymptoticSF(n: Int, d: Double) -> Double {
+    /// - Throws: `StatisticsError` for `n < 1` or NaN `d`.
+    public static func asymptoticSF(n: Int, d: Double) throws -> Double {
+        try validate(n: n, d: d, limit: .max)
         let t = Double(n).squareRoot() * d
         if t < 0.2 { return 1 }
         var s = 0.0
@@ -166,10 +190,20 @@ public enum KolmogorovSmirnov {
         return min(1, max(0, 2 * s))
     }
 
+    /// The largest `m · n` of the exact two-sample test (its lattice walk visits every point).
+    public static let twoSampleLimit = 100_000_000
+
     /// Two-sample test, exact (samples assumed tie-free, as for continuous data).
+    /// - Throws: `StatisticsError` for an empty sample, a non-finite value, or `m · n` above
+    ///   ``twoSampleLimit``.
     public static func twoSample(_ x: [Double], _ y: [Double]) throws -> TestResult {
         try requireSamples(x, "first sample", atLeast: 1)
         try requireSamples(y, "second sample", atLeast: 1)
+        let (size, overflow) = x.count.multipliedReportingOverflow(by: y.count)
+        guard !overflow, size <= twoSampleLimit else {
+            throw StatisticsError.invalidParameter(
+                name: "samples", requirement: "exact two-sample KS is limited to m·n ≤ \(twoSampleLimit)")
+        }
         let a = x.sorted()
         let b = y.sorted()
         let m = a.count

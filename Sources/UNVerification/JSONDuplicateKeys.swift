@@ -39,7 +39,12 @@ enum JSONDuplicateKeys {
                 }
                 if c == UInt8(ascii: "\"") {
                     i += 1
-                    return String(decoding: out, as: UTF8.self)
+                    guard out.contains(UInt8(ascii: "\\")) else { return String(decoding: out, as: UTF8.self) }
+                    // Keys compare as the decoder will see them: "ep\u0073" is "eps". (Swift's String
+                    // equality is also canonical equivalence, as the decoder's keyed containers use.)
+                    let quoted = Data([UInt8(ascii: "\"")] + out + [UInt8(ascii: "\"")])
+                    return (try? JSONDecoder().decode(String.self, from: quoted))
+                        ?? String(decoding: out, as: UTF8.self)
                 }
                 out.append(c)
                 i += 1

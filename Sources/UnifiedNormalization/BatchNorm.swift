@@ -66,13 +66,12 @@ public struct BatchNorm<Scalar: NormScalar>: NormalizationLayer {
     public mutating func forwardTraining(_ x: TokenBatch<Scalar>) throws -> (output: TokenBatch<Scalar>, cache: Cache) {
         try x.validatedForStatistics(channels: channels)
         let t = x.realTokenCount
-        let (mu, v) = RowKernels.columnMoments(
-            x.values, rows: x.rows, channels: channels, mask: x.padMask, centered: true)
+        let (mu, v, s) = RowKernels.columnMoments(
+            x.values, rows: x.rows, channels: channels, mask: x.padMask, centered: true, eps: Double(eps))
         // A variance beyond the type's range is not representable: a typed error, before any state changes.
         if let c = v.firstIndex(where: { !$0.isFinite }) {
             throw NormalizationError.nonFinite(what: "channel variance (overflow)", index: c)
         }
-        let s = v.map { ($0 + eps).squareRoot() }
         let z = Self.normalized(x, mean: mu, scale: s)
         let unbias = t > 1 ? Scalar(t) / Scalar(t - 1) : 1
         // The running statistics are updated only if every new value is finite (never store ∞).
@@ -116,6 +115,16 @@ public struct BatchNorm<Scalar: NormScalar>: NormalizationLayer {
             throw NormalizationError.staleCache(reason: "gradient shape \(dy.shape) vs forward \(cache.shape)")
         }
         try requireFinite(dy.values, "gradOutput")
+        // Range-safe: sums of huge gradients are formed on gradients scaled by 2^−k (GradientScaling).
+        let k = GradientScaling.exponent(dy.values, weight: weight, z: cache.z, rows: dy.rows)
+        guard k == 0 else {
+            let scaled = dy.withUnchecked(values: GradientScaling.scaled(dy.values, -k))
+            return try GradientScaling.scaled(backwardCore(scaled, cache: cache), k)
+        }
+        return backwardCore(dy, cache: cache)
+    }
+
+    private func backwardCore(_ dy: TokenBatch<Scalar>, cache: Cache) -> NormGradients<Scalar> {
         let g = AffineOutput.scaledGradient(dy, weight: weight)
         let t = Scalar(cache.realTokens)
         let sg = ChannelReductions.sum(dy, realOnly: false) { g[$0] }

@@ -66,6 +66,10 @@ public struct LayerNorm<Scalar: NormScalar>: NormalizationLayer {
             dy.values, weight: weight, input: cache.x, rows: dy.rows, channels: channels, groupSize: channels,
             centered: true, eps: eps, scale: cache.scale)
         if let i = r.firstNonFinite { throw NormalizationError.nonFinite(what: "gradOutput", index: i) }
+        // Σ ∂L/∂Y over the tokens can exceed the range where every ∂L/∂X entry does not.
+        if let i = (r.weight + r.bias).firstIndex(where: { !$0.isFinite }) {
+            throw NormalizationError.nonFinite(what: "parameter gradient (beyond the range of the type)", index: i)
+        }
         return NormGradients(input: dy.withUnchecked(values: r.dx), weight: r.weight, bias: r.bias)
     }
 

@@ -8,7 +8,8 @@ public struct LinearLayer<Scalar: NormScalar>: Sendable, Equatable {
     public init(inputs: Int, outputs: Int, weight: [Scalar], bias: [Scalar]) throws {
         try ConfigurationCheck.atLeast(inputs, 1, "inputs")
         try ConfigurationCheck.atLeast(outputs, 1, "outputs")
-        if weight.count != inputs * outputs {
+        let (size, overflow) = inputs.multipliedReportingOverflow(by: outputs)
+        if overflow || weight.count != size {
             throw NormalizationError.shapeMismatch(
                 what: "linear weight", expected: [outputs, inputs], actual: [weight.count])
         }

@@ -48,10 +48,20 @@ extension NormalizationLayer {
 
 /// Validates the shared configuration values of the layers.
 enum ConfigurationCheck {
+    /// The most channels a layer accepts: 2²⁴ (its parameters and statistics are arrays of that
+    /// length; `Int.max` channels used to trap in the allocation instead of throwing).
+    static let maximumChannels = 1 << 24
+
     static func channels(_ c: Int) throws {
-        guard c >= 1 else {
+        guard c >= 1, c <= maximumChannels else {
             throw NormalizationError.invalidConfiguration(
-                parameter: "channels", value: "\(c)", requirement: "must be at least 1")
+                parameter: "channels", value: "\(c)", requirement: "must lie in 1...\(maximumChannels)")
+        }
+    }
+    static func atMost(_ v: Int, _ upper: Int, _ name: String) throws {
+        guard v <= upper else {
+            throw NormalizationError.invalidConfiguration(
+                parameter: name, value: "\(v)", requirement: "must be at most \(upper)")
         }
     }
     static func eps<S: NormScalar>(_ e: S) throws {

@@ -90,19 +90,32 @@ public struct PowerNorm<Scalar: NormScalar>: NormalizationLayer {
     @_specialize(where Scalar == Double)
     public mutating func forwardTraining(_ x: TokenBatch<Scalar>) throws -> (output: TokenBatch<Scalar>, cache: Cache) {
         try x.validatedForStatistics(channels: channels)
-        iters += 1
-        let t = iters
+        let t = iters + 1
         let (xs, gscale) = groupScaled(x)
-        let xsBatch = x.withUnchecked(values: xs)
-        let x2 = ChannelReductions.meanSquare(xsBatch)
-        let denom = (t <= warmupIters ? x2 : runningPhi).map { ($0 + eps).squareRoot() }
+        // The quadratic mean over every row, range-safe (Double sums, rescaled where they overflow or
+        // underflow: RowKernels.columnMoments); an unrepresentable one is a typed error, before any
+        // state changes.
+        let moments = RowKernels.columnMoments(
+            xs, rows: x.rows, channels: channels, mask: x.padMask, centered: false, eps: Double(eps))
+        let x2 = moments.variance
+        if let c = x2.firstIndex(where: { !$0.isFinite }) {
+            throw NormalizationError.nonFinite(what: "channel mean square (overflow)", index: c)
+        }
+        let denom = t <= warmupIters ? moments.scale : runningPhi.map { ($0 + eps).squareRoot() }
         let z = ChannelReductions.map(x) { i, c in xs[i] / denom[c] }
+        var phi = runningPhi
         for c in 0..<channels {
             if t < warmupIters {
-                runningPhi[c] = runningPhi[c] * Scalar(t - 1) / Scalar(t) + x2[c] / Scalar(t)
+                phi[c] = phi[c] * Scalar(t - 1) / Scalar(t) + x2[c] / Scalar(t)
             }
-            runningPhi[c] = forwardMomentum * runningPhi[c] + (1 - forwardMomentum) * x2[c]
+            phi[c] = forwardMomentum * phi[c] + (1 - forwardMomentum) * x2[c]
         }
+        // Never store an infinite running statistic.
+        if let c = phi.firstIndex(where: { !$0.isFinite }) {
+            throw NormalizationError.nonFinite(what: "running mean square (overflow)", index: c)
+        }
+        runningPhi = phi
+        iters = t
         return (
             AffineOutput.apply(z, weight: weight, bias: bias, like: x),
             Cache(z: z, x2: x2, scaled: xs, groupScale: gscale, shape: x.shape)
@@ -116,6 +129,29 @@ public struct PowerNorm<Scalar: NormScalar>: NormalizationLayer {
             throw NormalizationError.staleCache(reason: "gradient shape \(dy.shape) vs forward \(cache.shape)")
         }
         try requireFinite(dy.values, "gradOutput")
+        // Range-safe: linear in (∂L/∂Y, emaGz) jointly, so both are scaled by 2^−k (GradientScaling).
+        let k = GradientScaling.exponent(dy.values, weight: weight, z: cache.z, rows: dy.rows, state: [emaGz])
+        guard k == 0 else {
+            let saved = emaGz
+            emaGz = GradientScaling.scaled(emaGz, -k)
+            do {
+                let scaled = dy.withUnchecked(values: GradientScaling.scaled(dy.values, -k))
+                let g = try GradientScaling.scaled(backwardCore(scaled, cache: cache), k)
+                let ema = GradientScaling.scaled(emaGz, k)
+                if let c = ema.firstIndex(where: { !$0.isFinite }) {
+                    throw NormalizationError.nonFinite(what: "running g⊙z average (overflow)", index: c)
+                }
+                emaGz = ema
+                return g
+            } catch {
+                emaGz = saved
+                throw error
+            }
+        }
+        return backwardCore(dy, cache: cache)
+    }
+
+    private mutating func backwardCore(_ dy: TokenBatch<Scalar>, cache: Cache) -> NormGradients<Scalar> {
         let g = AffineOutput.scaledGradient(dy, weight: weight)
         let ema = emaGz
         let a = ChannelReductions.map(dy) { i, c in g[i] - (1 - backwardMomentum) * ema[c] * cache.z[i] }

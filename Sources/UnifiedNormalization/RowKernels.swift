@@ -582,13 +582,18 @@ extension RowKernels {
     /// of two (exact) and scaled back. Each result is correctly rounded from its sum where it is
     /// representable; a variance or mean beyond the type's range comes back infinite (the caller
     /// throws: the true result is not representable then).
+    /// With `eps`, also `scale = sqrt(variance + eps)` formed from the unrounded variance (in the
+    /// scaled units where it was rescaled), so a variance that is subnormal in `S` still gives an
+    /// accurate scale.
     static func columnMoments<S: NormScalar>(
-        _ x: [S], rows: Int, channels c: Int, mask: [Bool]?, centered: Bool
-    ) -> (mean: [S], variance: [S]) {
+        _ x: [S], rows: Int, channels c: Int, mask: [Bool]?, centered: Bool, eps: Double? = nil
+    ) -> (mean: [S], variance: [S], scale: [S]) {
         let real = (0..<rows).filter { r in mask.map { !$0[r] } ?? true }
         let t = Double(real.count)
         var mean = [Double](repeating: 0, count: c)
         var m2 = [Double](repeating: 0, count: c)
+        var variance = [Double](repeating: 0, count: c)
+        var scale = [Double](repeating: eps.map { $0.squareRoot() } ?? 0, count: eps == nil ? 0 : c)
         x.withUnsafeBufferPointer { xb in
             let xp = xb.baseAddress!
             let v = c - c % 8
@@ -627,10 +632,15 @@ extension RowKernels {
                     }
                 }
             }
-            for k in 0..<c where !(mean[k].isFinite && m2[k].isFinite) {
-                // Only a Double input gets here: scale the channel by 2^−e, e the exponent of its largest entry.
+            for k in 0..<c { variance[k] = m2[k] / t }
+            if let eps { for k in 0..<c { scale[k] = (variance[k] + eps).squareRoot() } }
+            // Rescaled where the sums overflowed (Double input near its largest values) or where the
+            // squares may have lost bits to underflow (a channel whose variance is below 2^−900):
+            // the channel scaled by 2^−e, e the exponent of its largest entry.
+            for k in 0..<c where !(mean[k].isFinite && m2[k].isFinite) || m2[k] < 0x1p-900 {
                 var big = 0.0
                 for r in real { big = max(big, abs(Double(xp[r * c + k]))) }
+                guard big > 0, big.isFinite else { continue }
                 let e = Int(big.exponent) + 1
                 var mu = 0.0
                 if centered {
@@ -643,10 +653,12 @@ extension RowKernels {
                     s2 += d * d
                 }
                 mean[k] = scalbn(mu, e)
-                m2[k] = scalbn(s2 / t, 2 * e) * t  // divided by t below
+                // One rounding into the type, then an exact power of two (∞ only beyond the range).
+                variance[k] = scalbn(s2 / t, 2 * e)
+                if let eps { scale[k] = scalbn((s2 / t + scalbn(eps, -2 * e)).squareRoot(), e) }
             }
         }
-        return (mean.map { S($0) }, m2.map { S($0 / t) })
+        return (mean.map { S($0) }, variance.map { S($0) }, scale.map { S($0) })
     }
 }
 

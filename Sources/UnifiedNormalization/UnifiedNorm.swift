@@ -204,6 +204,8 @@ public struct UnifiedNorm<Scalar: NormScalar>: NormalizationLayer {
                 parameter: "state variance entry \(i)", value: "negative", requirement: "variances must be ≥ 0")
         }
         try ConfigurationCheck.atLeast(iters, 0, "iters")
+        // The counter is incremented every training step: leave room (2⁶² steps) so it never overflows.
+        try ConfigurationCheck.atMost(iters, 1 << 62, "iters")
         try ConfigurationCheck.atLeast(skipCounter, 0, "skipCounter")
         self.runningVar = runningVar
         self.emaGz = emaGz
@@ -218,8 +220,10 @@ public struct UnifiedNorm<Scalar: NormScalar>: NormalizationLayer {
     public mutating func forwardTraining(_ x: TokenBatch<Scalar>) throws -> (output: TokenBatch<Scalar>, cache: Cache) {
         try x.validatedForStatistics(channels: channels)
         // σ² = mean x² over the real tokens, summed in Double (range-safe; see columnMoments).
-        let x2 = RowKernels.columnMoments(x.values, rows: x.rows, channels: channels, mask: x.padMask, centered: false)
-            .variance
+        let x2 = RowKernels.columnMoments(
+            x.values, rows: x.rows, channels: channels, mask: x.padMask, centered: false
+        )
+        .variance
         // A mean square that overflowed is not stored anywhere: the step throws before any state changes.
         if let i = x2.firstIndex(where: { !$0.isFinite }) {
             throw NormalizationError.nonFinite(what: "channel mean square (overflow)", index: i)
@@ -253,6 +257,31 @@ public struct UnifiedNorm<Scalar: NormScalar>: NormalizationLayer {
             throw NormalizationError.staleCache(reason: "cache from iteration \(cache.iteration), layer at \(iters)")
         }
         try requireFinite(dy.values, "gradOutput")
+        // Range-safe: the backward is linear in (∂L/∂Y, emaGz, bufferGz) jointly, so all three are
+        // scaled by 2^−k where its sums could overflow, and scaled back after (GradientScaling).
+        let k = GradientScaling.exponent(
+            dy.values, weight: weight, z: cache.z, rows: dy.rows, state: [emaGz, bufferGz])
+        guard k > 0 else { return backwardCore(dy, cache: cache) }
+        let saved = (emaGz, bufferGz)
+        emaGz = GradientScaling.scaled(emaGz, -k)
+        bufferGz = GradientScaling.scaled(bufferGz, -k)
+        do {
+            let scaled = dy.withUnchecked(values: GradientScaling.scaled(dy.values, -k))
+            let g = try GradientScaling.scaled(backwardCore(scaled, cache: cache), k)
+            let ema = GradientScaling.scaled(emaGz, k)
+            let buffer = GradientScaling.scaled(bufferGz, k)
+            if let c = (ema + buffer).firstIndex(where: { !$0.isFinite }) {
+                throw NormalizationError.nonFinite(what: "g⊙z statistic (overflow)", index: c % channels)
+            }
+            (emaGz, bufferGz) = (ema, buffer)
+            return g
+        } catch {
+            (emaGz, bufferGz) = saved
+            throw error
+        }
+    }
+
+    private mutating func backwardCore(_ dy: TokenBatch<Scalar>, cache: Cache) -> NormGradients<Scalar> {
         switch mode {
         case .referenceCompatible: return referenceBackward(dy, cache: cache)
         case .paper(let g): return paperBackward(dy, cache: cache, exact: g == .exact)

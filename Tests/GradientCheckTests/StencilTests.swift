@@ -21,10 +21,27 @@ struct StencilTests {
     }
 
     /// Richardson on central differences of `exp` at 0 reaches near machine precision.
-    @Test func richardsonOnExp() {
-        let r = Richardson(exponent: 2).extrapolate(from: 0.5) { h in [(exp(h) - exp(-h)) / (2 * h)] }
+    @Test func richardsonOnExp() throws {
+        let r = try Richardson(exponent: 2).extrapolate(from: 0.5) { h in [(exp(h) - exp(-h)) / (2 * h)] }
         #expect(abs(r.value[0] - 1) < 1e-14)
         #expect(r.error[0] < 1e-12)
+    }
+
+    /// Invalid tableau and stencil options are typed errors (probe campaign: `maxRows: 0` trapped
+    /// on an empty range, `derivativeOrder: -1` gave coefficients [0, 0, 0], a NaN ratio ran).
+    @Test func invalidOptionsThrow() {
+        let f: (Double) -> [Double] = { [$0] }
+        #expect(throws: GradientCheckError.self) {
+            _ = try Richardson(exponent: 2, maxRows: 0).extrapolate(from: 0.1, f)
+        }
+        #expect(throws: GradientCheckError.self) {
+            _ = try Richardson(exponent: 2, ratio: .nan).extrapolate(from: 0.1, f)
+        }
+        #expect(throws: GradientCheckError.self) { _ = try Richardson(exponent: 2, ratio: 1).extrapolate(from: 0.1, f) }
+        #expect(throws: GradientCheckError.self) { _ = try Richardson(exponent: 0).extrapolate(from: 0.1, f) }
+        #expect(throws: GradientCheckError.self) { _ = try Richardson(exponent: 2).extrapolate(from: .nan, f) }
+        #expect(throws: GradientCheckError.self) { _ = try Stencil(points: 3, derivativeOrder: -1) }
+        #expect(throws: GradientCheckError.self) { _ = try Stencil(points: 3, derivativeOrder: 0) }
     }
 
     /// The plain-stencil method: 5-point stencil at the optimal step, ≈ u^{4/5} accuracy.

@@ -27,6 +27,9 @@ struct FuzzRegressionTests {
         let dup = try malformedField("duplicate-eps.json")
         #expect(dup == "config", "\(dup ?? "nil")")
         #expect(try malformedField("shape-overflow.json") == "shape")
+        // Probe campaign: one spelling with a JSON escape ("ep\u0073" is "eps") slipped past.
+        #expect(try malformedField("duplicate-escaped-eps.json") == "config")
+        #expect(try malformedField("duplicate-escaped-name.json") == "(document)")
     }
 
     @Test func everyRegressionInputEndsCleanly() throws {
