@@ -122,7 +122,7 @@ public struct ClaimSection: ReportSectionBuilder {
 public enum ClaimPresentation {
     public typealias Draw = @Sendable (ClaimRun) throws -> [ReportBlock]
     public static let all: [String: Draw] = [
-        "G5": GradientMapPresentation.blocks, "S2": FilterRatesPresentation.blocks,
+        "G5": GradientMapPresentation.blocks, "S1": SmoothingPresentation.blocks, "S2": FilterRatesPresentation.blocks,
         "S3": SciPyAgreementPresentation.blocks,
     ]
 }

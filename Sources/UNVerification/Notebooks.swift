@@ -80,7 +80,7 @@ public enum Notebooks {
                 precondition(right.outcome == .pass && wrong.outcome == .fail)
                 """,
             codeContext: "The checker needs nothing but the function, the point and the claimed gradient:",
-            sections: ["checker-accuracy", "checker-power", "gradient-map", "claim-g1", "claim-g3"]),
+            sections: ["checker-accuracy", "checker-power", "claim-g5", "claim-g1", "claim-g3"]),
         Notebook(
             file: "03-the-filter.md",
             title: "The outlier filter: a bound that cannot be exceeded, and a rule that fires anyway",
@@ -130,7 +130,7 @@ public enum Notebooks {
             codeContext: "A UN layer (at its initial running variance) folded into the linear layer after it:",
             sections: [
                 "claim-f1", "claim-f2", "claim-f3", "claim-n1", "claim-s1", "claim-s3", "hardware-path",
-                "inference-cost",
+                "inference-cost", "benchmarks",
             ]),
     ]
 
@@ -146,6 +146,14 @@ public enum Notebooks {
             throw ReportInputError(
                 file: reportDirectory + "/report.json",
                 reason: "schema version \(report.schemaVersion) is newer than \(Report.currentSchemaVersion)")
+        }
+        // A section a notebook shows that the report lacks is an error, never a silently thinner notebook.
+        let present = Set(report.sections.map(\.id))
+        for nb in all {
+            if let missing = nb.sections.first(where: { !present.contains($0) }) {
+                throw ReportInputError(
+                    file: reportDirectory + "/report.json", reason: "no section '\(missing)' (needed by \(nb.file))")
+            }
         }
         let fm = FileManager.default
         try fm.createDirectory(atPath: directory + "/figures", withIntermediateDirectories: true)

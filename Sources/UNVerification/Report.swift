@@ -100,8 +100,10 @@ private struct SharedSlots<T>: @unchecked Sendable {
 
 /// The whole report.
 public struct Report: Codable, Sendable {
-    /// The version of the JSON format (`docs/report-schema.md`); 2 added blocks and this field.
-    public static let currentSchemaVersion = 2
+    /// The version of the JSON format (`docs/report-schema.md`); 2 added blocks and this field; 3
+    /// made G5, S2 and S3 catalogue claims (section ids `claim-g5`, was `gradient-map`; claim data
+    /// gained `pinned` and `measured`) and added the `benchmarks` section.
+    public static let currentSchemaVersion = 3
     public var schemaVersion = Report.currentSchemaVersion
     public var title = "Unified Normalization: verification report"
     public var generatedAt: String
@@ -189,7 +191,9 @@ public struct Report: Codable, Sendable {
                         progress: progress))
             }
         }
-        builders += [FiltrationStudySection(), HardwarePathSection(), InferenceBenchmarkSection()]
+        builders += [
+            FiltrationStudySection(), HardwarePathSection(), InferenceBenchmarkSection(), BenchmarkResultsSection(),
+        ]
         return builders
     }
 

@@ -195,7 +195,12 @@ public struct ReportFigure: Sendable, Equatable, Codable {
     /// The data as CSV (a header line, then one line per row; non-finite values as `NaN`, which
     /// gnuplot skips).
     public var csv: String {
-        var s = columns.joined(separator: ",") + "\n"
+        // RFC 4180: a name with a comma or a quote is quoted (quotes doubled), so the header keeps
+        // one field per column in any CSV reader and in gnuplot's `columnhead`.
+        let header = columns.map { c in
+            c.contains(",") || c.contains("\"") ? "\"" + c.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : c
+        }
+        var s = header.joined(separator: ",") + "\n"
         for r in rows { s += r.map { $0.isFinite ? "\($0)" : "NaN" }.joined(separator: ",") + "\n" }
         return s
     }

@@ -17,14 +17,15 @@ struct CatalogueGeneratorTests {
         }
     }()
 
-    /// Every claim of the spec is in the catalogue, once.
+    /// Every claim of the spec (section 5) is in the catalogue, once, in the spec's order.
     @Test func everyClaimIsCatalogued() {
         let ids = Self.entries.map(\.id)
-        let spec = ["K1", "K2", "K3", "K4", "G1", "G2", "G3", "G4", "G5", "F1", "F2", "F3", "S1", "S2", "S3", "N1"]
-        #expect(ids == spec)
+        let spec = ["K1", "K2", "K3", "K4", "G1", "G2", "G3", "G4", "G5", "F1", "F2", "F3", "S1", "S2", "S3"]
+        #expect(ids.filter { spec.contains($0) } == spec)
+        #expect(Set(ids).count == ids.count)
     }
 
-    @Test(arguments: ["K1", "K2", "K3", "K4", "G1", "G2", "G3", "G4", "G5", "F1", "F2", "F3", "S1", "S2", "S3", "N1"])
+    @Test(arguments: entries.map(\.id))
     func everyClaimHoldsOnItsOwnGenerator(id: String) throws {
         let entry = try #require(Self.entries.first { $0.id == id })
         let seed: UInt64 = 0xC47A_1096

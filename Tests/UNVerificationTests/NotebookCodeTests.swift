@@ -35,6 +35,18 @@ struct NotebookCodeTests {
         return out
     }
 
+    /// A report without a section a notebook shows is an input error, not a thinner notebook.
+    @Test func missingSectionIsAnError() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("nb-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let empty = Report.build([], context: ReportContext(seed: 1, tracePaths: []))
+        try JSONEncoder.toolkit.encode(empty).write(to: dir.appendingPathComponent("report.json"))
+        #expect(throws: ReportInputError.self) {
+            try Notebooks.write(fromReport: dir.path, to: dir.appendingPathComponent("out").path)
+        }
+    }
+
     @Test func codeInNotebooksIsTheCodeRunHere() throws {
         let regions = try Self.regions()
         #expect(Set(regions.keys) == Set(Notebooks.all.map(\.file)))

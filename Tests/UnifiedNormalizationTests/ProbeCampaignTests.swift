@@ -90,7 +90,7 @@ struct LayerProbeCampaignTests {
     }
 
     func homogeneity<S: NormScalar>(_: S.Type, seed: UInt64) throws {
-        var rng = SplitMix(seed: seed)
+        var rng = KernelTests.Rng(state: seed)  // SplitMix64, seeded: every case reproducible
         let (t, c) = (3, 2)
         let x = (0..<(t * c)).map { _ in S(Double.random(in: -3...3, using: &rng)) }
         let dy = (0..<(t * c)).map { _ in S(Double.random(in: -1...1, using: &rng)) }
@@ -142,18 +142,5 @@ struct LayerProbeCampaignTests {
             return (g.input.values + g.weight + g.bias) as! [S]
         }
         return try run(layer)
-    }
-}
-
-/// SplitMix64, for the generated inputs (seeded: every case reproducible from its seed).
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
