@@ -91,8 +91,8 @@ public struct ClaimSection: ReportSectionBuilder {
                         + run.notes.sorted { $0.key < $1.key }.map { "\($0.key): \(sci($0.value))" }
                         .joined(separator: "; ")))
         }
-        var summary =
-            "\(run.cases) cases, \(run.failures) failures, \(run.undecided) undecided, smallest margin \(sci(run.smallestMargin))"
+        var summary = "\(run.cases) cases, \(run.failures) failures, \(run.undecided) undecided, "
+        summary += "smallest margin \(sci(run.smallestMargin))"
         if run.measured > 0 { summary += ", \(run.measured) measured" }
         return ReportSection(
             id: self.id, title: "\(run.id): \(run.title)", verdict: verdict, summary: summary, blocks: blocks,

@@ -174,8 +174,9 @@ public struct Report: Codable, Sendable {
 
     /// The standard report's sections, in order: trace replay, conformance, the checker's accuracy
     /// and power, every claim of the catalogue (``ClaimCatalogue/entries(referencePath:)``, G5, S2 and
-    /// S3 included), the filtration study, the hardware path and the inference cost. A library
-    /// user can build this report, or one of their own sections, with ``build(_:context:configuration:now:willBuild:)``.
+    /// S3 included), the filtration study, the hardware path, the inference cost and the recorded
+    /// benchmarks. A library user can build this report, or one of their own sections, with
+    /// ``build(_:context:configuration:now:willBuild:)``.
     public static func standardSections(progress: (@Sendable (String) -> Void)? = nil) -> [any ReportSectionBuilder] {
         var builders: [any ReportSectionBuilder] = [
             ReplaySection(), ConformanceSection(), CheckerAccuracySection(), CheckerPowerSection(),
