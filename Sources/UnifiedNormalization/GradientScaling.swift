@@ -12,7 +12,24 @@ enum GradientScaling {
     /// The `s ≥ 0` that keeps `rows · max|∂L/∂Y| · max(1, |γ|) · max(1, |z|) · 4` (a bound on every
     /// intermediate sum and difference of the backward passes) within the range of `S`.
     /// `state`: the gradient statistics scaled with `∂L/∂Y` (their magnitudes count as its).
+    /// Cost: this runs on every backward, so a vectorized bound (`RowKernels.magnitudeBound`,
+    /// within a factor `2√n` of each maximum) decides first; only when that bound leaves the range
+    /// does an exact scan of the maxima decide (then scaling is likely needed anyway).
     static func exponent<S: NormScalar>(_ dy: [S], weight: [S], z: [S], rows: Int, state: [[S]] = []) -> Int {
+        let limit = Double(S.greatestFiniteMagnitude.exponent)
+        func shift(_ m: Double, _ w: Double, _ zm: Double) -> Int {
+            let bound = Double(m.exponent) + Double(w.exponent) + Double(zm.exponent)
+            let total = bound + Double(max(rows, 1)).log2Ceiling + 5
+            return total < limit ? 0 : Int(total - limit) + 1
+        }
+        var fast = RowKernels.magnitudeBound(dy)
+        for s in state { fast = max(fast, RowKernels.magnitudeBound(s)) }
+        let fastW = max(1, RowKernels.magnitudeBound(weight))
+        let fastZ = max(1, RowKernels.magnitudeBound(z))
+        if fast.isFinite && fastW.isFinite && fastZ.isFinite {
+            guard fast > 0 else { return 0 }
+            if shift(Double(fast), Double(fastW), Double(fastZ)) == 0 { return 0 }
+        }
         var m = 0.0
         for v in dy { m = max(m, abs(Double(v))) }
         for s in state { for v in s { m = max(m, abs(Double(v))) } }
@@ -21,9 +38,7 @@ enum GradientScaling {
         for v in weight { w = max(w, abs(Double(v))) }
         var zm = 1.0
         for v in z { zm = max(zm, abs(Double(v))) }
-        let bound = Double(m.exponent) + Double(w.exponent) + Double(zm.exponent) + Double(max(rows, 1)).log2Ceiling + 5
-        let limit = Double(S.greatestFiniteMagnitude.exponent)
-        return bound < limit ? 0 : Int(bound - limit) + 1
+        return shift(m, w, zm)
     }
 
     /// `v · 2^k`, exactly where the result is normal.

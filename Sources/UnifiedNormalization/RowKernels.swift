@@ -257,6 +257,31 @@ enum RowKernels {
         return (out, bad)
     }
 
+    /// `2·√(Σ v_i²)`, an upper bound on `max |v_i|` (∞ when the sum overflows), in 8 lanes.
+    /// Why a bound and not the maximum: `pointwiseMax` on SIMD types is not inlined here and costs
+    /// more than the backward it guards, while multiply-adds vectorize. The computed sum is at least
+    /// `(1 − n·u)` times the true one (Higham, sums of non-negative terms), so its root is above
+    /// `max |v_i| / 2` for any `n·u < 3/4`; the factor 2 restores the bound.
+    static func magnitudeBound<S: NormScalar>(_ values: [S]) -> S {
+        values.withUnsafeBufferPointer { vb -> S in
+            guard let p = vb.baseAddress else { return 0 }
+            let n = vb.count
+            var acc = SIMD8<S>()
+            var k = 0
+            while k + 8 <= n {
+                let v = load(p + k)
+                acc += v * v
+                k += 8
+            }
+            var tail: S = 0
+            while k < n {
+                tail += p[k] * p[k]
+                k += 1
+            }
+            return 2 * (acc.sum() + tail).squareRoot()
+        }
+    }
+
     /// The index of the first non-finite entry, if any. `v − v` is 0 for every finite `v` and NaN
     /// otherwise, so a vectorized sum of it answers "all finite?" without a branch per entry;
     /// only a block that fails is searched.
@@ -529,6 +554,42 @@ extension RowKernels {
                 }
             }
             count = g.count
+        }
+    }
+
+    /// `dx = (dy ⊙ a[c] − corr[c]·z) / s[c]` on every row: `channelScale` and `channelCorrect` fused,
+    /// so the scaled gradient `g = dy ⊙ a` is never stored (one tensor written instead of two).
+    static func channelCorrectScaled<S: NormScalar>(
+        _ dy: [S], _ z: [S], rows: Int, channels c: Int, scale a: [S], correction corr: [S], divisor s: [S]
+    ) -> [S] {
+        [S](unsafeUninitializedCapacity: dy.count) { ob, count in
+            dy.withUnsafeBufferPointer { db in
+                z.withUnsafeBufferPointer { zb in
+                    corr.withUnsafeBufferPointer { cb in
+                        s.withUnsafeBufferPointer { sb in
+                            a.withUnsafeBufferPointer { ab in
+                                let (dp, zp, op) = (db.baseAddress!, zb.baseAddress!, ob.baseAddress!)
+                                let (cp, sp, ap) = (cb.baseAddress!, sb.baseAddress!, ab.baseAddress!)
+                                let v = c - c % 8
+                                eachRow(rows, channels: c) { r in
+                                    let o = r * c
+                                    var k = 0
+                                    while k < v {
+                                        let g = load(dp + o + k) * load(ap + k)
+                                        store((g - load(cp + k) * load(zp + o + k)) / load(sp + k), op + o + k)
+                                        k += 8
+                                    }
+                                    while k < c {
+                                        op[o + k] = (dp[o + k] * ap[k] - cp[k] * zp[o + k]) / sp[k]
+                                        k += 1
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            count = dy.count
         }
     }
 

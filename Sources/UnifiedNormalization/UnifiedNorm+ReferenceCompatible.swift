@@ -65,11 +65,19 @@ extension UnifiedNorm {
         let warmup = d.contains(.noWarmup) ? 0 : configuration.warmupIters
         let skip = cache.regime == .skip
         let r = cache.compensation
-        let g = RowKernels.channelScale(dy.values, rows: dy.rows, channels: channels, weight, r)  // item 1
         let n = Scalar(d.contains(.backwardMeansOverRealTokens) ? cache.realTokens : dy.rows)
-        let overReal = d.contains(.backwardMeansOverRealTokens)
-        let gz = RowKernels.columnDot(g, cache.z, rows: dy.rows, channels: channels, mask: overReal ? dy.padMask : nil)
-            .map { $0 / n }  // item 2
+        let overReal = d.contains(.backwardMeansOverRealTokens) && dy.padMask != nil
+        // Item 1: g = ∂L/∂Y ⊙ γ ⊙ r. Where item 2's mean runs over every row, Σ g⊙z = γ r Σ ∂L/∂Y⊙z is
+        // the sum the weight gradient needs too, so g is never stored: one pass gives both sums and
+        // one more writes ∂L/∂X (five tensor passes instead of nine).
+        let a = (0..<channels).map { weight[$0] * r[$0] }
+        let plain = RowKernels.parameterGradients(
+            dy.values, cache.z, rows: dy.rows, channels: channels, zScale: [Scalar](repeating: 1, count: channels))
+        let g = overReal ? RowKernels.channelScale(dy.values, rows: dy.rows, channels: channels, weight, r) : []
+        let gz =
+            overReal
+            ? RowKernels.columnDot(g, cache.z, rows: dy.rows, channels: channels, mask: dy.padMask).map { $0 / n }
+            : (0..<channels).map { a[$0] * plain.weight[$0] / n }  // item 2
         bufferGz.replaceSubrange(slotRange(t % mbp), with: skip ? emaGz : gz)  // item 3
         let meanGz: [Scalar]  // item 4
         if t <= mbp || t < warmup || skip {
@@ -92,12 +100,16 @@ extension UnifiedNorm {
             }
         }
         let s = cache.variance.map { ($0 + eps).squareRoot() }
-        let dx = RowKernels.channelCorrect(
-            g, cache.z, rows: dy.rows, channels: channels, correction: corr, divisor: s, mask: nil)
-        // Item 7: the weight gradient uses r ⊙ z.
-        let p = RowKernels.parameterGradients(
-            dy.values, cache.z, rows: dy.rows, channels: channels,
-            zScale: d.contains(.weightGradientWithoutCompensation) ? [Scalar](repeating: 1, count: channels) : r)
-        return NormGradients(input: dy.withUnchecked(values: dx), weight: p.weight, bias: p.bias)
+        let dx =
+            overReal
+            ? RowKernels.channelCorrect(
+                g, cache.z, rows: dy.rows, channels: channels, correction: corr, divisor: s, mask: nil)
+            : RowKernels.channelCorrectScaled(
+                dy.values, cache.z, rows: dy.rows, channels: channels, scale: a, correction: corr, divisor: s)
+        // Item 7: the weight gradient uses r ⊙ z: Σ ∂L/∂Y ⊙ r z = r Σ ∂L/∂Y ⊙ z.
+        let gw =
+            d.contains(.weightGradientWithoutCompensation)
+            ? plain.weight : (0..<channels).map { r[$0] * plain.weight[$0] }
+        return NormGradients(input: dy.withUnchecked(values: dx), weight: gw, bias: plain.bias)
     }
 }
