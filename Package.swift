@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "UNParity", targets: ["UNParity"]),
         .library(name: "UNClaims", targets: ["UNClaims"]),
         .library(name: "ExactArithmetic", targets: ["ExactArithmetic"]),
+        .library(name: "Interchange", targets: ["Interchange"]),
         .executable(name: "unverify", targets: ["unverify"]),
         .executable(name: "unverify-parity", targets: ["unverify-parity"]),
     ],
@@ -64,11 +65,13 @@ let package = Package(
             ],
             exclude: ["README.md"],
             swiftSettings: strict),
+        // File formats shared with other tools: safetensors, and duplicate-key detection for JSON.
+        .target(name: "Interchange", exclude: ["README.md"], swiftSettings: strict),
         // Trace replay, the gradient map and the report model (no printing, no CLI).
         .target(
             name: "UNVerification",
             dependencies: [
-                "UnifiedNormalization", "GradientCheck", "UNClaims", "UNStatistics", "UNParity",
+                "UnifiedNormalization", "GradientCheck", "UNClaims", "UNStatistics", "UNParity", "Interchange",
                 .product(name: "RealModule", package: "swift-numerics"),
             ],
             exclude: ["README.md"],
@@ -100,9 +103,10 @@ let package = Package(
             name: "UNVerificationTests",
             dependencies: [
                 "UNVerification", "UNClaims", "UnifiedNormalization", "GradientCheck", "GradientCheckTesting",
-                "_TestSupport",
+                "_TestSupport", "Interchange",
             ],
             swiftSettings: strict),
+        .testTarget(name: "InterchangeTests", dependencies: ["Interchange", "_TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "UNParityTests",
             dependencies: ["UNParity", "UnifiedNormalization"],

@@ -1,4 +1,5 @@
 import Foundation
+import Interchange
 import UnifiedNormalization
 
 /// A float64 trace of the authors' `UN1d` (format `un-trace/1`, see `Tests/Fixtures/traces/README.md`).

@@ -5,9 +5,12 @@ import Foundation
 /// `json` keeps the last), so two tools can read the same file differently; a trace with a
 /// duplicated key is rejected instead. A small scanner over the UTF-8 bytes: strings (with
 /// escapes), objects and arrays; everything else is skipped. Malformed JSON is left to the decoder.
-enum JSONDuplicateKeys {
+/// Used for traces and for safetensors headers.
+public enum JSONDuplicateKeys {
     /// The duplicated key and a path to its object (`config`, `steps[3].expected`), or nil.
-    static func first(in data: Data) -> (key: String, path: String)? {
+    ///
+    /// - Parameter data: a JSON document, UTF-8.
+    public static func first(in data: Data) -> (key: String, path: String)? {
         let b = [UInt8](data)
         var i = 0
         // A stack of open containers: for objects, the keys seen so far and the path.
