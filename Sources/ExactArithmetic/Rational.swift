@@ -111,11 +111,22 @@ public struct Rational: Sendable, Hashable, Comparable, CustomStringConvertible 
                 return negative ? -v : v
             }
         }
-        let shift = 64 - (nb - db)
-        let q = shift >= 0 ? (n << shift) / d : n / (d << (-shift))
-        // Two exact power-of-two scalings: no intermediate leaves the range where the result is normal.
-        let half = -shift / 2
-        let v = Double(q) * pow2(half) * pow2(-shift - half)
+        // Correctly rounded (to nearest, ties to even): q = ⌊value·2^shift⌋ has 65 or 66 bits; it is
+        // rounded to 53 by hand with the remainder as the sticky bit. (Truncating division and
+        // Double(BigInt), which truncates, returned 2⁶⁰ for 2⁶⁰ + 129 and 1.0 for 1 + 2⁻⁵³ + 2⁻²⁰⁰.)
+        let shift = 65 - (nb - db)
+        let (q, r) =
+            shift >= 0
+            ? (n << shift).quotientAndRemainder(dividingBy: d) : n.quotientAndRemainder(dividingBy: d << (-shift))
+        let drop = q.magnitude.bitWidth - 53  // 12 or 13
+        let low = q & ((BigInt(1) << drop) - 1)
+        let halfway = BigInt(1) << (drop - 1)
+        var mantissa = q >> drop
+        if low > halfway || (low == halfway && (r != 0 || mantissa % 2 != 0)) { mantissa += 1 }
+        // mantissa ≤ 2^53 is exact in Double; two exact power-of-two scalings (∞ only beyond the range).
+        let e = drop - shift
+        let half = e / 2
+        let v = Double(mantissa) * pow2(half) * pow2(e - half)
         return negative ? -v : v
     }
 

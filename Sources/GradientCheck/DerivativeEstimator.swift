@@ -266,8 +266,11 @@ public struct DerivativeEstimator: Sendable, Equatable {
             let tc =
                 st.coefficients.enumerated().reduce(0.0) { $0 + $1.element * pow(st.grid[$1.offset], Double(p)) }
                 / Double((1...p).reduce(1, *))
-            let h = StepSelector.optimalStep(
-                stencil: st, noise: noise.max() ?? 0, derivativeBound: mp, truncationConstant: tc)
+            // A derivative bound that overflowed (or noise beyond the range) leaves no optimal step:
+            // the selected one is used, and the error below (∞ then) makes the verdict inconclusive.
+            let h =
+                (try? StepSelector.optimalStep(
+                    stencil: st, noise: noise.max() ?? 0, derivativeBound: mp, truncationConstant: tc)) ?? hs
             let samp = try st.grid.map { k -> [Double] in
                 if k == 0 { return g0 }
                 evals += 1

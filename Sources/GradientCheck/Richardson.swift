@@ -52,8 +52,11 @@ public struct Richardson: Sendable, Equatable {
     ///
     /// - Returns: the best tableau entry with its error estimate, step, rows and noise amplification.
     /// - Throws: ``GradientCheckError/invalidOption(name:requirement:)`` for `exponent < 1`, a
-    ///   `ratio` that is not finite and > 1, `maxRows < 2`, a step `h0` that is
-    ///   not finite and > 0; otherwise whatever `estimate` throws.
+    ///   `ratio` outside `(1, 4]` or so close to 1 that `ratio^exponent` rounds to 1, `maxRows` outside
+    ///   `2...40` (the estimator's own limits: past them the steps underflow or the extrapolation divides
+    ///   by a rounding, and the answer was 0 with an error of 0), a step `h0` that is not finite and > 0;
+    ///   ``GradientCheckError/sizeMismatch(what:expected:actual:)`` when `estimate` returns arrays of
+    ///   different lengths; otherwise whatever `estimate` throws.
     public func extrapolate(
         from h0: Double, noise: Double = 0, baseAmplification: (Double) -> Double = { 1 / $0 },
         _ estimate: (Double) throws -> [Double]
@@ -61,17 +64,30 @@ public struct Richardson: Sendable, Equatable {
         guard exponent >= 1 else {
             throw GradientCheckError.invalidOption(name: "exponent", requirement: "must be ≥ 1, got \(exponent)")
         }
-        guard ratio.isFinite, ratio > 1 else {
-            throw GradientCheckError.invalidOption(name: "ratio", requirement: "must be finite and > 1, got \(ratio)")
+        guard ratio.isFinite, ratio > 1, ratio <= 4 else {
+            throw GradientCheckError.invalidOption(name: "ratio", requirement: "must be in (1, 4], got \(ratio)")
         }
-        guard maxRows >= 2 else {
-            throw GradientCheckError.invalidOption(name: "maxRows", requirement: "must be ≥ 2, got \(maxRows)")
+        // The extrapolation divides by ratio^exponent − 1: it must be resolved, not a rounding (1 + 2⁻⁵²).
+        guard pow(ratio, Double(exponent)) - 1 >= 1e-3 else {
+            throw GradientCheckError.invalidOption(
+                name: "ratio", requirement: "ratio^exponent − 1 must be ≥ 1e-3, got ratio \(ratio)")
+        }
+        guard (2...40).contains(maxRows) else {
+            throw GradientCheckError.invalidOption(name: "maxRows", requirement: "must be in 2...40, got \(maxRows)")
         }
         guard h0.isFinite, h0 > 0 else {
             throw GradientCheckError.invalidOption(name: "h0", requirement: "must be finite and > 0, got \(h0)")
         }
         var h = h0
-        var prev: [[Double]] = [try estimate(h)]
+        let first = try estimate(h)
+        // Every estimate must have the first one's length (zip would silently truncate).
+        func checked(_ v: [Double]) throws -> [Double] {
+            guard v.count == first.count else {
+                throw GradientCheckError.sizeMismatch(what: "estimate", expected: first.count, actual: v.count)
+            }
+            return v
+        }
+        var prev: [[Double]] = [first]
         var prevAmp: [Double] = [baseAmplification(h)]
         var bestAmp = prevAmp[0]
         var best = prev[0]
@@ -82,7 +98,7 @@ public struct Richardson: Sendable, Equatable {
         var rows = 1
         for _ in 1..<maxRows {
             h /= ratio
-            var cur: [[Double]] = [try estimate(h)]
+            var cur: [[Double]] = [try checked(estimate(h))]
             var curAmp: [Double] = [baseAmplification(h)]
             rows += 1
             var fac = base

@@ -22,13 +22,28 @@ public struct StepSelector: Sendable, Equatable {
     /// The optimal step of a plain stencil: minimizes `C M h^{p−q} + A ε / h^q`
     /// (`M` a bound on the `p`-th derivative, `A = Σ|c_i|`, `ε` the noise of `f`):
     /// `h* = (q A ε / ((p−q) |C| M))^{1/p}`.
+    /// - Throws: ``GradientCheckError/invalidOption(name:requirement:)`` for a noise or derivative bound
+    ///   that is not finite and ≥ 0, a truncation constant that is not finite, or (from extreme
+    ///   arguments) a step that is not finite and > 0.
     public static func optimalStep(stencil: Stencil, noise: Double, derivativeBound: Double, truncationConstant: Double)
-        -> Double
+        throws -> Double
     {
+        for (name, v) in [("noise", noise), ("derivativeBound", derivativeBound)] where !(v.isFinite && v >= 0) {
+            throw GradientCheckError.invalidOption(name: name, requirement: "must be finite and ≥ 0, got \(v)")
+        }
+        guard truncationConstant.isFinite else {
+            throw GradientCheckError.invalidOption(
+                name: "truncationConstant", requirement: "must be finite, got \(truncationConstant)")
+        }
         let p = Double(stencil.accuracyOrder + stencil.derivativeOrder)
         let q = Double(stencil.derivativeOrder)
         let m = max(derivativeBound * abs(truncationConstant), .leastNormalMagnitude)
-        return pow(q * stencil.noiseAmplification * max(noise, .leastNormalMagnitude) / ((p - q) * m), 1 / p)
+        let h = pow(q * stencil.noiseAmplification * max(noise, .leastNormalMagnitude) / ((p - q) * m), 1 / p)
+        guard h.isFinite, h > 0 else {
+            throw GradientCheckError.invalidOption(
+                name: "optimal step", requirement: "must be finite and > 0, got \(h)")
+        }
+        return h
     }
 
     /// Returns the first step for the extrapolation (the evaluations are counted by the caller's

@@ -30,8 +30,34 @@ public enum FiltrationStudy {
             values: (0..<(tokens * channels)).map { k in scale * (channelScales?[k % channels] ?? 1) * rng.normal() })
     }
 
+    /// The study's sizes checked before any work: a typed error, never a trap on a negative count or an
+    /// empty range of steps. Steps are bounded (10⁶) so a call cannot run for hours.
+    static func validate(window: Int, tokens: Int, channels: Int, steps: Int) throws {
+        func check(_ v: Int, _ range: ClosedRange<Int>, _ name: String) throws {
+            guard range.contains(v) else {
+                throw NormalizationError.invalidConfiguration(
+                    parameter: name, value: "\(v)", requirement: "must be in \(range.lowerBound)...\(range.upperBound)")
+            }
+        }
+        try check(window, 1...(1 << 20), "window")
+        try check(tokens, 1...(1 << 20), "tokens")
+        try check(channels, 1...maximumNormalizationChannels, "channels")
+        try check(steps, 1...1_000_000, "steps")
+        guard tokens.multipliedReportingOverflow(by: channels).partialValue <= 1 << 26 else {
+            throw NormalizationError.invalidConfiguration(
+                parameter: "tokens × channels", value: "\(tokens) × \(channels)", requirement: "must be ≤ 2^26")
+        }
+    }
+
     /// Per-channel scales spread geometrically over a factor `spread` (`spread^{−1/2} … spread^{1/2}`).
-    public static func channelScales(channels: Int, spread: Double) -> [Double] {
+    /// - Throws: ``NormalizationError/invalidConfiguration(parameter:value:requirement:)`` for a negative
+    ///   channel count or a spread that is not finite and positive.
+    public static func channelScales(channels: Int, spread: Double) throws -> [Double] {
+        guard channels >= 0, channels <= maximumNormalizationChannels, spread.isFinite, spread > 0 else {
+            throw NormalizationError.invalidConfiguration(
+                parameter: "channels, spread", value: "\(channels), \(spread)",
+                requirement: "channels in 0...\(maximumNormalizationChannels), spread finite and > 0")
+        }
         guard channels > 1, spread > 1 else { return [Double](repeating: 1, count: channels) }
         return (0..<channels).map { c in Double.pow(spread, Double(c) / Double(channels - 1) - 0.5) }
     }
@@ -57,11 +83,12 @@ public enum FiltrationStudy {
     public static func firingRate(
         window m: Int, tokens: Int, channels: Int, spread: Double, steps: Int, seed: UInt64
     ) throws -> SpreadResult {
+        try validate(window: m, tokens: tokens, channels: channels, steps: steps)
         var rng = SeededGenerator(seed: seed)
         let cfg = UnifiedNormConfiguration(
             channels: channels, forwardWindow: m, warmupIters: 2 * m, outlierFiltration: true)
         var un = try UnifiedNorm<Double>(configuration: cfg, mode: .referenceCompatible)
-        let scales = channelScales(channels: channels, spread: spread)
+        let scales = try channelScales(channels: channels, spread: spread)
         var filtered = 0
         var skips = 0
         for t in 1...steps {
@@ -110,6 +137,7 @@ public enum FiltrationStudy {
     public static func run(window m: Int, tokens: Int, channels: Int = 4, steps: Int = 400, seed: UInt64) throws
         -> Result
     {
+        try validate(window: m, tokens: tokens, channels: channels, steps: steps)
         var rng = SeededGenerator(seed: seed)
         let cfg = UnifiedNormConfiguration(
             channels: channels, forwardWindow: m, warmupIters: 2 * m, outlierFiltration: true)
@@ -150,6 +178,7 @@ public enum FiltrationStudy {
     }
 
     public static func table(seed: UInt64, steps: Int = 400) throws -> [Result] {
+        try validate(window: 1, tokens: 1, channels: 1, steps: steps)
         var out: [Result] = []
         for m in [2, 4, 8] {
             for tokens in [8, 64, 512] {

@@ -243,7 +243,7 @@ public enum GradientCalibrationClaims {
         let dxc = try cal.backward(dy, cache: cc).input.values
         var checks: [ClaimCheck] = []
         // (a) calibrated = window-1 exact. Each entry is (G − ψ z)/s with ψ and s equal up to
-        // the rounding of the geometric mean of equal values (K4: ≤ (M+2)|ln σ²|+3 ulps) and of
+        // the rounding of the geometric mean of equal values (K4: ≤ (M+2)·min(|ln σ²|, ln2/2)+5 ulps) and of
         // the moving average (≤ γ_3): bound γ_k (|G| + |ψ z|)/s with k = (M+2)(|ln σ²|+1)+16.
         var worst = Double.infinity
         for i in dx1.indices {

@@ -307,10 +307,10 @@ public enum OutlierFiltrationClaims {
     // MARK: K4
 
     /// The stated bound, in ulps of the result, on the log-domain geometric mean:
-    /// `(M + 2)·max|ln w_i| + 3` (derivation in proofs/outlier-filtration.md#k4).
+    /// `(M + 2)·min(max|ln w_i|, ln 2/2) + 5` (derivation in proofs/outlier-filtration.md#k4).
     public static func geometricMeanBoundULPs<S: BinaryFloatingPoint>(_ w: [S]) -> Double {
         let l = w.map { abs(Double.log(Double($0))) }.max() ?? 0
-        return Double(w.count + 2) * l + 3
+        return Double(w.count + 2) * min(l, Double.log(2) / 2) + 5
     }
 
     public struct ExponentCase: Sendable, CustomStringConvertible {
@@ -352,7 +352,8 @@ public enum OutlierFiltrationClaims {
                 let errULP = max(0, max(flo.doubleValue - Double(gf), Double(gf) - fhi.doubleValue)) / Double(ef.ulp)
                 checks.append(
                     ClaimCheck(
-                        "Float GM within (M+2)·max|ln w|+3 ulps", margin: 1 - errULP / geometricMeanBoundULPs(wf)))
+                        "Float GM within (M+2)·min(max|ln w|, ln2/2)+5 ulps",
+                        margin: 1 - errULP / geometricMeanBoundULPs(wf)))
                 let nf = GeometricMeanWindow.naiveGeometricMean(wf)
                 if !nf.isFinite || nf == 0 { notes["naive Float product overflowed or underflowed"] = 1 }
             }

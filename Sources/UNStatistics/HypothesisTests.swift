@@ -154,7 +154,10 @@ public enum HypothesisTests {
         let grand = z.flatMap { $0 }.reduce(0, +) / n
         let between = zip(z, means).reduce(0.0) { $0 + Double($1.0.count) * ($1.1 - grand) * ($1.1 - grand) }
         let within = zip(z, means).reduce(0.0) { acc, gm in acc + gm.0.reduce(0.0) { $0 + ($1 - gm.1) * ($1 - gm.1) } }
-        guard within > 0 else { throw StatisticsError.zeroVariance(what: "absolute deviations") }
+        // No spread within the groups but some between them: F = ∞ and p = 0, SciPy's `levene` convention
+        // (and this module's `varianceRatio`); no spread at all decides nothing.
+        guard within > 0 || between > 0 else { throw StatisticsError.zeroVariance(what: "absolute deviations") }
+        if within == 0 { return TestResult(statistic: .infinity, pValue: 0, degreesOfFreedom: k - 1) }
         let f = (between / (k - 1)) / (within / (n - k))
         return TestResult(
             statistic: f, pValue: try Distributions.fQ(f, nu1: k - 1, nu2: n - k), degreesOfFreedom: k - 1)
@@ -180,7 +183,11 @@ public enum HypothesisTests {
         if let i = observed.firstIndex(where: { !$0.isFinite || $0 < 0 }) {
             throw StatisticsError.nonFinite(what: "observed", index: i)
         }
-        let s = zip(observed, expected).reduce(0.0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) / $1.1 }
+        // d·(d/e), not d²/e: d² overflows (d = 1e200) where the term (here 5e199) does not.
+        let s = zip(observed, expected).reduce(0.0) { acc, oe in
+            let d = oe.0 - oe.1
+            return acc + d * (d / oe.1)
+        }
         let df = Double(observed.count - 1 - ddof)
         return TestResult(statistic: s, pValue: try Distributions.chiSquareQ(s, nu: df), degreesOfFreedom: df)
     }

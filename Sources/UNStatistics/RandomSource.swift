@@ -47,9 +47,17 @@ public final class RandomSource {
         return gsl_ran_pareto(rng, a, b)
     }
 
-    /// `n` draws of N(0, σ²). - Throws: `StatisticsError` for `n < 0` or σ not finite and > 0.
+    /// The most draws one call returns: 2²⁸ (2 GiB of `Double`). A larger request would exhaust memory
+    /// (2⁴⁰ draws crashed in the allocation); draw in batches instead.
+    public static let maximumCount = 1 << 28
+
+    /// `n` draws of N(0, σ²).
+    /// - Throws: `StatisticsError.invalidParameter` for `n` outside `0...maximumCount` or σ not finite and > 0.
     public func gaussians(_ n: Int, sigma: Double = 1) throws -> [Double] {
-        guard n >= 0 else { throw StatisticsError.invalidParameter(name: "n", requirement: "must be ≥ 0, got \(n)") }
+        guard (0...Self.maximumCount).contains(n) else {
+            throw StatisticsError.invalidParameter(
+                name: "n", requirement: "must be in 0...\(Self.maximumCount) (draw in batches), got \(n)")
+        }
         try Distributions.positive(sigma, "sigma")
         return (0..<n).map { _ in gsl_ran_gaussian(rng, sigma) }
     }

@@ -84,12 +84,11 @@ public struct BatchNorm<Scalar: NormScalar>: NormalizationLayer {
         if let c = newVar.firstIndex(where: { !$0.isFinite }) {
             throw NormalizationError.nonFinite(what: "running variance (overflow)", index: c)
         }
+        // The output first: one beyond the range is a typed error, and the state is then unchanged.
+        let y = try AffineOutput.apply(z, weight: weight, bias: bias, like: x)
         runningMean = newMean
         runningVar = newVar
-        return (
-            AffineOutput.apply(z, weight: weight, bias: bias, like: x),
-            Cache(z: z, scale: s, shape: x.shape, realTokens: t)
-        )
+        return (y, Cache(z: z, scale: s, shape: x.shape, realTokens: t))
     }
 
     /// `z = (x − μ_c)/s_c`, with the operands scaled by a power of two in a channel where `x − μ`
@@ -114,6 +113,7 @@ public struct BatchNorm<Scalar: NormScalar>: NormalizationLayer {
         guard dy.shape == cache.shape else {
             throw NormalizationError.staleCache(reason: "gradient shape \(dy.shape) vs forward \(cache.shape)")
         }
+        try dy.validatedShape(channels: channels)
         try requireFinite(dy.values, "gradOutput")
         // Range-safe: sums of huge gradients are formed on gradients scaled by 2^−k (GradientScaling).
         let k = GradientScaling.exponent(dy.values, weight: weight, z: cache.z, rows: dy.rows)
@@ -121,7 +121,7 @@ public struct BatchNorm<Scalar: NormScalar>: NormalizationLayer {
             let scaled = dy.withUnchecked(values: GradientScaling.scaled(dy.values, -k))
             return try GradientScaling.scaled(backwardCore(scaled, cache: cache), k)
         }
-        return backwardCore(dy, cache: cache)
+        return try GradientScaling.scaled(backwardCore(dy, cache: cache), 0)
     }
 
     private func backwardCore(_ dy: TokenBatch<Scalar>, cache: Cache) -> NormGradients<Scalar> {

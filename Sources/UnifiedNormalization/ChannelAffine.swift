@@ -21,6 +21,9 @@ public struct ChannelAffine<Scalar: NormScalar>: Sendable, Equatable {
         try x.validatedShape(channels: channels)
         let r = RowKernels.channelAffine(x.values, rows: x.rows, channels: channels, scale: scale, shift: shift)
         if let i = r.firstNonFinite { throw NormalizationError.nonFinite(what: "input", index: i) }
+        if let i = r.firstOverflow {
+            throw NormalizationError.nonFinite(what: "output (beyond the range of the type)", index: i)
+        }
         return x.withUnchecked(values: r.values)
     }
 
@@ -31,7 +34,7 @@ public struct ChannelAffine<Scalar: NormScalar>: Sendable, Equatable {
         var a = [Scalar](repeating: 0, count: v.count)
         var b = bias
         for c in v.indices {
-            a[c] = weight[c] / (v[c] + eps).squareRoot()
+            a[c] = weight[c] / RowKernels.rootOfSum(v[c], eps)
             if let m = mean { b[c] = bias[c] - a[c] * m[c] }
         }
         return try ChannelAffine(scale: a, shift: b)

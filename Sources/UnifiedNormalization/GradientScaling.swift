@@ -51,15 +51,15 @@ enum GradientScaling {
         return v.map { $0 * f1 * f2 }
     }
 
-    /// The gradients scaled by `2^k`; a typed error where an entry leaves the range.
+    /// The gradients scaled by `2^k` (`k = 0`: unchanged); a typed error where an entry is beyond the range.
     static func scaled<S: NormScalar>(_ g: NormGradients<S>, _ k: Int) throws -> NormGradients<S> {
         let dx = scaled(g.input.values, k)
         let gw = scaled(g.weight, k)
         let gb = scaled(g.bias, k)
-        if let i = dx.firstIndex(where: { !$0.isFinite }) {
+        if let i = RowKernels.firstNonFinite(dx) {
             throw NormalizationError.nonFinite(what: "input gradient (beyond the range of the type)", index: i)
         }
-        if let i = (gw + gb).firstIndex(where: { !$0.isFinite }) {
+        if let i = RowKernels.firstNonFinite(gw + gb) {
             throw NormalizationError.nonFinite(what: "parameter gradient (beyond the range of the type)", index: i)
         }
         return NormGradients(input: g.input.withUnchecked(values: dx), weight: gw, bias: gb)

@@ -31,8 +31,24 @@ public struct LinearLayer<Scalar: NormScalar>: Sendable, Equatable {
                 what: "linear input channels", expected: [inputs], actual: [x.channels])
         }
         try requireFinite(x.values, "linear input")
-        let out = RowKernels.matrixRows(
+        var out = RowKernels.matrixRows(
             x.values, rows: x.rows, weight: weight, bias: bias, outputs: outputs, inputs: inputs)
+        // A partial sum can overflow where the output does not (3e38 + 3e38 − 3e38 in Float): such
+        // an entry is recomputed range-safe; one still infinite is beyond the range (a typed error).
+        if RowKernels.firstNonFinite(out) != nil {
+            x.values.withUnsafeBufferPointer { xb in
+                weight.withUnsafeBufferPointer { wb in
+                    for i in out.indices where !out[i].isFinite {
+                        let (r, o) = i.quotientAndRemainder(dividingBy: outputs)
+                        out[i] = RowKernels.carefulDot(
+                            wb.baseAddress! + o * inputs, xb.baseAddress! + r * inputs, inputs, plus: bias[o])
+                    }
+                }
+            }
+            if let i = RowKernels.firstNonFinite(out) {
+                throw NormalizationError.nonFinite(what: "linear output (beyond the range of the type)", index: i)
+            }
+        }
         return try TokenBatch(
             batch: x.batch, tokens: x.tokens, channels: outputs, values: out,
             padMask: x.padMask, isUnbatched: x.isUnbatched)

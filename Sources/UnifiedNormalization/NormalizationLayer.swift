@@ -46,11 +46,13 @@ extension NormalizationLayer {
     }
 }
 
+/// The most channels a layer accepts: 2²⁴ (its parameters and statistics are arrays of that length;
+/// `Int.max` channels used to trap in the allocation instead of throwing).
+public let maximumNormalizationChannels = 1 << 24
+
 /// Validates the shared configuration values of the layers.
 enum ConfigurationCheck {
-    /// The most channels a layer accepts: 2²⁴ (its parameters and statistics are arrays of that
-    /// length; `Int.max` channels used to trap in the allocation instead of throwing).
-    static let maximumChannels = 1 << 24
+    static let maximumChannels = maximumNormalizationChannels
 
     static func channels(_ c: Int) throws {
         guard c >= 1, c <= maximumChannels else {

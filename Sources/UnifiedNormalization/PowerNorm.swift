@@ -101,7 +101,7 @@ public struct PowerNorm<Scalar: NormScalar>: NormalizationLayer {
         if let c = x2.firstIndex(where: { !$0.isFinite }) {
             throw NormalizationError.nonFinite(what: "channel mean square (overflow)", index: c)
         }
-        let denom = t <= warmupIters ? moments.scale : runningPhi.map { ($0 + eps).squareRoot() }
+        let denom = t <= warmupIters ? moments.scale : runningPhi.map { RowKernels.rootOfSum($0, eps) }
         let z = ChannelReductions.map(x) { i, c in xs[i] / denom[c] }
         var phi = runningPhi
         for c in 0..<channels {
@@ -114,12 +114,11 @@ public struct PowerNorm<Scalar: NormScalar>: NormalizationLayer {
         if let c = phi.firstIndex(where: { !$0.isFinite }) {
             throw NormalizationError.nonFinite(what: "running mean square (overflow)", index: c)
         }
+        // The output first: one beyond the range is a typed error, and the state is then unchanged.
+        let y = try AffineOutput.apply(z, weight: weight, bias: bias, like: x)
         runningPhi = phi
         iters = t
-        return (
-            AffineOutput.apply(z, weight: weight, bias: bias, like: x),
-            Cache(z: z, x2: x2, scaled: xs, groupScale: gscale, shape: x.shape)
-        )
+        return (y, Cache(z: z, x2: x2, scaled: xs, groupScale: gscale, shape: x.shape))
     }
 
     @_specialize(where Scalar == Float)
@@ -128,6 +127,7 @@ public struct PowerNorm<Scalar: NormScalar>: NormalizationLayer {
         guard dy.shape == cache.shape else {
             throw NormalizationError.staleCache(reason: "gradient shape \(dy.shape) vs forward \(cache.shape)")
         }
+        try dy.validatedShape(channels: channels)
         try requireFinite(dy.values, "gradOutput")
         // Range-safe: linear in (∂L/∂Y, emaGz) jointly, so both are scaled by 2^−k (GradientScaling).
         let k = GradientScaling.exponent(dy.values, weight: weight, z: cache.z, rows: dy.rows, state: [emaGz])
@@ -148,25 +148,41 @@ public struct PowerNorm<Scalar: NormScalar>: NormalizationLayer {
                 throw error
             }
         }
-        return backwardCore(dy, cache: cache)
+        let saved = emaGz
+        do { return try GradientScaling.scaled(backwardCore(dy, cache: cache), 0) } catch {
+            emaGz = saved
+            throw error
+        }
     }
 
-    private mutating func backwardCore(_ dy: TokenBatch<Scalar>, cache: Cache) -> NormGradients<Scalar> {
+    private mutating func backwardCore(_ dy: TokenBatch<Scalar>, cache: Cache) throws -> NormGradients<Scalar> {
         let g = AffineOutput.scaledGradient(dy, weight: weight)
         let ema = emaGz
         let a = ChannelReductions.map(dy) { i, c in g[i] - (1 - backwardMomentum) * ema[c] * cache.z[i] }
         let n = Scalar(dy.rows)
         let az = ChannelReductions.dot(a, cache.z, like: dy, realOnly: false)
         for c in 0..<channels { emaGz[c] += az[c] / n }
-        let s = cache.x2.map { ($0 + eps).squareRoot() }
-        let dxs = ChannelReductions.map(dy) { i, c in a[i] / s[c] }
-        let dx =
-            groups > 0
-            ? TokenwiseNormalization.backward(
+        let s = cache.x2.map { RowKernels.rootOfSum($0, eps) }
+        var dxs = ChannelReductions.map(dy) { i, c in a[i] / s[c] }
+        var dx = dxs
+        if groups > 0 {
+            // a/s may overflow where the group-RMS backward (linear in its input, dividing by the
+            // group's scale) brings it back into range: then a is scaled by 2^−j first, dx by 2^j after.
+            var j = 0
+            if RowKernels.firstNonFinite(dxs) != nil {
+                let amax = a.reduce(Scalar(0)) { max($0, $1.magnitude) }
+                let smin = s.min() ?? 1
+                j = max(0, Int(amax.exponent) - Int(smin.exponent) - Int(Scalar.greatestFiniteMagnitude.exponent) + 2)
+                dxs = ChannelReductions.map(dy) { i, c in TokenwiseNormalization.scaled(a[i], -j) / s[c] }
+            }
+            let r = TokenwiseNormalization.backward(
                 dxs, z: cache.scaled, scale: cache.groupScale, rows: dy.rows,
-                channels: channels, groupSize: channels / groups, centered: false
-            ).dx
-            : dxs
+                channels: channels, groupSize: channels / groups, centered: false)
+            if let i = r.firstNonFinite {
+                throw NormalizationError.nonFinite(what: "input gradient (beyond the range of the type)", index: i)
+            }
+            dx = j == 0 ? r.dx : GradientScaling.scaled(r.dx, j)
+        }
         let p = AffineOutput.parameterGradients(dy, z: cache.z)
         return NormGradients(input: dy.withUnchecked(values: dx), weight: p.weight, bias: p.bias)
     }

@@ -40,6 +40,9 @@ public struct RMSNorm<Scalar: NormScalar>: NormalizationLayer {
             x.values, rows: x.rows, channels: channels, groupSize: channels, centered: false, eps: eps,
             weight: weight, bias: bias, keepZ: false)
         if let i = r.firstNonFinite { throw NormalizationError.nonFinite(what: "input", index: i) }
+        if let i = r.firstOverflow {
+            throw NormalizationError.nonFinite(what: "output (beyond the range of the type)", index: i)
+        }
         return (x.withUnchecked(values: r.y), Cache(x: x.values, scale: r.scale, shape: x.shape))
     }
 
@@ -64,12 +67,8 @@ public struct RMSNorm<Scalar: NormScalar>: NormalizationLayer {
         let r = TokenwiseNormalization.backward(
             dy.values, weight: weight, input: cache.x, rows: dy.rows, channels: channels, groupSize: channels,
             centered: false, eps: eps, scale: cache.scale)
-        if let i = r.firstNonFinite { throw NormalizationError.nonFinite(what: "gradOutput", index: i) }
-        // Σ ∂L/∂Y over the tokens can exceed the range where every ∂L/∂X entry does not.
-        if let i = (r.weight + r.bias).firstIndex(where: { !$0.isFinite }) {
-            throw NormalizationError.nonFinite(what: "parameter gradient (beyond the range of the type)", index: i)
-        }
-        return NormGradients(input: dy.withUnchecked(values: r.dx), weight: r.weight, bias: r.bias)
+        return try TokenwiseNormalization.checkedGradients(
+            r, dy: dy, input: cache.x, channels: channels, centered: false, eps: eps)
     }
 
     @_specialize(where Scalar == Float)

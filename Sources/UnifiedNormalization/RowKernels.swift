@@ -211,11 +211,12 @@ enum RowKernels {
     }
 
     /// `y = a[c]·x + b[c]` per channel over `rows × channels`; returns the flat index of the first
-    /// non-finite input, if any (the output is then unspecified).
+    /// non-finite input, if any, else of the first output beyond the range (the output is then unspecified).
     static func channelAffine<S: NormScalar>(_ x: [S], rows: Int, channels c: Int, scale a: [S], shift b: [S])
-        -> (values: [S], firstNonFinite: Int?)
+        -> (values: [S], firstNonFinite: Int?, firstOverflow: Int?)
     {
         var bad: Int?
+        var overflow: Int?
         let out = [S](unsafeUninitializedCapacity: x.count) { out, count in
             x.withUnsafeBufferPointer { xb in
                 a.withUnsafeBufferPointer { ab in
@@ -226,8 +227,9 @@ enum RowKernels {
                         let bp = bb.baseAddress!
                         let v = c - c % 8
                         let flags = chunked(rows, cost: c) { lo, hi -> Bool in
-                            // x − x is 0 for every finite x and NaN otherwise: a finiteness check
-                            // that vectorizes with the map itself.
+                            // y − y is 0 for every finite y and NaN otherwise: a finiteness check
+                            // that vectorizes with the map itself. A non-finite input gives a
+                            // non-finite output, so probing y catches it and an overflowing y alike.
                             var probe = SIMD8<S>()
                             var tail: S = 0
                             for r in lo..<hi {
@@ -235,26 +237,30 @@ enum RowKernels {
                                 let yr = op + r * c
                                 var k = 0
                                 while k < v {
-                                    let xv = load(xr + k)
-                                    probe += xv - xv
-                                    store(load(ap + k) * xv + load(bp + k), yr + k)
+                                    let yv = load(ap + k) * load(xr + k) + load(bp + k)
+                                    probe += yv - yv
+                                    store(yv, yr + k)
                                     k += 8
                                 }
                                 while k < c {
-                                    tail += xr[k] - xr[k]
-                                    yr[k] = ap[k] * xr[k] + bp[k]
+                                    let yv = ap[k] * xr[k] + bp[k]
+                                    tail += yv - yv
+                                    yr[k] = yv
                                     k += 1
                                 }
                             }
                             return (probe.sum() + tail).isFinite
                         }
-                        if flags.contains(false) { bad = xb.firstIndex { !$0.isFinite } }
+                        if flags.contains(false) {
+                            bad = xb.firstIndex { !$0.isFinite }
+                            overflow = bad == nil ? UnsafeBufferPointer(out).firstIndex { !$0.isFinite } : nil
+                        }
                     }
                 }
             }
             count = x.count
         }
-        return (out, bad)
+        return (out, bad, overflow)
     }
 
     /// `2·√(Σ v_i²)`, an upper bound on `max |v_i|` (∞ when the sum overflows), in 8 lanes.
@@ -280,6 +286,55 @@ enum RowKernels {
             }
             return 2 * (acc.sum() + tail).squareRoot()
         }
+    }
+
+    /// `sqrt(v + ε)` for `v, ε ≥ 0` without a spurious overflow: where `v + ε` exceeds the range
+    /// (ε up to the largest value is a valid configuration), `2·sqrt(v/4 + ε/4)` (exact scalings).
+    @inline(__always)
+    static func rootOfSum<S: NormScalar>(_ v: S, _ eps: S) -> S {
+        let t = v + eps
+        return t.isFinite ? t.squareRoot() : 2 * (v / 4 + eps / 4).squareRoot()
+    }
+
+    /// Whether `n` entries at `p` are all finite (a vectorized `v − v` probe; see ``firstNonFinite(_:)``).
+    @inline(__always)
+    static func allFinite<S: NormScalar>(_ p: UnsafePointer<S>, _ n: Int) -> Bool {
+        var probe = SIMD8<S>()
+        var tail: S = 0
+        var k = 0
+        while k + 8 <= n {
+            let v = load(p + k)
+            probe += v - v
+            k += 8
+        }
+        while k < n {
+            tail += p[k] - p[k]
+            k += 1
+        }
+        return (probe.sum() + tail).isFinite
+    }
+
+    /// `Σ a_i b_i + c`, range-safe: `a` and `b` scaled by powers of two so that no product or partial
+    /// sum overflows, the result scaled back (∞ only where the true value is beyond the range).
+    /// The careful path of a dot product whose plain evaluation overflowed.
+    static func carefulDot<S: NormScalar>(_ a: UnsafePointer<S>, _ b: UnsafePointer<S>, _ n: Int, plus c: S) -> S {
+        var ma: S = 0
+        var mb: S = 0
+        for k in 0..<n {
+            ma = max(ma, a[k].magnitude)
+            mb = max(mb, b[k].magnitude)
+        }
+        guard ma > 0, mb > 0 else { return c }
+        // |Σ a'b'| ≤ n with |a'|, |b'| < 1; c' = c·2^{−ea−eb} is bounded by the range divided by 2^{ea+eb}.
+        let (ea, eb) = (Int(ma.exponent) + 1, Int(mb.exponent) + 1)
+        var s: S = 0
+        for k in 0..<n {
+            s += TokenwiseNormalization.scaled(a[k], -ea) * TokenwiseNormalization.scaled(b[k], -eb)
+        }
+        let e = ea + eb
+        // Add c in whichever units keep both terms in range.
+        let cs = TokenwiseNormalization.scaled(c, -e)
+        return cs.isFinite ? TokenwiseNormalization.scaled(s + cs, e) : TokenwiseNormalization.scaled(s, e) + c
     }
 
     /// The index of the first non-finite entry, if any. `v − v` is 0 for every finite `v` and NaN
@@ -716,7 +771,15 @@ extension RowKernels {
                 mean[k] = scalbn(mu, e)
                 // One rounding into the type, then an exact power of two (∞ only beyond the range).
                 variance[k] = scalbn(s2 / t, 2 * e)
-                if let eps { scale[k] = scalbn((s2 / t + scalbn(eps, -2 * e)).squareRoot(), e) }
+                // sqrt(v'·2^{2e} + ε) as 2^kk·sqrt(v'·2^{2(e−kk)} + ε·2^{−2kk}), kk the larger term's
+                // half exponent: neither term overflows or underflows (ε·2^{−2e} overflowed for a
+                // channel of entries below 1e−157, giving a scale of ∞ and outputs of 0).
+                if let eps {
+                    let v = s2 / t
+                    let half = Int(eps.exponent) / 2
+                    let kk = v > 0 ? max(Int(v.exponent) / 2 + e, half) : half
+                    scale[k] = scalbn((scalbn(v, 2 * (e - kk)) + scalbn(eps, -2 * kk)).squareRoot(), kk)
+                }
             }
         }
         return (mean.map { S($0) }, variance.map { S($0) }, scale.map { S($0) })

@@ -19,12 +19,13 @@ enum TokenwiseNormalization {
     static func forward<S: NormScalar>(
         _ x: [S], rows: Int, channels: Int, groupSize: Int, centered: Bool, eps: S,
         weight: [S]? = nil, bias: [S]? = nil, keepZ: Bool = true
-    ) -> (y: [S], z: [S], scale: [S], firstNonFinite: Int?) {
+    ) -> (y: [S], z: [S], scale: [S], firstNonFinite: Int?, firstOverflow: Int?) {
         let groups = channels / groupSize
         let w = weight ?? [S](repeating: 1, count: channels)
         let b = bias ?? [S](repeating: 0, count: channels)
         var scale = [S](repeating: 0, count: rows * groups)
         var bad: Int?
+        var over: Int?
         var z = [S]()
         let y = [S](unsafeUninitializedCapacity: x.count) { yb, count in
             x.withUnsafeBufferPointer { xb in
@@ -39,8 +40,12 @@ enum TokenwiseNormalization {
                                 let zp = keepZ ? zb.baseAddress : nil  // an empty array may still have an address
                                 let wp = wb.baseAddress!
                                 let bp = bb.baseAddress!
-                                let firsts = RowKernels.chunked(rows, cost: channels) { lo, hi -> Int? in
+                                // Per chunk: the first non-finite input and the first group whose
+                                // output left the range (w·z + b can overflow where z cannot), each
+                                // group probed while it is in cache.
+                                let firsts = RowKernels.chunked(rows, cost: channels) { lo, hi -> (Int?, Int?) in
                                     var first: Int?
+                                    var overflow: Int?
                                     var work = [S](repeating: 0, count: 2 * groupSize)
                                     for r in lo..<hi {
                                         for g in 0..<groups {
@@ -51,6 +56,9 @@ enum TokenwiseNormalization {
                                                 z: zp.map { $0 + o })
                                             {
                                                 sp[r * groups + g] = s
+                                                if overflow == nil, !RowKernels.allFinite(yp + o, groupSize) {
+                                                    overflow = o
+                                                }
                                                 continue
                                             }
                                             if let i = (0..<groupSize).first(where: { !xp[o + $0].isFinite }) {
@@ -66,12 +74,16 @@ enum TokenwiseNormalization {
                                                 for k in 0..<groupSize {
                                                     yp[o + k] = wp[g * groupSize + k] * zs[k] + bp[g * groupSize + k]
                                                 }
+                                                if overflow == nil, !RowKernels.allFinite(yp + o, groupSize) {
+                                                    overflow = o
+                                                }
                                             }
                                         }
                                     }
-                                    return first
+                                    return (first, overflow)
                                 }
-                                bad = firsts.compactMap { $0 }.first
+                                bad = firsts.compactMap { $0.0 }.first
+                                over = firsts.compactMap { $0.1 }.first
                             }
                         }
                     }
@@ -79,7 +91,7 @@ enum TokenwiseNormalization {
             }
             count = x.count
         }
-        return (y, z, scale, bad)
+        return (y, z, scale, bad, over)
     }
 
     /// The careful path for one group (see ``forward``): writes `z`, returns `s`.
@@ -269,19 +281,63 @@ enum TokenwiseNormalization {
         return (dx, gw, gbias, bad)
     }
 
+    /// LayerNorm's and RMSNorm's backward results checked: a non-finite `∂L/∂Y`, an `∂L/∂X` beyond the
+    /// range, and affine gradients whose plain sums overflowed (recomputed range-safe from `z`; a typed
+    /// error only where the true sum is beyond the range).
+    static func checkedGradients<S: NormScalar>(
+        _ r: (dx: [S], weight: [S], bias: [S], firstNonFinite: Int?), dy: TokenBatch<S>, input x: [S],
+        channels: Int, centered: Bool, eps: S
+    ) throws -> NormGradients<S> {
+        if let i = r.firstNonFinite { throw NormalizationError.nonFinite(what: "gradOutput", index: i) }
+        if let i = RowKernels.firstNonFinite(r.dx) {
+            throw NormalizationError.nonFinite(what: "input gradient (beyond the range of the type)", index: i)
+        }
+        var (gw, gb) = (r.weight, r.bias)
+        if RowKernels.firstNonFinite(gw + gb) != nil {
+            // Σ ∂L/∂Y over the tokens can overflow where the sum itself is representable
+            // (3e38 + 3e38 − 3e38): the sums again, per channel, by the range-safe dot product.
+            let z = forward(x, rows: dy.rows, channels: channels, groupSize: channels, centered: centered, eps: eps).z
+            let ones = [S](repeating: 1, count: dy.rows)
+            for c in 0..<channels {
+                let col = (0..<dy.rows).map { dy.values[$0 * channels + c] }
+                let zc = (0..<dy.rows).map { z[$0 * channels + c] }
+                gw[c] = col.withUnsafeBufferPointer { a in
+                    zc.withUnsafeBufferPointer {
+                        RowKernels.carefulDot(a.baseAddress!, $0.baseAddress!, dy.rows, plus: 0)
+                    }
+                }
+                gb[c] = col.withUnsafeBufferPointer { a in
+                    ones.withUnsafeBufferPointer {
+                        RowKernels.carefulDot(a.baseAddress!, $0.baseAddress!, dy.rows, plus: 0)
+                    }
+                }
+            }
+            if let i = RowKernels.firstNonFinite(gw + gb) {
+                throw NormalizationError.nonFinite(
+                    what: "parameter gradient (beyond the range of the type)", index: i % channels)
+            }
+        }
+        return NormGradients(input: dy.withUnchecked(values: r.dx), weight: gw, bias: gb)
+    }
+
     /// The careful (range-safe) backward of one group: `G = w ⊙ dy` scaled by a power of two,
     /// `s = m·2^E` divided by through its significand, the exponents applied once at the end.
     static func carefulBackwardGroup<S: NormScalar>(
         _ dy: UnsafePointer<S>, _ z: UnsafePointer<S>, _ n: Int, scale s: S, centered: Bool,
         weight w: UnsafePointer<S>, scratch gs: UnsafeMutablePointer<S>, dx: UnsafeMutablePointer<S>
     ) {
-        var big: S = 0
+        // w and dy are scaled apart: their product can overflow where dx does not (it trapped on
+        // the exponent of ∞). G' = (w·2^{−ew})(dy·2^{−ed}) has |G'| < 1, and eg = ew + ed.
+        var bw: S = 0
+        var bd: S = 0
         for k in 0..<n {
-            gs[k] = w[k] * dy[k]
-            big = max(big, abs(gs[k]))
+            bw = max(bw, abs(w[k]))
+            bd = max(bd, abs(dy[k]))
         }
-        let eg = big > 0 ? Int(big.exponent) + 1 : 0
-        for k in 0..<n { gs[k] = scaled(gs[k], -eg) }
+        let ew = bw > 0 ? Int(bw.exponent) + 1 : 0
+        let ed = bd > 0 ? Int(bd.exponent) + 1 : 0
+        let eg = ew + ed
+        for k in 0..<n { gs[k] = scaled(w[k], -ew) * scaled(dy[k], -ed) }
         var mg: S = 0
         var mgz: S = 0
         for k in 0..<n {
@@ -298,9 +354,13 @@ enum TokenwiseNormalization {
 
 /// `γ ⊙ z + β` and the affine gradients `Σ ∂L/∂Y ⊙ z`, `Σ ∂L/∂Y` over all rows.
 enum AffineOutput {
-    static func apply<S: NormScalar>(_ z: [S], weight: [S], bias: [S], like x: TokenBatch<S>) -> TokenBatch<S> {
-        x.withUnchecked(
-            values: RowKernels.channelAffine(z, rows: x.rows, channels: x.channels, scale: weight, shift: bias).values)
+    /// - Throws: ``NormalizationError/nonFinite(what:index:)`` where an output is beyond the range.
+    static func apply<S: NormScalar>(_ z: [S], weight: [S], bias: [S], like x: TokenBatch<S>) throws -> TokenBatch<S> {
+        let r = RowKernels.channelAffine(z, rows: x.rows, channels: x.channels, scale: weight, shift: bias)
+        if let i = r.firstOverflow ?? r.firstNonFinite {
+            throw NormalizationError.nonFinite(what: "output (beyond the range of the type)", index: i)
+        }
+        return x.withUnchecked(values: r.values)
     }
 
     /// `G = γ ⊙ ∂L/∂Y`.

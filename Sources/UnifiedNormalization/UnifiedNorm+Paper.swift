@@ -55,13 +55,14 @@ extension UnifiedNorm {
                 psi = (0..<channels).map { c in
                     let s2 = cache.currentStatistic[c]
                     // A zero-variance channel has z = 0 on every real token: the term vanishes.
-                    return s2 > 0 ? gSigma[c] * cache.variance[c] / (m * s2) : 0
+                    // The ratio first: σ̂²/σ²_t is of order 1 where σ̂² and g_σ alone may be huge.
+                    return s2 > 0 ? gSigma[c] * (cache.variance[c] / s2) / m : 0
                 }
             } else {
                 psi = emaGz
             }
         }
-        let s = cache.variance.map { ($0 + eps).squareRoot() }
+        let s = cache.variance.map { RowKernels.rootOfSum($0, eps) }
         let dx = RowKernels.channelCorrect(
             g, cache.z, rows: dy.rows, channels: channels, correction: psi, divisor: s, mask: dy.padMask)
         let p = AffineOutput.parameterGradients(dy, z: cache.z)

@@ -51,7 +51,7 @@ extension UnifiedNorm {
             r = Array(repeating: 1, count: channels)
         } else {
             r = (0..<channels).map { c in
-                let v = (variance[c] + eps).squareRoot() / (runningVar[c] + eps).squareRoot()
+                let v = RowKernels.rootOfSum(variance[c], eps) / RowKernels.rootOfSum(runningVar[c], eps)
                 return d.contains(.noCompensationClamp) ? v : min(max(v, 1 / 5), 5)
             }
         }
@@ -96,10 +96,10 @@ extension UnifiedNorm {
             let mw = Scalar(configuration.forwardWindow)
             corr = (0..<channels).map { c in
                 let s2 = cache.currentStatistic[c]
-                return s2 > 0 ? gz[c] * cache.variance[c] / (mw * s2) : 0
+                return s2 > 0 ? gz[c] * (cache.variance[c] / s2) / mw : 0  // the ratio first (range)
             }
         }
-        let s = cache.variance.map { ($0 + eps).squareRoot() }
+        let s = cache.variance.map { RowKernels.rootOfSum($0, eps) }
         let dx =
             overReal
             ? RowKernels.channelCorrect(

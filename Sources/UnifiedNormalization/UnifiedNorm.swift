@@ -207,6 +207,8 @@ public struct UnifiedNorm<Scalar: NormScalar>: NormalizationLayer {
         // The counter is incremented every training step: leave room (2⁶² steps) so it never overflows.
         try ConfigurationCheck.atMost(iters, 1 << 62, "iters")
         try ConfigurationCheck.atLeast(skipCounter, 0, "skipCounter")
+        // Incremented on every skipped step, as iters on every step: the same room.
+        try ConfigurationCheck.atMost(skipCounter, 1 << 62, "skipCounter")
         self.runningVar = runningVar
         self.emaGz = emaGz
         self.bufferX2 = bufferX2
@@ -228,6 +230,17 @@ public struct UnifiedNorm<Scalar: NormScalar>: NormalizationLayer {
         if let i = x2.firstIndex(where: { !$0.isFinite }) {
             throw NormalizationError.nonFinite(what: "channel mean square (overflow)", index: i)
         }
+        // Atomic: a step that throws (a statistic or output beyond the range) leaves the layer as it was.
+        let saved = self
+        do { return try forwardTrainingStep(x, x2) } catch {
+            self = saved
+            throw error
+        }
+    }
+
+    private mutating func forwardTrainingStep(_ x: TokenBatch<Scalar>, _ x2: [Scalar]) throws -> (
+        output: TokenBatch<Scalar>, cache: Cache
+    ) {
         iters += 1
         let step: (variance: [Scalar], r: [Scalar], regime: UnifiedNormRegime)
         switch mode {
@@ -235,12 +248,21 @@ public struct UnifiedNorm<Scalar: NormScalar>: NormalizationLayer {
         case .paper: step = try paperForwardStatistics(x2)
         }
         lastRegime = step.regime
-        let s = step.variance.map { ($0 + eps).squareRoot() }
+        if let c = step.variance.firstIndex(where: { !$0.isFinite }) {
+            throw NormalizationError.nonFinite(what: "smoothed variance (overflow)", index: c)
+        }
+        let s = step.variance.map { RowKernels.rootOfSum($0, eps) }
         let (z, y) = RowKernels.channelNormalize(
             x.values, rows: x.rows, channels: channels, divisor: s, weight: weight, bias: bias)
+        if let i = RowKernels.firstNonFinite(y) ?? RowKernels.firstNonFinite(z) {
+            throw NormalizationError.nonFinite(what: "output (beyond the range of the type)", index: i)
+        }
         let swapped = mode == .referenceCompatible && deviations.contains(.pytorchMomentum)
         let (keep, take) = swapped ? (1 - alpha, alpha) : (alpha, 1 - alpha)
         for c in 0..<channels { runningVar[c] = keep * runningVar[c] + take * step.variance[c] }
+        if let c = runningVar.firstIndex(where: { !$0.isFinite }) {
+            throw NormalizationError.nonFinite(what: "running variance (overflow)", index: c)
+        }
         let cache = Cache(
             z: z, variance: step.variance, currentStatistic: x2, compensation: step.r,
             regime: step.regime, iteration: iters, realTokens: x.realTokenCount, shape: x.shape)
@@ -256,13 +278,19 @@ public struct UnifiedNorm<Scalar: NormScalar>: NormalizationLayer {
         guard cache.iteration == iters else {
             throw NormalizationError.staleCache(reason: "cache from iteration \(cache.iteration), layer at \(iters)")
         }
+        try dy.validatedShape(channels: channels)
         try requireFinite(dy.values, "gradOutput")
         // Range-safe: the backward is linear in (∂L/∂Y, emaGz, bufferGz) jointly, so all three are
         // scaled by 2^−k where its sums could overflow, and scaled back after (GradientScaling).
         let k = GradientScaling.exponent(
             dy.values, weight: weight, z: cache.z, rows: dy.rows, state: [emaGz, bufferGz])
-        guard k > 0 else { return backwardCore(dy, cache: cache) }
         let saved = (emaGz, bufferGz)
+        guard k > 0 else {
+            do { return try GradientScaling.scaled(backwardCore(dy, cache: cache), 0) } catch {
+                (emaGz, bufferGz) = saved
+                throw error
+            }
+        }
         emaGz = GradientScaling.scaled(emaGz, -k)
         bufferGz = GradientScaling.scaled(bufferGz, -k)
         do {

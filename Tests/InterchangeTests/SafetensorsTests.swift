@@ -211,3 +211,21 @@ struct SafetensorsTests {
         }
     }
 }
+
+/// Were quadratic (a path string per frame, a key set copied per key): 40,000 levels took 2.4 GB and
+/// 100,000 were killed; 40,000 keys took 4.9 s. Linear now: these run in milliseconds.
+@Suite("JSON duplicate keys: deep and wide documents")
+struct JSONDuplicateKeysScaleTests {
+    @Test func deepAndWideDocuments() {
+        let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
+        #expect(JSONDuplicateKeys.first(in: Data(deep.utf8)) == nil)
+        let deepObject = String(repeating: #"{"a":"#, count: 50_000) + "1" + String(repeating: "}", count: 50_000)
+        #expect(JSONDuplicateKeys.first(in: Data(deepObject.utf8)) == nil)
+        let keys = (0..<40_000).map { #""k\#($0)":0"# }.joined(separator: ",")
+        #expect(JSONDuplicateKeys.first(in: Data("{\(keys)}".utf8)) == nil)
+        let dup = JSONDuplicateKeys.first(in: Data("{\(keys),\"k17\":1}".utf8))
+        #expect(dup?.key == "k17" && dup?.path == "(document)")
+        let nested = #"{"steps":[{"x":1},{"expected":{"eps":1,"eps":2}}]}"#
+        #expect(JSONDuplicateKeys.first(in: Data(nested.utf8))?.path == "steps[1].expected")
+    }
+}

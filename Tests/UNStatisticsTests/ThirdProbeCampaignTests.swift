@@ -1,0 +1,134 @@
+import Foundation
+import Testing
+
+@testable import UNStatistics
+
+/// The third probe campaign's findings in the statistics (issue 10): each example with its right
+/// value (mpmath, SciPy 1.x, or by hand, as each comment says) or typed error, and a generated test
+/// per kind (binomial probabilities against exact rational sums; far t tails against their
+/// leading term, which is exact to below 1e-20 relative there).
+@Suite("Statistics: third probe campaign (binomial accuracy, far tails, limits)")
+struct ThirdStatisticsProbeTests {
+    static func relative(_ a: Double, _ b: Double) -> Double { abs(a - b) / abs(b) }
+
+    /// Were 9e-6 and 1e-5 off (GSL's log-gamma form at n = 2³²−1). Right values: mpmath at 40 digits,
+    /// `binomial(n, k)·2⁻ⁿ` and the lower tail summed by the term recurrence until below 1e-30 of the sum
+    /// (SciPy agrees to 2e-11). Tolerance: Loader's form is a few ulps; the tail's recurrence
+    /// accumulates about 2u per term over the ~1/(1−r) ≈ 1,800 terms that carry the sum (r the
+    /// neighbouring-term ratio at k), so ≈ 8e-13; 1e-11 keeps a factor 12.
+    @Test func binomialAtTheLargestN() throws {
+        let n = 4_294_967_295
+        #expect(
+            Self.relative(try Distributions.binomialPMF(2_147_483_647, n: n, p: 0.5), 1.2174752208807714e-5) < 1e-13)
+        let p1 = try HypothesisTests.binomial(successes: 2_147_183_647, trials: n, p: 0.5).pValue
+        #expect(Self.relative(p1, 5.4220311889872821e-20) < 1e-11, "\(p1)")
+        let p2 = try HypothesisTests.binomial(successes: 2_147_083_647, trials: n, p: 0.5).pValue
+        #expect(Self.relative(p2, 2.8510330968496612e-34) < 1e-11, "\(p2)")
+        // Near the bulk at n ≈ 2e6 it threw (GSL's incomplete beta limit); SciPy's binomtest gives 1.0,
+        // the exact value (the two tails P(X ≤ 10⁶) + P(X > 10⁶)). Each tail is summed over the ≈ 3σ ≈
+        // 2,100 terms that carry it at 2u each: 1e-11 bounds the difference from 1.
+        let bulk = try HypothesisTests.binomial(successes: 1_000_000, trials: 2_000_001, p: 0.5).pValue
+        #expect(abs(bulk - 1) <= 1e-11, "\(bulk)")
+    }
+
+    /// Generated (the kind): the PMF, CDF and SF against exact rational values (BigInt-free: integer
+    /// binomials of n ≤ 60 are exact in Double up to 2⁵³, and p = j/16 keeps every power exact), for
+    /// 400 random (n, k, p). Tolerance: the exact value rounded once, compared with a result that is
+    /// a few ulps (Loader) times at most 60 recurrence steps of 2u: 1e-13 relative, or 1e-300 absolute.
+    @Test func binomialAgainstExactValues() throws {
+        var rng = Xorshift(seed: 0xB1_0A)
+        for _ in 0..<400 {
+            let n = Int(rng.next() % 60) + 1
+            let k = Int(rng.next() % UInt64(n + 1))
+            let j = Int(rng.next() % 15) + 1
+            let p = Double(j) / 16
+            // pmf(i) = C(n,i) j^i (16−j)^(n−i) / 16^n, each factor exact in Double (≤ 2^240 products
+            // are formed in Double with exact powers of 16; C(n,i) ≤ 1.2e17 is exact below n = 57).
+            func exact(_ i: Int) -> Double {
+                var c = 1.0
+                for m in 0..<i { c = c * Double(n - m) / Double(m + 1) }
+                return c * Double.pow(p, Double(i)) * Double.pow(1 - p, Double(n - i))
+            }
+            let pmf = try Distributions.binomialPMF(k, n: n, p: p)
+            #expect(abs(pmf - exact(k)) <= 1e-12 * exact(k) + 1e-300, "n \(n) k \(k) p \(p): \(pmf) vs \(exact(k))")
+            let cdf = (0...k).reduce(0.0) { $0 + exact($1) }
+            let sf = k < n ? ((k + 1)...n).reduce(0.0) { $0 + exact($1) } : 0
+            let gc = try Distributions.binomialCDF(k, n: n, p: p)
+            let gs = try Distributions.binomialSF(k, n: n, p: p)
+            #expect(abs(gc - cdf) <= 1e-12 * cdf + 1e-15, "CDF n \(n) k \(k) p \(p): \(gc) vs \(cdf)")
+            #expect(abs(gs - sf) <= 1e-12 * sf + 1e-15, "SF n \(n) k \(k) p \(p): \(gs) vs \(sf)")
+        }
+    }
+
+    /// Were 0 where the tail is representable (t² overflowed, or GSL's tail underflowed). Right values:
+    /// mpmath `betainc(ν/2, 1/2, 0, ν/(ν+t²), regularized=True)` at 50 digits.
+    @Test func studentTFarTails() throws {
+        let cases: [(t: Double, nu: Double, twoSided: Double)] = [
+            (1e155, 1, 6.3661977236758133850700416345876863466847e-156),
+            (1e200, 0.5, 6.4140195082844581038733981671580109824859e-101),
+            (1e160, 1.5, 7.5417048640324926291907529531169967895172e-241),
+            (1e11, 1, 6.3661977236758134307551383283097852875974e-12),
+        ]
+        for c in cases {
+            let p = try Distributions.studentTTwoSided(c.t, nu: c.nu)
+            #expect(Self.relative(p, c.twoSided) < 1e-12, "t \(c.t), ν \(c.nu): \(p)")
+            #expect(Self.relative(try Distributions.studentTP(-c.t, nu: c.nu), c.twoSided / 2) < 1e-12)
+            #expect(Self.relative(try Distributions.studentTQ(c.t, nu: c.nu), c.twoSided / 2) < 1e-12)
+        }
+        // oneSampleT([1, 2], μ = 1e300): t = (1.5 − 1e300)/(0.5/√2)·… ≈ −2.83e300, ν = 1: p = 2/(π|t|).
+        let r = try HypothesisTests.oneSampleT([1, 2], mu: 1e300)
+        #expect(Self.relative(r.pValue, 2 / (Double.pi * abs(r.statistic))) < 1e-12, "\(r)")
+        // Generated: across ν and huge t the one-sided tail equals the leading term x^{ν/2}/(ν B(ν/2, 1/2))
+        // (exact to below 1e-20 relative there) computed independently through lgamma.
+        for nu in [0.5, 1, 2, 3.5, 10, 100, 1e4] {
+            for e in stride(from: 15.0, through: 300, by: 15) {
+                let t = Double.pow(10, e)
+                let logX = Double.log(nu) - 2 * Double.log(t)
+                let logB = lgamma(nu / 2) + lgamma(0.5) - lgamma(nu / 2 + 0.5)
+                let want = Double.exp(nu / 2 * logX - Double.log(nu) - logB)
+                guard want >= 1e-300 else { continue }
+                #expect(Self.relative(try Distributions.studentTQ(t, nu: nu), want) < 1e-11, "ν \(nu), t 1e\(e)")
+            }
+        }
+    }
+
+    /// SciPy's conventions: no spread within groups but some between them is F = ∞, p = 0
+    /// (`scipy.stats.levene(..., center='median')`); no spread at all is undecidable.
+    @Test func brownForsytheWithoutSpreadWithinGroups() throws {
+        for g in [[[1.0, 2], [3, 5]], [[1, 2], [0, 4]]] {
+            let r = try HypothesisTests.brownForsythe(g)
+            #expect(r.statistic == .infinity && r.pValue == 0, "\(g): \(r)")
+        }
+        #expect(throws: StatisticsError.self) { try HypothesisTests.brownForsythe([[1, 1], [2, 2]]) }
+    }
+
+    /// Was ∞ (d² overflowed): Σ (o − e)²/e = 2·(1e200)²/2e200 = 1e200, p = 0.
+    @Test func chiSquareGoodnessOfFitAtLargeCounts() throws {
+        let r = try HypothesisTests.chiSquareGoodnessOfFit(observed: [1e200, 3e200], expected: [2e200, 2e200])
+        #expect(Self.relative(r.statistic, 1e200) < 1e-15 && r.pValue == 0, "\(r)")
+    }
+
+    /// Were a hang (the Durbin matrix of order 4001) and a crash in the allocation: bounded, typed errors.
+    /// SciPy: `kstwo.sf(0.05, 10000)` = 3.632631514370292e-22, `kstwo.sf(0.2, 10000)` = 0.
+    @Test func sizesAreBounded() throws {
+        #expect(throws: StatisticsError.self) { try KolmogorovSmirnov.durbinCDF(n: 10_000, d: 0.2) }
+        #expect(Self.relative(try KolmogorovSmirnov.exactSF(n: 10_000, d: 0.05), 3.632631514370292e-22) < 1e-9)
+        #expect(try KolmogorovSmirnov.exactSF(n: 10_000, d: 0.2) == 0)
+        let source = RandomSource(seed: 1)
+        #expect(throws: StatisticsError.self) { try source.gaussians(Int.max) }
+        #expect(throws: StatisticsError.self) { try source.gaussians(1 << 40) }
+        #expect(try source.gaussians(3).count == 3)
+    }
+
+    /// A small seeded generator (xorshift64*), so each case is reproducible from the seed above.
+    struct Xorshift {
+        var state: UInt64
+        init(seed: UInt64) { state = seed | 1 }
+        mutating func next() -> UInt64 {
+            state ^= state >> 12
+            state ^= state << 25
+            state ^= state >> 27
+            return state &* 2_685_821_657_736_338_717
+        }
+    }
+}
