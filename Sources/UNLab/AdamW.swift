@@ -9,7 +9,7 @@ import RealModule
 ///
 /// The decay is applied to every tensor (one parameter group, as PyTorch's default).
 public struct AdamW: Sendable, Equatable {
-    /// Options, with PyTorch's defaults except the weight decay (PyTorch 0.01, the same here).
+    /// Options, with `torch.optim.AdamW`'s defaults (weight decay 0.01 included).
     public struct Options: Sendable, Equatable, Codable {
         /// `β₁`, default 0.9.
         public var beta1: Double

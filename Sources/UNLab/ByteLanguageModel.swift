@@ -66,8 +66,8 @@ public struct ByteLanguageModel<Norm: NormalizationLayer>: Sendable where Norm.S
         let gh = try head.backward(dlogits, input: cache.hidden, rows: b.batch * b.tokens)
         let ge = try encoder.backward(
             gh.input, cache: cache.encoder, batch: b.batch, tokens: b.tokens, padMask: b.padMask)
-        let demb = embedding.gradient(ge.input, ids: b.inputs)
-        let dpos = positions.gradient(ge.input, batch: b.batch, tokens: b.tokens)
+        let demb = try embedding.gradient(ge.input, ids: b.inputs)
+        let dpos = try positions.gradient(ge.input, batch: b.batch, tokens: b.tokens)
         return [demb, dpos] + ge.parameters + [gh.weight, gh.bias]
     }
 

@@ -29,13 +29,16 @@ public struct Dense: Sendable, Equatable {
         self.bias = bias
     }
 
-    /// Uniform in `±1/√inputs` (PyTorch's `nn.Linear` default bound), zero bias.
+    /// Weights uniform in `±1/√inputs` (the bound of PyTorch's `nn.Linear`), biases 0.
+    /// - Throws: as ``init(inputs:outputs:weight:bias:)``, and for more than 2²⁶ weights.
     public init(inputs: Int, outputs: Int, using rng: inout LabRandom) throws {
-        let bound = 1 / Double(max(inputs, 1)).squareRoot()
+        try requirePositive(inputs, "inputs")
+        try requirePositive(outputs, "outputs")
+        let n = try tensorEntries(inputs, outputs, "weight")
+        let bound = 1 / Double(inputs).squareRoot()
         try self.init(
-            inputs: inputs, outputs: outputs,
-            weight: (0..<(max(inputs, 0) * max(outputs, 0))).map { _ in rng.uniform(-bound, bound) },
-            bias: [Double](repeating: 0, count: max(outputs, 0)))
+            inputs: inputs, outputs: outputs, weight: (0..<n).map { _ in rng.uniform(-bound, bound) },
+            bias: [Double](repeating: 0, count: outputs))
     }
 
     /// `X·W + b` for `X` of `rows × inputs`.

@@ -13,8 +13,12 @@ public struct DigitsDataset: Sendable, Equatable {
         public var count: Int { labels.count }
 
         /// The samples at `indices`, as a batch (`indices.count × 64`, labels).
-        public func batch(_ indices: [Int]) -> (images: [Double], labels: [Int]) {
+        /// - Throws: ``LabError/indexOutOfRange(what:index:value:range:)`` for an index outside the split.
+        public func batch(_ indices: [Int]) throws -> (images: [Double], labels: [Int]) {
             let px = DigitsDataset.pixels
+            if let i = indices.firstIndex(where: { !(0..<count).contains($0) }) {
+                throw LabError.indexOutOfRange(what: "sample indices", index: i, value: indices[i], range: 0..<count)
+            }
             return (indices.flatMap { images[($0 * px)..<(($0 + 1) * px)] }, indices.map { labels[$0] })
         }
     }

@@ -24,7 +24,7 @@ public enum DigitsTraining {
         losses.reserveCapacity(steps)
         for _ in 0..<steps {
             if order.count < batchSize { order = Array(0..<split.count).shuffled(using: &rng) }
-            let (images, labels) = split.batch(Array(order.prefix(batchSize)))
+            let (images, labels) = try split.batch(Array(order.prefix(batchSize)))
             order.removeFirst(batchSize)
             let (loss, gradient) = try model.lossAndGradient(images: images, labels: labels)
             var p = model.parameters

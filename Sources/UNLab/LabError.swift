@@ -58,6 +58,20 @@ func requirePositive(_ v: Int, _ name: String, atMost upper: Int = 1 << 20) thro
     }
 }
 
+/// The most entries a tensor built from a configuration may have (2²⁶: 512 MiB of Double), so
+/// that an absurd size is a typed error rather than an allocation that exhausts memory.
+let maximumTensorEntries = 1 << 26
+
+/// `a·b` for a tensor made from configuration sizes, at most ``maximumTensorEntries``.
+func tensorEntries(_ a: Int, _ b: Int, _ what: String) throws -> Int {
+    let n = try checkedProduct(a, b, what)
+    guard n <= maximumTensorEntries else {
+        throw LabError.invalidConfiguration(
+            parameter: what, value: "\(a) × \(b)", requirement: "must have at most \(maximumTensorEntries) entries")
+    }
+    return n
+}
+
 /// `a·b` for sizes, a typed error instead of an overflow trap.
 func checkedProduct(_ a: Int, _ b: Int, _ what: String) throws -> Int {
     let (p, overflow) = a.multipliedReportingOverflow(by: b)

@@ -102,7 +102,10 @@ public struct MultiHeadAttention: Sendable, Equatable {
         let k = try key.forward(x, rows: rows)
         let v = try value.forward(x, rows: rows)
         let scale = 1 / Double(dh).squareRoot()
-        var p = [Double](repeating: 0, count: try checkedProduct(rows * heads, t, "attention probabilities"))
+        // B·H·T·T probabilities, bounded like every tensor made from sizes.
+        var p = [Double](
+            repeating: 0,
+            count: try tensorEntries(try checkedProduct(rows, heads, "attention"), t, "attention probabilities"))
         var context = [Double](repeating: 0, count: rows * d)
         var s = [Double](repeating: 0, count: t * t)
         for b in 0..<batch {

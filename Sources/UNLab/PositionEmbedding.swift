@@ -10,9 +10,10 @@ public struct PositionEmbedding: Sendable, Equatable {
     public init(positions: Int, width: Int, using rng: inout LabRandom) throws {
         try requirePositive(positions, "positions")
         try requirePositive(width, "width", atMost: 1 << 16)
+        let n = try tensorEntries(positions, width, "position table")
         self.positions = positions
         self.width = width
-        table = (0..<(positions * width)).map { _ in 0.02 * rng.normal() }
+        table = (0..<n).map { _ in 0.02 * rng.normal() }
     }
 
     /// Adds `P[t]` to every token `t` of `batch` sequences of `tokens` tokens (in place).
@@ -28,7 +29,13 @@ public struct PositionEmbedding: Sendable, Equatable {
     }
 
     /// `∂L/∂P[t] = Σ_b ∂L/∂x[b, t]` (rows beyond `tokens` get 0).
-    func gradient(_ dx: [Double], batch: Int, tokens: Int) -> [Double] {
+    /// - Throws: ``LabError/shapeMismatch(what:expected:actual:)`` as ``add(to:batch:tokens:)``.
+    func gradient(_ dx: [Double], batch: Int, tokens: Int) throws -> [Double] {
+        guard tokens <= positions else {
+            throw LabError.shapeMismatch(what: "sequence length", expected: [positions], actual: [tokens])
+        }
+        try requireCount(
+            dx, try checkedProduct(try checkedProduct(batch, tokens, "positions"), width, "positions"), "dx")
         var g = [Double](repeating: 0, count: table.count)
         for b in 0..<batch {
             for i in 0..<(tokens * width) { g[i] += dx[b * tokens * width + i] }

@@ -9,9 +9,10 @@ public struct TokenEmbedding: Sendable, Equatable {
     public init(vocabulary: Int, width: Int, using rng: inout LabRandom) throws {
         try requirePositive(vocabulary, "vocabulary")
         try requirePositive(width, "width", atMost: 1 << 16)
+        let n = try tensorEntries(vocabulary, width, "embedding table")
         self.vocabulary = vocabulary
         self.width = width
-        table = (0..<(vocabulary * width)).map { _ in rng.normal() }
+        table = (0..<n).map { _ in rng.normal() }
     }
 
     /// The rows of `ids` (any id outside the vocabulary is an error).
@@ -27,10 +28,16 @@ public struct TokenEmbedding: Sendable, Equatable {
         return out
     }
 
-    /// `∂L/∂E[i] = Σ_{r: ids[r] = i} ∂L/∂x_r` (scatter-add; ids already validated by `lookup`).
-    func gradient(_ dx: [Double], ids: [Int]) -> [Double] {
+    /// `∂L/∂E[i] = Σ_{r: ids[r] = i} ∂L/∂x_r` (scatter-add).
+    /// - Throws: ``LabError/indexOutOfRange(what:index:value:range:)`` for an id outside the vocabulary,
+    ///   ``LabError/shapeMismatch(what:expected:actual:)`` unless `dx` has `ids.count × width` entries.
+    func gradient(_ dx: [Double], ids: [Int]) throws -> [Double] {
+        try requireCount(dx, try checkedProduct(ids.count, width, "embedding"), "embedding gradient")
         var g = [Double](repeating: 0, count: table.count)
         for (r, id) in ids.enumerated() {
+            guard (0..<vocabulary).contains(id) else {
+                throw LabError.indexOutOfRange(what: "token ids", index: r, value: id, range: 0..<vocabulary)
+            }
             for c in 0..<width { g[id * width + c] += dx[r * width + c] }
         }
         return g

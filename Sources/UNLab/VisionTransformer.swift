@@ -116,7 +116,7 @@ public struct VisionTransformer<Norm: NormalizationLayer>: Sendable where Norm.S
         for b in 0..<batch { for c in 0..<d { dout[b * Self.tokens * d + c] = gh.input[b * d + c] } }
         let ge = try encoder.backward(dout, cache: cache.encoder, batch: batch, tokens: Self.tokens, padMask: nil)
         let dx = ge.input
-        let dpos = positions.gradient(dx, batch: batch, tokens: Self.tokens)
+        let dpos = try positions.gradient(dx, batch: batch, tokens: Self.tokens)
         var dcls = [Double](repeating: 0, count: d)
         var dpatch = [Double](repeating: 0, count: batch * Self.patchCount * d)
         for b in 0..<batch {

@@ -29,6 +29,17 @@ struct ErrorAndOptimizerTests {
                 [Double](repeating: 0, count: 12), batch: 1, tokens: 3, padMask: [false, true], causal: false)
         }
         #expect(throws: LabError.self) { try att.forward([1, 2, 3], batch: 1, tokens: 3, padMask: nil, causal: false) }
+        // Sizes whose tensors would not fit in memory: a typed error before anything is allocated.
+        #expect(
+            throws: LabError.invalidConfiguration(
+                parameter: "weight", value: "1048576 × 1048576", requirement: "must have at most 67108864 entries")
+        ) { try Dense(inputs: 1 << 20, outputs: 1 << 20, using: &rng) }
+        #expect(throws: LabError.self) { try TokenEmbedding(vocabulary: 1 << 20, width: 1 << 16, using: &rng) }
+        #expect(throws: LabError.self) { try PositionEmbedding(positions: 1 << 20, width: 1 << 16, using: &rng) }
+        let emb = try TokenEmbedding(vocabulary: 3, width: 2, using: &rng)
+        #expect(throws: LabError.indexOutOfRange(what: "token ids", index: 0, value: 3, range: 0..<3)) {
+            try emb.gradient([1, 1], ids: [3])
+        }
         // A size product that overflows is a typed error, not a trap.
         #expect(throws: LabError.self) { try att.forward([], batch: Int.max, tokens: 2, padMask: nil, causal: false) }
     }
@@ -43,6 +54,10 @@ struct ErrorAndOptimizerTests {
         }
         #expect(throws: LabError.nonFinite(what: "logits", index: 1)) {
             try CrossEntropy.loss(logits: [0, .infinity], classes: 2, targets: [0])
+        }
+        let split = try DigitsDataset(contentsOf: DigitsTests.url).test
+        #expect(throws: LabError.indexOutOfRange(what: "sample indices", index: 1, value: 359, range: 0..<359)) {
+            try split.batch([0, 359])
         }
         #expect(throws: LabError.self) { try LanguageBatch(sequences: []) }
         #expect(throws: LabError.self) { try LanguageBatch(sequences: [[1, 2], [3]]) }

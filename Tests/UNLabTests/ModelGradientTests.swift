@@ -102,7 +102,9 @@ struct ModelGradientTests {
 
     /// Norm kinds whose backward is the exact gradient of their forward at this state (claim G5's
     /// designed-exact cells): the whole model's gradient must pass, entry by entry.
-    @Test("Whole language model (padded, causal) for each norm kind with an exact backward", arguments: Kind.allCases)
+    @Test(
+        "Whole causal language model (padded but for UN reference, window 1) for each norm kind with an exact backward",
+        arguments: Kind.allCases)
     func exactKinds(_ kind: Kind) throws {
         // UN reference-compatible is exact with window 1 only where nothing is padded (G5).
         let padded = kind != .unReferenceWindow1
