@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "UNClaims", targets: ["UNClaims"]),
         .library(name: "ExactArithmetic", targets: ["ExactArithmetic"]),
         .library(name: "Interchange", targets: ["Interchange"]),
+        .library(name: "UNLab", targets: ["UNLab"]),
         .executable(name: "unverify", targets: ["unverify"]),
         .executable(name: "unverify-parity", targets: ["unverify-parity"]),
     ],
@@ -56,6 +57,17 @@ let package = Package(
         .target(
             name: "ExactArithmetic", dependencies: [.product(name: "BigInt", package: "BigInt")],
             exclude: ["README.md"], swiftSettings: strict),
+        // BLAS: Debian's OpenBLAS, found with pkg-config (installed by scripts/bootstrap.sh).
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        // The training lab: a small pre-norm Transformer with hand-derived backward passes, its
+        // matrix products through BLAS, any layer of the numeric module as its normalization.
+        .target(
+            name: "UNLab",
+            dependencies: [
+                "UnifiedNormalization", "COpenBLAS", .product(name: "RealModule", package: "swift-numerics"),
+            ],
+            exclude: ["README.md"],
+            swiftSettings: strict),
         // The claims catalogue: one definition per claim, shared by the tests and the report.
         .target(
             name: "UNClaims",
@@ -114,6 +126,10 @@ let package = Package(
         .testTarget(
             name: "UNStatisticsTests",
             dependencies: ["UNStatistics", "GradientCheck", "_TestSupport"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "UNLabTests",
+            dependencies: ["UNLab", "UnifiedNormalization", "GradientCheck", "GradientCheckTesting", "_TestSupport"],
             swiftSettings: strict),
         .testTarget(
             name: "UNClaimsTests",

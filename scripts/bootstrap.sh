@@ -4,8 +4,9 @@
 #   libgsl-dev, pkg-config : the statistics module (GSL, found with pkg-config)
 #   ocl-icd-libopencl1, pocl-opencl-icd : the OpenCL backend of the parity runner (CPU device)
 #   gnuplot-nox : the report's figures (SVG); without it the report still completes and says so
+#   libopenblas-dev : BLAS for the training lab (UNLab's matrix products, found with pkg-config)
 set -euo pipefail
-packages=(libgsl-dev pkg-config ocl-icd-libopencl1 pocl-opencl-icd gnuplot-nox)
+packages=(libgsl-dev pkg-config ocl-icd-libopencl1 pocl-opencl-icd gnuplot-nox libopenblas-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
