@@ -83,7 +83,7 @@ let package = Package(
         .target(
             name: "UNVerification",
             dependencies: [
-                "UnifiedNormalization", "GradientCheck", "UNClaims", "UNStatistics", "UNParity", "Interchange",
+                "UnifiedNormalization", "GradientCheck", "UNClaims", "UNStatistics", "UNParity", "Interchange", "UNLab",
                 .product(name: "RealModule", package: "swift-numerics"),
             ],
             exclude: ["README.md"],
@@ -91,7 +91,7 @@ let package = Package(
         .executableTarget(
             name: "unverify",
             dependencies: [
-                "UNVerification", "UnifiedNormalization", "GradientCheck", "UNClaims", "UNParity",
+                "UNVerification", "UnifiedNormalization", "GradientCheck", "UNClaims", "UNParity", "UNLab",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
@@ -115,7 +115,7 @@ let package = Package(
             name: "UNVerificationTests",
             dependencies: [
                 "UNVerification", "UNClaims", "UnifiedNormalization", "GradientCheck", "GradientCheckTesting",
-                "_TestSupport", "Interchange",
+                "_TestSupport", "Interchange", "UNLab",
             ],
             swiftSettings: strict),
         .testTarget(name: "InterchangeTests", dependencies: ["Interchange", "_TestSupport"], swiftSettings: strict),

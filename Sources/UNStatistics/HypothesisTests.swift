@@ -85,6 +85,34 @@ public enum HypothesisTests {
         return TestResult(statistic: t, pValue: try Distributions.studentTTwoSided(t, nu: df), degreesOfFreedom: df)
     }
 
+    /// Welch's one-sided test of `H0: mean(x) ≤ mean(y)` against `mean(x) > mean(y)`.
+    /// - Returns: Welch's t, the one-sided p-value `P(T > t)`, and its degrees of freedom.
+    /// - Throws: as ``twoSampleT(_:_:equalVariances:)``.
+    public static func welchGreater(_ x: [Double], _ y: [Double]) throws -> TestResult {
+        let r = try twoSampleT(x, y, equalVariances: false)
+        return TestResult(
+            statistic: r.statistic, pValue: try Distributions.studentTQ(r.statistic, nu: r.degreesOfFreedom!),
+            degreesOfFreedom: r.degreesOfFreedom)
+    }
+
+    /// Schuirmann's two one-sided tests (TOST) of equivalence with Welch's statistic:
+    /// `H0: |mean(x) − mean(y)| ≥ margin` against `|mean(x) − mean(y)| < margin`. The p-value is the
+    /// larger of the two one-sided p-values (`x + margin` against `y`, and `x − margin`); equivalence is
+    /// shown at level α when it is below α. Source: D. J. Schuirmann, J. Pharmacokinet. Biopharm.
+    /// 15 (1987) 657–680, doi:10.1007/BF01068419.
+    /// - Returns: the statistic is the smaller of the two one-sided t's in magnitude.
+    /// - Throws: `StatisticsError` for a margin that is not finite and > 0; otherwise as
+    ///   ``twoSampleT(_:_:equalVariances:)``.
+    public static func equivalence(_ x: [Double], _ y: [Double], margin: Double) throws -> TestResult {
+        guard margin.isFinite, margin > 0 else {
+            throw StatisticsError.invalidParameter(name: "margin", requirement: "must be finite and > 0, got \(margin)")
+        }
+        let lower = try welchGreater(x.map { $0 + margin }, y)
+        let upper = try welchGreater(y, x.map { $0 - margin })
+        let worse = lower.pValue >= upper.pValue ? lower : upper
+        return TestResult(statistic: worse.statistic, pValue: worse.pValue, degreesOfFreedom: worse.degreesOfFreedom)
+    }
+
     /// Chi-square test of `H0: variance = sigma2` (two-sided): `(n−1)s²/σ₀² ~ χ²_{n−1}`. The
     /// statistic is formed from scaled moments and brought back exactly; when it is not
     /// representable it is `+∞` (or 0) and the p-value is its limit, 0.

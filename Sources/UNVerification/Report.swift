@@ -194,6 +194,7 @@ public struct Report: Codable, Sendable {
         }
         builders += [
             FiltrationStudySection(), HardwarePathSection(), InferenceBenchmarkSection(), BenchmarkResultsSection(),
+            LabSection(),
         ]
         return builders
     }

@@ -19,6 +19,7 @@ struct Unverify: ParsableCommand {
         abstract: "Verify the theory and implementations of Unified Normalization.",
         subcommands: [
             Report.self, Replay.self, Conform.self, GradCheck.self, Parity.self, Bench.self, NotebooksCommand.self,
+            Lab.self,
         ])
 
     /// Maps ArgumentParser's usage errors and every thrown error to our exit codes.

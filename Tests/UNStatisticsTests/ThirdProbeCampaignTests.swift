@@ -132,3 +132,26 @@ struct ThirdStatisticsProbeTests {
         }
     }
 }
+
+/// Welch's one-sided test and Schuirmann's TOST against values worked from their definitions with
+/// SciPy (`scipy.stats.ttest_ind(..., equal_var=False, alternative=...)`, commands in the comments).
+@Suite("Statistics: one-sided Welch and equivalence (TOST)")
+struct EquivalenceTests {
+    /// x = [0.91, 0.93, 0.90, 0.92, 0.94], y = [0.90, 0.92, 0.91, 0.89, 0.93]:
+    /// `ttest_ind(x, y, equal_var=False, alternative='greater')` → t = 1.0, p = 0.17329675354366675 (ν = 8).
+    /// TOST margin 0.02: max of `ttest_ind(x + 0.02, y, alternative='greater').pvalue` and
+    /// `ttest_ind(x − 0.02, y, alternative='less').pvalue`.
+    @Test func againstSciPy() throws {
+        let x = [0.91, 0.93, 0.90, 0.92, 0.94]
+        let y = [0.90, 0.92, 0.91, 0.89, 0.93]
+        let g = try HypothesisTests.welchGreater(x, y)
+        #expect(abs(g.statistic - 1) < 1e-12 && abs(g.degreesOfFreedom! - 8) < 1e-12, "\(g)")
+        // P(T₈ > 1) = 0.17330...: the t distribution's tail (SciPy t.sf(1, 8) = 0.17329675354366708).
+        #expect(abs(g.pValue - 0.17329675354366708) < 1e-12, "\(g)")
+        let e = try HypothesisTests.equivalence(x, y, margin: 0.02)
+        // The binding side is x − 0.02 against y: t = (0.01 − 0.02)/0.01 = −1, p = P(T₈ < −1) = 0.1733.
+        #expect(abs(e.pValue - 0.17329675354366708) < 1e-12, "\(e)")
+        #expect(try HypothesisTests.equivalence(x, y, margin: 0.05).pValue < 0.01)
+        #expect(throws: StatisticsError.self) { try HypothesisTests.equivalence(x, y, margin: 0) }
+    }
+}

@@ -1,0 +1,86 @@
+import Foundation
+import Testing
+import UNLab
+
+@testable import UNVerification
+
+/// The lab section's judging on constructed studies whose verdicts are known by hand: BN clearly worse
+/// (L1 holds), UN within a hair of LN (L2 holds by TOST), filtration 0/5 against 5/5 divergences (L3:
+/// Fisher's one-sided p = C(5,0)C(5,5)/C(10,5) = 1/252); the opposite data falsify; a missing file or a
+/// wrong schema version is an input error, never a skipped section.
+@Suite("Report: the lab section")
+struct LabSectionTests {
+    func study(ln: [Double], bn: [Double], un: [Double], unDiverged: Int, noFilterDiverged: Int) -> LabStudyRecord {
+        let c = LabStudyConfiguration(
+            norms: [.layerNorm, .batchNorm, .un, .unWithoutFiltration], seeds: [1, 2, 3, 4, 5],
+            learningRates: [3e-3, 3e-2], steps: 3)
+        var runs: [LabRunResult] = []
+        for key in c.runs {
+            let i = Int(key.seed) - 1
+            var acc: Double? = nil
+            var diverged = false
+            if key.learningRate == 3e-3 {
+                switch key.norm {
+                case .layerNorm: acc = ln[i]
+                case .batchNorm: acc = bn[i]
+                case .un, .unWithoutFiltration: acc = un[i]
+                default: acc = nil
+                }
+            } else {
+                diverged =
+                    key.norm == .un ? i < unDiverged : (key.norm == .unWithoutFiltration ? i < noFilterDiverged : false)
+                acc = diverged ? nil : 0.5
+            }
+            runs.append(
+                LabRunResult(
+                    key: key, losses: [2.3, 2.0, 1.5], diverged: diverged, divergence: diverged ? "test" : nil,
+                    testAccuracy: acc, testLoss: acc.map { 1 - $0 }, seconds: 1, imagesPerSecond: 100))
+        }
+        return LabStudyRecord(
+            configuration: c, command: "test", commit: "none", machine: "test", date: "today", runs: runs)
+    }
+
+    func verdicts(_ s: LabStudyRecord) throws -> [String: String] {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("lab-\(UUID().uuidString).json")
+        try JSONEncoder().encode(s).write(to: url)
+        defer { try? FileManager.default.removeItem(at: url) }
+        let section = try LabSection(path: url.path).build(ReportContext(seed: 1, tracePaths: []))
+        #expect(section.verdict == .informational)
+        let claims = try JSONDecoder().decode([LabSection.Claim].self, from: JSONEncoder().encode(section.data))
+        return Dictionary(uniqueKeysWithValues: claims.map { ($0.id, $0.verdict) })
+    }
+
+    @Test func verdictsFollowTheData() throws {
+        let ln = [0.90, 0.91, 0.92, 0.905, 0.915]
+        let holds = try verdicts(
+            study(
+                ln: ln, bn: [0.80, 0.82, 0.81, 0.79, 0.83], un: ln.map { $0 + 0.001 }, unDiverged: 0,
+                noFilterDiverged: 5))
+        #expect(holds == ["L1": "holds", "L2": "holds", "L3": "holds"], "\(holds)")
+        let against = try verdicts(
+            study(ln: ln, bn: ln.map { $0 + 0.05 }, un: ln.map { $0 - 0.08 }, unDiverged: 5, noFilterDiverged: 0))
+        #expect(against == ["L1": "falsified", "L2": "falsified", "L3": "falsified"], "\(against)")
+        let noisy = try verdicts(
+            study(
+                ln: ln, bn: [0.95, 0.85, 0.91, 0.88, 0.93], un: [0.97, 0.84, 0.93, 0.86, 0.92], unDiverged: 1,
+                noFilterDiverged: 2))
+        #expect(noisy.values.allSatisfy { $0 == "inconclusive at this scale" }, "\(noisy)")
+        #expect(abs(LabSection.fisherLess(0, 5, 5, 5) - 1.0 / 252) < 1e-15)
+    }
+
+    @Test func unreadableStudiesAreInputErrors() throws {
+        #expect(throws: ReportInputError.self) {
+            try LabSection(path: "/nonexistent/study.json").build(ReportContext(seed: 1, tracePaths: []))
+        }
+        var s = study(
+            ln: [0.9, 0.9, 0.9, 0.9, 0.9], bn: [0.8, 0.8, 0.8, 0.8, 0.8], un: [0.9, 0.9, 0.9, 0.9, 0.9],
+            unDiverged: 0, noFilterDiverged: 0)
+        s.schemaVersion = 2
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("lab-v2-\(UUID().uuidString).json")
+        try JSONEncoder().encode(s).write(to: url)
+        defer { try? FileManager.default.removeItem(at: url) }
+        #expect(throws: ReportInputError.self) {
+            try LabSection(path: url.path).build(ReportContext(seed: 1, tracePaths: []))
+        }
+    }
+}
