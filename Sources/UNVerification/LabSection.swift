@@ -208,10 +208,17 @@ public struct LabSection: ReportSectionBuilder {
             return "'DATA' using 1:\(c + 1):\(c + 2) with filledcurves fs transparent solid 0.15 lc \(k + 1) notitle, "
                 + "'DATA' using 1:\(c) with lines lw 2 lc \(k + 1) title '\(n.rawValue)'"
         }.joined(separator: ", \\\n     ")
+        // Filtration that never fired leaves UN's runs identical to the ablation's: said, as one curve hides the other.
+        let losses = { (n: LabNorm) in
+            study.runs.filter { $0.key.norm == n && $0.key.learningRate == base }.map(\.losses)
+        }
+        let same =
+            norms.contains(.un) && norms.contains(.unWithoutFiltration) && losses(.un) == losses(.unWithoutFiltration)
         return ReportFigure(
             id: "lab-loss-curves", title: "Training loss per norm (median over seeds, band: min to max)",
             caption:
-                "mean cross-entropy of each step's batch at learning rate \(base); ln 10 = 2.30 is uniform prediction",
+                "mean cross-entropy of each step's batch at learning rate \(base); ln 10 = 2.30 is uniform prediction"
+                + (same ? "; UN and UN-nofilter coincide (the filter never fired at this rate)" : ""),
             columns: ["step"]
                 + norms.flatMap { ["\($0.rawValue) median", "\($0.rawValue) min", "\($0.rawValue) max"] },
             rows: rows,
