@@ -116,10 +116,15 @@ public struct LabRunResult: Codable, Sendable, Equatable {
     public var seconds: Double
     /// Training images per second.
     public var imagesPerSecond: Double
+    /// UN only: how many of the model's UN layers skipped (their filter fired) at each step, and how
+    /// often each layer did over the run (layers in order: block 1's N₁, N₂, block 2's …, the final norm).
+    public var filterFirings: [Int]?
+    public var firingsPerLayer: [Int]?
 
     public init(
         key: LabRunKey, losses: [Double], diverged: Bool, divergence: String?, testAccuracy: Double?,
-        testLoss: Double?, seconds: Double, imagesPerSecond: Double
+        testLoss: Double?, seconds: Double, imagesPerSecond: Double, filterFirings: [Int]? = nil,
+        firingsPerLayer: [Int]? = nil
     ) {
         self.key = key
         self.losses = losses
@@ -129,6 +134,8 @@ public struct LabRunResult: Codable, Sendable, Equatable {
         self.testLoss = testLoss
         self.seconds = seconds
         self.imagesPerSecond = imagesPerSecond
+        self.filterFirings = filterFirings
+        self.firingsPerLayer = firingsPerLayer
     }
 }
 
@@ -192,6 +199,10 @@ public enum LabStudy {
         var losses: [Double] = []
         let start = Date()
         var divergence: String?
+        // UN's filter, read from each layer's regime after its step (nil for other norms).
+        let isUN = Norm.self == UnifiedNorm<Double>.self
+        var firings: [Int] = []
+        var perLayer = [Int](repeating: 0, count: 2 * c.layers + 1)
         for step in 1...c.steps {
             if shouldStop() { return nil }
             if order.count < c.batchSize { order = Array(0..<data.train.count).shuffled(using: &batchRng) }
@@ -207,6 +218,15 @@ public enum LabStudy {
                 try optimizer.update(&p, gradient: gradient)
                 try model.setParameters(p)
                 losses.append(loss)
+                if isUN {
+                    let norms = model.encoder.blocks.flatMap { [$0.norm1, $0.norm2] } + [model.encoder.finalNorm]
+                    var fired = 0
+                    for (i, n) in norms.enumerated() where (n as? UnifiedNorm<Double>)?.lastRegime == .skip {
+                        perLayer[i] += 1
+                        fired += 1
+                    }
+                    firings.append(fired)
+                }
             } catch {
                 divergence = "step \(step): \(error)"
                 break
@@ -235,7 +255,8 @@ public enum LabStudy {
         return LabRunResult(
             key: key, losses: losses, diverged: divergence != nil, divergence: divergence,
             testAccuracy: divergence == nil ? accuracy : nil, testLoss: divergence == nil ? testLoss : nil,
-            seconds: seconds, imagesPerSecond: Double(losses.count * c.batchSize) / max(seconds, 1e-9))
+            seconds: seconds, imagesPerSecond: Double(losses.count * c.batchSize) / max(seconds, 1e-9),
+            filterFirings: isUN ? firings : nil, firingsPerLayer: isUN ? perLayer : nil)
     }
 }
 

@@ -66,7 +66,9 @@ public struct LabSection: ReportSectionBuilder {
                 .text("\(d1)/\(t1) [\(Self.fmt(ci.low)), \(Self.fmt(ci.high))]"),
             ])
         }
-        let claims = try judge(accuracies: accuracies, divergences: divergences, base: base, raised: raised)
+        let claims =
+            try judge(accuracies: accuracies, divergences: divergences, base: base, raised: raised)
+            + [Self.firings(study.runs.filter { $0.key.norm == .un }, layers: c.layers)]
         let table = ReportTable(
             columns: [
                 .init("norm"), .init("runs", .integer), .init("test accuracy, mean", .fraction),
@@ -103,8 +105,7 @@ public struct LabSection: ReportSectionBuilder {
                     against the paper's numbers, and a gap here would not show one there. The section is \
                     informational in the report's overall verdict for that reason; each claim's own verdict is above. \
                     Not yet measured: L4 (fluctuation of each layer's statistics over iterations, padded text \
-                    against images) and L5 (where UN's filter fires), which need per-layer statistics the study \
-                    does not record yet.
+                    against images), which needs per-layer statistics the study does not record yet, and a text task.
                     """),
                 .figure(try lossFigure(study, base: base)),
             ],
@@ -182,6 +183,47 @@ public struct LabSection: ReportSectionBuilder {
                 evidence: "diverged at lr \(raised): \(counts); UN with filtration \(f)/\(nf) against without "
                     + "\(u)/\(nu), one-sided Fisher exact p = \(Self.fmt(p))"))
         return out
+    }
+
+    /// L5: where and how often UN's filter fires (per layer, over UN's runs at every rate), and whether
+    /// steps where it fires are loss spikes (loss above 1.5 × the median of the previous 10 steps) more
+    /// often than other steps: one-sided Fisher exact on the 2 × 2 table of steps.
+    static func firings(_ runs: [LabRunResult], layers: Int) -> Claim {
+        let statement = "UN's filter fires on real statistics, and its firings coincide with loss spikes"
+        let perLayer = runs.compactMap(\.firingsPerLayer).reduce([Int](repeating: 0, count: 2 * layers + 1)) {
+            zip($0, $1).map { $0 + $1 }
+        }
+        let steps = runs.reduce(0) { $0 + $1.losses.count }
+        let names = (0..<layers).flatMap { ["block \($0 + 1) N₁", "block \($0 + 1) N₂"] } + ["final norm"]
+        let whereText = zip(names, perLayer).map { "\($0) \($1)" }.joined(separator: ", ")
+        var (a, b, c, d) = (0, 0, 0, 0)
+        for r in runs {
+            guard let f = r.filterFirings else { continue }
+            for s in 10..<min(f.count, r.losses.count) {
+                let window = Array(r.losses[(s - 10)..<s]).sorted()
+                let spike = r.losses[s] > 1.5 * (window[4] + window[5]) / 2
+                switch (f[s] > 0, spike) {
+                case (true, true): a += 1
+                case (true, false): b += 1
+                case (false, true): c += 1
+                case (false, false): d += 1
+                }
+            }
+        }
+        let fired = perLayer.reduce(0, +)
+        guard fired > 0 else {
+            return Claim(
+                id: "L5", statement: statement, verdict: "inconclusive at this scale",
+                evidence: "the filter never fired in \(runs.count) UN runs (\(steps) steps)")
+        }
+        let p = fisherLess(c, c + d, a, a + b)
+        let pReverse = fisherLess(a, a + b, c, c + d)
+        let verdict = p < alpha ? "holds" : (pReverse < alpha ? "falsified" : "inconclusive at this scale")
+        return Claim(
+            id: "L5", statement: statement, verdict: verdict,
+            evidence: "\(fired) layer-steps skipped in \(runs.count) UN runs (\(steps) steps): \(whereText); "
+                + "loss spikes at \(a) of \(a + b) steps with a firing against \(c) of \(c + d) without, "
+                + "one-sided Fisher exact p = \(fmt(p))")
     }
 
     func lossFigure(_ study: LabStudyRecord, base: Double) throws -> ReportFigure {

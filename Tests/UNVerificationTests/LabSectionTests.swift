@@ -56,16 +56,37 @@ struct LabSectionTests {
             study(
                 ln: ln, bn: [0.80, 0.82, 0.81, 0.79, 0.83], un: ln.map { $0 + 0.001 }, unDiverged: 0,
                 noFilterDiverged: 5))
-        #expect(holds == ["L1": "holds", "L2": "holds", "L3": "holds"], "\(holds)")
+        // No run recorded filter firings: L5 cannot decide.
+        let none = "inconclusive at this scale"
+        #expect(holds == ["L1": "holds", "L2": "holds", "L3": "holds", "L5": none], "\(holds)")
         let against = try verdicts(
             study(ln: ln, bn: ln.map { $0 + 0.05 }, un: ln.map { $0 - 0.08 }, unDiverged: 5, noFilterDiverged: 0))
-        #expect(against == ["L1": "falsified", "L2": "falsified", "L3": "falsified"], "\(against)")
+        #expect(against == ["L1": "falsified", "L2": "falsified", "L3": "falsified", "L5": none], "\(against)")
         let noisy = try verdicts(
             study(
                 ln: ln, bn: [0.95, 0.85, 0.91, 0.88, 0.93], un: [0.97, 0.84, 0.93, 0.86, 0.92], unDiverged: 1,
                 noFilterDiverged: 2))
         #expect(noisy.values.allSatisfy { $0 == "inconclusive at this scale" }, "\(noisy)")
         #expect(abs(LabSection.fisherLess(0, 5, 5, 5) - 1.0 / 252) < 1e-15)
+    }
+
+    /// L5 on constructed UN runs: a loss of 1 with spikes of 3 exactly at the steps where a layer fired
+    /// (every 10th step from 20) is "holds"; firings placed away from the spikes are not.
+    @Test func filterFiringsAgainstLossSpikes() {
+        func run(_ seed: UInt64, firingsAtSpikes: Bool) -> LabRunResult {
+            let spikes = Set(stride(from: 20, to: 200, by: 10))
+            let losses = (0..<200).map { spikes.contains($0) ? 3.0 : 1.0 }
+            let fires = (0..<200).map { (firingsAtSpikes ? spikes.contains($0) : spikes.contains($0 - 3)) ? 1 : 0 }
+            return LabRunResult(
+                key: LabRunKey(norm: .un, seed: seed, learningRate: 0.3), losses: losses, diverged: false,
+                divergence: nil, testAccuracy: 0.5, testLoss: 1, seconds: 1, imagesPerSecond: 1,
+                filterFirings: fires, firingsPerLayer: [fires.reduce(0, +), 0, 0])
+        }
+        let at = LabSection.firings([run(1, firingsAtSpikes: true), run(2, firingsAtSpikes: true)], layers: 1)
+        #expect(at.verdict == "holds", "\(at.evidence)")
+        let away = LabSection.firings([run(1, firingsAtSpikes: false), run(2, firingsAtSpikes: false)], layers: 1)
+        #expect(away.verdict == "falsified", "\(away.evidence)")
+        #expect(at.evidence.contains("block 1 N₁ 36"), "\(at.evidence)")
     }
 
     @Test func unreadableStudiesAreInputErrors() throws {
