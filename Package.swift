@@ -64,7 +64,8 @@ let package = Package(
         .target(
             name: "UNLab",
             dependencies: [
-                "UnifiedNormalization", "COpenBLAS", .product(name: "RealModule", package: "swift-numerics"),
+                "UnifiedNormalization", "GradientCheck", "COpenBLAS",
+                .product(name: "RealModule", package: "swift-numerics"),
             ],
             exclude: ["README.md"],
             swiftSettings: strict),

@@ -1,18 +1,14 @@
+import GradientCheck
 import RealModule
 
 /// The lab's seeded random numbers (SplitMix64, Steele et al. 2014): initial weights and batch
 /// order are a function of the seed alone, on every platform.
+/// The words are GradientCheck's `SeededGenerator` (one SplitMix64 in the project).
 public struct LabRandom: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-    public init(seed: UInt64) { state = seed }
+    private var words: SeededGenerator
+    public init(seed: UInt64) { words = SeededGenerator(seed: seed) }
 
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    public mutating func next() -> UInt64 { words.next() }
 
     /// Uniform in `[a, b)` (53 random bits).
     public mutating func uniform(_ a: Double, _ b: Double) -> Double {
