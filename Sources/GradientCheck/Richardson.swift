@@ -51,7 +51,8 @@ public struct Richardson: Sendable, Equatable {
     /// function values (0: never stop early).
     ///
     /// - Returns: the best tableau entry with its error estimate, step, rows and noise amplification.
-    /// - Throws: ``GradientCheckError/invalidOption(name:requirement:)`` for `exponent < 1`, a
+    /// - Throws: ``GradientCheckError/invalidOption(name:requirement:)`` for `exponent` outside `1...64`, a
+    ///   `noise` that is not finite and ≥ 0, a
     ///   `ratio` outside `(1, 4]` or so close to 1 that `ratio^exponent` rounds to 1, `maxRows` outside
     ///   `2...40` (the estimator's own limits: past them the steps underflow or the extrapolation divides
     ///   by a rounding, and the answer was 0 with an error of 0), a step `h0` that is not finite and > 0;
@@ -61,8 +62,13 @@ public struct Richardson: Sendable, Equatable {
         from h0: Double, noise: Double = 0, baseAmplification: (Double) -> Double = { 1 / $0 },
         _ estimate: (Double) throws -> [Double]
     ) throws -> Outcome {
-        guard exponent >= 1 else {
-            throw GradientCheckError.invalidOption(name: "exponent", requirement: "must be ≥ 1, got \(exponent)")
+        // Bounded: ratio^exponent must be finite (exponent 3000 made it ∞, which passed the check below,
+        // and the first, unextrapolated estimate came back with an error of ∞).
+        guard (1...64).contains(exponent) else {
+            throw GradientCheckError.invalidOption(name: "exponent", requirement: "must be in 1...64, got \(exponent)")
+        }
+        guard noise.isFinite, noise >= 0 else {
+            throw GradientCheckError.invalidOption(name: "noise", requirement: "must be finite and ≥ 0, got \(noise)")
         }
         guard ratio.isFinite, ratio > 1, ratio <= 4 else {
             throw GradientCheckError.invalidOption(name: "ratio", requirement: "must be in (1, 4], got \(ratio)")

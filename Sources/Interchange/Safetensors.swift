@@ -189,6 +189,10 @@ public struct SafetensorsFile: Sendable, Equatable {
         guard header.first == UInt8(ascii: "{") else {
             throw SafetensorsError.malformedHeader(reason: "the header does not start with '{'")
         }
+        guard String(bytes: header, encoding: .utf8) != nil else {
+            throw SafetensorsError.malformedHeader(reason: "the header is not valid UTF-8")
+        }
+        try Self.strictSyntax(header)
         if let dup = JSONDuplicateKeys.first(in: header) {
             throw SafetensorsError.duplicateKey(key: dup.key, path: dup.path)
         }
@@ -243,6 +247,46 @@ public struct SafetensorsFile: Sendable, Equatable {
                 tensor: order.last?.key ?? "(none)", reason: "the tensors end at \(end), the data at \(dataCount)")
         }
         self.init(tensors: tensors, metadata: parsed.metadata)
+    }
+
+    /// What the reference reader (serde_json into integers) refuses and Foundation's decoder accepts: a
+    /// number that is not an unsigned integer literal (`1.0`, `1e0`, `-0` decode as integers there) and a
+    /// trailing comma. Every number in a safetensors header is an extent or an offset.
+    static func strictSyntax(_ header: Data) throws {
+        let b = [UInt8](header)
+        var i = 0
+        var inString = false
+        while i < b.count {
+            let c = b[i]
+            if inString {
+                if c == UInt8(ascii: "\\") {
+                    i += 2
+                    continue
+                }
+                if c == UInt8(ascii: "\"") { inString = false }
+                i += 1
+                continue
+            }
+            switch c {
+            case UInt8(ascii: "\""): inString = true
+            case UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E"), UInt8(ascii: "+"):
+                // Outside strings, '-' starts a negative number, and '.', 'e', 'E', '+' right after a digit
+                // continue a non-integer one ("true" and "false" have an 'e' after a letter: not numbers).
+                let prev = i > 0 ? b[i - 1] : 0
+                let inNumber = (c == UInt8(ascii: "-")) || (prev >= 0x30 && prev <= 0x39)
+                if inNumber {
+                    throw SafetensorsError.malformedHeader(reason: "numbers must be unsigned integers (at byte \(i))")
+                }
+            case UInt8(ascii: ","):
+                var j = i + 1
+                while j < b.count, [0x20, 0x09, 0x0A, 0x0D].contains(b[j]) { j += 1 }
+                if j < b.count, b[j] == UInt8(ascii: "}") || b[j] == UInt8(ascii: "]") {
+                    throw SafetensorsError.malformedHeader(reason: "trailing comma (at byte \(i))")
+                }
+            default: break
+            }
+            i += 1
+        }
     }
 
     /// The file's bytes: tensors in name order, the header's keys sorted, the header padded with spaces

@@ -12,15 +12,15 @@ public struct AdamW: Sendable, Equatable {
     /// Options, with `torch.optim.AdamW`'s defaults (weight decay 0.01 included).
     public struct Options: Sendable, Equatable, Codable {
         /// `β₁`, default 0.9.
-        public var beta1: Double
+        public let beta1: Double
         /// `β₂`, default 0.999.
-        public var beta2: Double
+        public let beta2: Double
         /// `ε`, default 1e-8.
-        public var epsilon: Double
+        public let epsilon: Double
         /// `λ`, default 0.01.
-        public var weightDecay: Double
+        public let weightDecay: Double
         /// The learning rate per step (default: peak 1e-3, warm-up 100 steps).
-        public var schedule: LearningRateSchedule
+        public let schedule: LearningRateSchedule
 
         /// - Throws: ``LabError/invalidConfiguration(parameter:value:requirement:)`` for `β` outside
         ///   `[0, 1)`, `ε ≤ 0` or `λ < 0` (any non-finite value included).
@@ -45,6 +45,18 @@ public struct AdamW: Sendable, Equatable {
             self.weightDecay = weightDecay
             self.schedule = try schedule ?? LearningRateSchedule()
         }
+
+        enum CodingKeys: String, CodingKey { case beta1, beta2, epsilon, weightDecay, schedule }
+
+        /// Decodes and validates (as the initializer): decoded options bypassed every check before.
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            try self.init(
+                beta1: c.decode(Double.self, forKey: .beta1), beta2: c.decode(Double.self, forKey: .beta2),
+                epsilon: c.decode(Double.self, forKey: .epsilon),
+                weightDecay: c.decode(Double.self, forKey: .weightDecay),
+                schedule: c.decode(LearningRateSchedule.self, forKey: .schedule))
+        }
     }
 
     public let options: Options
@@ -63,7 +75,23 @@ public struct AdamW: Sendable, Equatable {
     /// One update of `parameters` by `gradient`.
     /// - Throws: ``LabError/shapeMismatch(what:expected:actual:)`` for tensors of other sizes,
     ///   ``LabError/nonFinite(what:index:)`` for a non-finite gradient (nothing is changed then).
+    /// A parameter or moment that would leave the range is a typed error, and nothing is changed.
     public mutating func update(_ parameters: inout [[Double]], gradient: [[Double]]) throws {
+        var (p, m, v) = (parameters, firstMoment, secondMoment)
+        try apply(&p, &m, &v, gradient: gradient)
+        for (name, tensors) in [("parameter", p), ("first moment", m), ("second moment", v)] {
+            for (k, t) in tensors.enumerated() where t.contains(where: { !$0.isFinite }) {
+                throw LabError.nonFinite(what: "AdamW \(name) of tensor \(k) (beyond the range)", index: k)
+            }
+        }
+        (parameters, firstMoment, secondMoment) = (p, m, v)
+        step += 1
+    }
+
+    private func apply(
+        _ parameters: inout [[Double]], _ firstMoment: inout [[Double]], _ secondMoment: inout [[Double]],
+        gradient: [[Double]]
+    ) throws {
         try ParameterTensors.validate(gradient[...], like: firstMoment, "gradient")
         try ParameterTensors.validate(parameters[...], like: firstMoment, "parameter")
         let t = step + 1
@@ -82,6 +110,5 @@ public struct AdamW: Sendable, Equatable {
                 parameters[k][i] -= lr * mHat / (vHat.squareRoot() + o.epsilon)
             }
         }
-        step = t
     }
 }

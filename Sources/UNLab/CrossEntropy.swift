@@ -36,12 +36,18 @@ public enum CrossEntropy {
             // log Σ exp(z) − z_y, shifted by the maximum so that no exp overflows.
             let top = row.max()!
             let sum = row.reduce(0.0) { $0 + Double.exp($1 - top) }
-            total += Double.log(sum) + top - logits[r * classes + targets[r]]
+            // (top − z_y) first: it is small where top and z_y are huge and close (1e20 + ln 2 − 1e20
+            // lost ln 2 entirely); beyond the range it is a typed error, not ∞.
+            let rowLoss = (top - logits[r * classes + targets[r]]) + Double.log(sum)
+            guard rowLoss.isFinite else {
+                throw LabError.nonFinite(what: "cross-entropy of row \(r) (beyond the range)", index: r)
+            }
+            total += rowLoss / count
             for j in 0..<classes {
                 grad[r * classes + j] = Double.exp(logits[r * classes + j] - top) / sum / count
             }
             grad[r * classes + targets[r]] -= 1 / count
         }
-        return (total / count, grad)
+        return (total, grad)
     }
 }

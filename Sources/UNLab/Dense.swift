@@ -50,6 +50,11 @@ public struct Dense: Sendable, Equatable {
         try BLAS.gemm(
             m: rows, n: outputs, k: inputs, x, .init(leading: inputs), weight, .init(leading: outputs), beta: 1,
             into: &y, .init(leading: outputs))
+        // BLAS sums in its own order and cannot be made range-safe from here: an output beyond the
+        // range (or a partial sum that left it) is a typed error, never ∞ passed on.
+        if let i = y.firstIndex(where: { !$0.isFinite }) {
+            throw LabError.nonFinite(what: "dense output (beyond the range)", index: i)
+        }
         return y
     }
 

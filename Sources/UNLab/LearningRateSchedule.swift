@@ -3,10 +3,19 @@
 /// `lr(t) = peak · min(t / W, √(W / t))`, which rises linearly to `peak` at `t = W` and then
 /// decays as `1/√t`. `W = 0` means no warm-up: `lr(t) = peak / √t`.
 public struct LearningRateSchedule: Sendable, Equatable, Codable {
-    /// The largest learning rate, reached at step `warmupSteps`. Default 1e-3.
-    public var peak: Double
+    /// The largest learning rate, reached at step `warmupSteps`. Default 1e-3. Immutable and validated
+    /// when decoded too: a schedule with a negative peak gave negative rates.
+    public let peak: Double
     /// `W`. Default 100.
-    public var warmupSteps: Int
+    public let warmupSteps: Int
+
+    enum CodingKeys: String, CodingKey { case peak, warmupSteps }
+
+    /// Decodes and validates (as ``init(peak:warmupSteps:)``).
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        try self.init(peak: c.decode(Double.self, forKey: .peak), warmupSteps: c.decode(Int.self, forKey: .warmupSteps))
+    }
 
     /// - Throws: ``LabError/invalidConfiguration(parameter:value:requirement:)`` unless `peak`
     ///   is finite and > 0 and `warmupSteps ≥ 0`.

@@ -115,6 +115,10 @@ public struct MultiHeadAttention: Sendable, Equatable {
                     m: t, n: t, k: dh, alpha: scale, q, .init(offset: off, leading: d), k,
                     .init(offset: off, leading: d, transposed: true), into: &s, .init(leading: t))
                 let base = (b * heads + h) * t * t
+                // Scores beyond the range (q·k of 1e200-sized activations) would make the softmax NaN.
+                if let i = s.firstIndex(where: { !$0.isFinite }) {
+                    throw LabError.nonFinite(what: "attention scores (beyond the range)", index: i)
+                }
                 for i in 0..<t {
                     // Softmax over the visible keys, shifted by their maximum (no overflow).
                     var top = -Double.infinity
@@ -148,6 +152,11 @@ public struct MultiHeadAttention: Sendable, Equatable {
         let dh = headWidth
         let t = c.tokens
         let rows = c.batch * t
+        // A cache of another attention (other heads or width) has other sizes: refused, never read.
+        guard c.p.count == rows * heads * t, c.q.count == rows * d, c.context.count == rows * d else {
+            throw LabError.shapeMismatch(
+                what: "attention cache (probabilities)", expected: [c.batch, heads, t, t], actual: [c.p.count])
+        }
         let go = try output.backward(dy, input: c.context, rows: rows)
         let dctx = go.input
         let scale = 1 / Double(dh).squareRoot()

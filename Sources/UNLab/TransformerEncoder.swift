@@ -74,6 +74,11 @@ public struct TransformerEncoder<Norm: NormalizationLayer>: Sendable where Norm.
     public mutating func backward(_ dout: [Double], cache: Cache, batch: Int, tokens: Int, padMask: [Bool]?) throws
         -> (input: [Double], parameters: [[Double]])
     {
+        // A cache of another model (another depth) would index past its blocks.
+        guard cache.blocks.count == blocks.count else {
+            throw LabError.shapeMismatch(
+                what: "encoder cache blocks", expected: [blocks.count], actual: [cache.blocks.count])
+        }
         let gf = try finalNorm.labBackward(dout, cache: cache.final, batch: batch, tokens: tokens, padMask: padMask)
         var g = gf.input
         var grads: [[[Double]]] = []

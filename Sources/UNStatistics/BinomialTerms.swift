@@ -29,8 +29,13 @@ enum BinomialTerms {
     }
 
     /// The deviance `x ln(x/m) + m − x`, by its series where `x ≈ m` (the direct form cancels).
+    /// `x = 0` gives `m`; `x/m` beyond the range (m = n·p below 1e−308) is `x(ln x − ln m)`.
     static func deviance(_ x: Double, _ m: Double) -> Double {
-        guard abs(x - m) < 0.1 * (x + m) else { return x * log(x / m) + m - x }
+        if x == 0 { return m }
+        guard abs(x - m) < 0.1 * (x + m) else {
+            let ratio = x / m
+            return (ratio.isFinite ? x * log(ratio) : x * (log(x) - log(m))) + m - x
+        }
         var v = (x - m) / (x + m)
         var s = (x - m) * v
         var ej = 2 * x * v
@@ -45,15 +50,32 @@ enum BinomialTerms {
     }
 
     /// `ln P(X = k)` for `X ~ Binomial(n, p)`, `0 < p < 1` (Loader's `dbinom_raw` in the log domain).
+    ///
+    /// Two refinements of R's form, each worth digits at large n: the means `n·p`, `n·q` are carried in
+    /// two parts (`fma` gives the rounding error of the product) and the deviance corrected to first
+    /// order, `bd0(x, m + δ) ≈ bd0(x, m) + (1 − x/m)·δ` (the rounded mean cost (m − x)·u, 3e-11 at 20σ for
+    /// n = 2³¹); and `ln(1 − x/n)` is `ln(n − x) − ln n` (n − x is exact; `log1p(−x/n)` rounded x/n first,
+    /// costing u·x/(n − x), 1e-8 at k = n − 1, n = 10⁹).
     static func logPMF(_ k: Int, n: Int, p: Double) -> Double {
+        if n == 0 { return 0 }
         let q = 1 - p
+        // The rounding of q itself, exactly: (1 − q) − p (both subtractions exact by Sterbenz's lemma
+        // where q ≥ 1/2; 0 otherwise, where 1 − p is exact).
+        let qLow = q >= 0.5 ? (1 - q) - p : 0
         let (x, nd) = (Double(k), Double(n))
-        if k == 0 { return p < 0.1 ? -deviance(nd, nd * q) - nd * p : nd * log1p(-p) }
-        if k == n { return q < 0.1 ? -deviance(nd, nd * p) - nd * q : nd * log(p) }
+        // n·r + n·rLow as (m, low): m the rounded product, low the rest (fma gives n·r − m exactly).
+        func dev(_ x: Double, _ r: Double, _ rLow: Double) -> Double {
+            let m = nd * r
+            let low = (-m).addingProduct(nd, r) + nd * rLow
+            // x/m beyond the range (subnormal m): the correction is below the deviance's own rounding.
+            let slope = 1 - x / m
+            return deviance(x, m) + (m > 0 && slope.isFinite ? slope * low : 0)
+        }
+        if k == 0 { return p < 0.1 ? -dev(nd, q, qLow) - nd * p : nd * log1p(-p) }
+        if k == n { return q < 0.1 ? -dev(nd, p, 0) - nd * q : nd * log(p) }
         let lc =
-            stirlingError(nd) - stirlingError(x) - stirlingError(nd - x) - deviance(x, nd * p)
-            - deviance(nd - x, nd * q)
-        let lf = log(2 * Double.pi) + log(x) + log1p(-x / nd)
+            stirlingError(nd) - stirlingError(x) - stirlingError(nd - x) - dev(x, p, 0) - dev(nd - x, q, qLow)
+        let lf = log(2 * Double.pi) + log(x) + log(nd - x) - log(nd)
         return lc - 0.5 * lf
     }
 
@@ -92,7 +114,7 @@ enum BinomialTerms {
         if p == 0 { return 1 }
         if p == 1 { return 0 }
         // Below the mean the lower tail is the smaller side and its ratios fall from k downward.
-        return Double(k) < Double(n) * p ? min(1, tail(from: k, n: n, p: p, downward: true)) : 1 - sf(k, n: n, p: p)
+        return Double(k) < Double(n) * p ? clamped(tail(from: k, n: n, p: p, downward: true)) : 1 - sf(k, n: n, p: p)
     }
 
     /// `P(X > k)`.
@@ -102,6 +124,9 @@ enum BinomialTerms {
         if p == 0 { return 0 }
         if p == 1 { return 1 }
         return Double(k + 1) > Double(n) * p
-            ? min(1, tail(from: k + 1, n: n, p: p, downward: false)) : 1 - cdf(k, n: n, p: p)
+            ? clamped(tail(from: k + 1, n: n, p: p, downward: false)) : 1 - cdf(k, n: n, p: p)
     }
+
+    /// At most 1, a NaN kept (min(1, NaN) is 1 in Swift: a failure would have read as certainty).
+    static func clamped(_ v: Double) -> Double { v.isNaN ? v : min(1, v) }
 }

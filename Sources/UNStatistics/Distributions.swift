@@ -25,16 +25,18 @@ public enum Distributions {
         try arg(x)
         try positive(nu, "nu")
         if x.isInfinite { return x > 0 ? 1 : 0 }
+        if nu > 1e7 { return try largeNuTail(-x, nu: nu) }
         if x < 0, let far = try farTail(x, nu: nu) { return min(0.5, far) }
-        return try finite(GSL.call { gsl_cdf_tdist_P(x, nu) }, "studentTP")
+        return try finite(tail { gsl_cdf_tdist_P(x, nu) }, "studentTP")
     }
     /// `P(T > x)`. - Throws: as ``studentTP(_:nu:)``.
     public static func studentTQ(_ x: Double, nu: Double) throws -> Double {
         try arg(x)
         try positive(nu, "nu")
         if x.isInfinite { return x > 0 ? 0 : 1 }
+        if nu > 1e7 { return try largeNuTail(x, nu: nu) }
         if x > 0, let far = try farTail(x, nu: nu) { return min(0.5, far) }
-        return try finite(GSL.call { gsl_cdf_tdist_Q(x, nu) }, "studentTQ")
+        return try finite(tail { gsl_cdf_tdist_Q(x, nu) }, "studentTQ")
     }
     /// `P(χ²_ν ≤ x)`. - Throws: as ``studentTP(_:nu:)``.
     public static func chiSquareP(_ x: Double, nu: Double) throws -> Double {
@@ -42,7 +44,7 @@ public enum Distributions {
         try positive(nu, "nu")
         if x <= 0 { return 0 }
         if x == .infinity { return 1 }
-        return try finite(GSL.call { gsl_cdf_chisq_P(x, nu) }, "chiSquareP")
+        return try finite(tail { gsl_cdf_chisq_P(x, nu) }, "chiSquareP")
     }
     /// `P(χ²_ν > x)`. - Throws: as ``studentTP(_:nu:)``.
     public static func chiSquareQ(_ x: Double, nu: Double) throws -> Double {
@@ -50,25 +52,23 @@ public enum Distributions {
         try positive(nu, "nu")
         if x <= 0 { return 1 }
         if x == .infinity { return 0 }
-        return try finite(GSL.call { gsl_cdf_chisq_Q(x, nu) }, "chiSquareQ")
+        return try finite(tail { gsl_cdf_chisq_Q(x, nu) }, "chiSquareQ")
     }
     /// `P(F ≤ x)`. - Throws: `StatisticsError` for NaN or ν₁, ν₂ not finite and > 0.
     public static func fP(_ x: Double, nu1: Double, nu2: Double) throws -> Double {
         try arg(x)
-        try positive(nu1, "nu1")
-        try positive(nu2, "nu2")
+        try fDegrees(nu1, nu2)
         if x <= 0 { return 0 }
         if x == .infinity { return 1 }
-        return try finite(GSL.call { gsl_cdf_fdist_P(x, nu1, nu2) }, "fP")
+        return try finite(tail { gsl_cdf_fdist_P(x, nu1, nu2) }, "fP")
     }
     /// `P(F > x)`. - Throws: as ``fP(_:nu1:nu2:)``.
     public static func fQ(_ x: Double, nu1: Double, nu2: Double) throws -> Double {
         try arg(x)
-        try positive(nu1, "nu1")
-        try positive(nu2, "nu2")
+        try fDegrees(nu1, nu2)
         if x <= 0 { return 1 }
         if x == .infinity { return 0 }
-        return try finite(GSL.call { gsl_cdf_fdist_Q(x, nu1, nu2) }, "fQ")
+        return try finite(tail { gsl_cdf_fdist_Q(x, nu1, nu2) }, "fQ")
     }
 
     static func arg(_ x: Double) throws {
@@ -97,7 +97,7 @@ public enum Distributions {
         // The smallest x with P(x) ≥ p, by bisection over the ordered bit patterns of [0, 1]: at
         // most 64 CDF evaluations whatever a and b are (GSL's own inverse iterated without end at
         // a = b = 10⁶), and the answer is the nearest double the CDF can tell apart.
-        return try bisect { x in try finite(GSL.call { gsl_cdf_beta_P(x, a, b) }, "betaQuantile") >= p }
+        return try bisect { x in try finite(tail { gsl_cdf_beta_P(x, a, b) }, "betaQuantile") >= p }
     }
     /// `P(X ≤ x)` for `X ~ Beta(a, b)` (internal: the quantiles' tests check their crossing with it).
     static func betaCDFForTesting(_ x: Double, a: Double, b: Double) throws -> Double {
@@ -123,7 +123,7 @@ public enum Distributions {
         if q == 0 { return 1 }
         if q == 0.5 && a == b { return 0.5 }
         // The smallest x with Q(x) ≤ q (Q computed directly: small upper tails keep their digits).
-        return try bisect { x in try finite(GSL.call { gsl_cdf_beta_Q(x, a, b) }, "betaUpperQuantile") <= q }
+        return try bisect { x in try finite(tail { gsl_cdf_beta_Q(x, a, b) }, "betaUpperQuantile") <= q }
     }
 
     /// `P(X ≤ k)` for `X ~ Binomial(n, p)` (0 for `k < 0`, 1 for `k ≥ n`): the smaller tail summed from
@@ -190,10 +190,8 @@ public enum Distributions {
         // approximation with the 1/(4ν) correction (Fisher's; R's pt for ν > 4·10⁵) is used, whose
         // error is O(t⁸/ν²) (measured against mpmath at t ∈ {0.5, 3, 10, 30}: ≤ 4e-12 relative at
         // ν = 10⁸ for t ≤ 10, 3e-9 at t = 30 where p ≈ 1e-197; ≤ 2e-13 for ν ≥ 10¹⁰).
-        if nu <= 1e7 { return try finite(GSL.call { gsl_sf_beta_inc(nu / 2, 0.5, r) }, "studentTTwoSided") }
-        let v = 1 / (4 * nu)
-        let z = abs(t) * (1 - v) / (1 + t2 * 2 * v).squareRoot()
-        return try finite(GSL.call { 2 * gsl_cdf_ugaussian_Q(z) }, "studentTTwoSided")
+        if nu <= 1e7 { return try finite(tail { gsl_sf_beta_inc(nu / 2, 0.5, r) }, "studentTTwoSided") }
+        return min(1, 2 * (try largeNuTail(abs(t), nu: nu)))
     }
 
     /// `P(T > |t|)` where `x = ν/(ν+t²) < 10⁻²⁰`: `I_x(ν/2, 1/2)/2` by its leading term
@@ -201,6 +199,8 @@ public enum Distributions {
     /// beyond the range (t = 1e155, ν = 1: x ≈ 1e−310) where the tail (6.4e−156) is not. `nil` elsewhere.
     /// (At tiny ν the tail is ≈ 1/2 and rounding may put it a few ulps above: callers clamp.)
     static func farTail(_ t: Double, nu: Double) throws -> Double? {
+        // Beyond ν = 10⁷ the normal approximation decides (log Γ(ν/2) would overflow here).
+        guard nu <= 1e7 else { return nil }
         let a = abs(t)
         // log x = log ν − 2 log|t| − log1p(ν/t²), formed without t² (which overflows first).
         let ratio = nu.squareRoot() / a
@@ -209,6 +209,39 @@ public enum Distributions {
         let half = nu / 2
         let logBeta = try logGamma(half) + logGamma(0.5) - logGamma(half + 0.5)
         return exp(half * logX - log(nu) - logBeta)
+    }
+
+    /// A GSL tail probability; GSL's underflow error (`GSL_EUNDRFLW`: the value is below the smallest
+    /// normal number, as the t tail at t = 40, ν = 10⁶, 1.4e−349) is the probability 0, not an error.
+    static func tail(_ body: () -> Double) throws -> Double {
+        do { return try GSL.call(body) } catch let e as GSLError where e.code == GSL_EUNDRFLW { return 0 }
+    }
+
+    /// The F distribution's degrees of freedom: finite, and at least 10⁻⁴. Below, GSL's incomplete
+    /// beta loses digits (measured against mpmath, P(F > 0.5) at ν₂ = 1: 2e-12 relative at ν₁ = 10⁻⁴,
+    /// 3e-10 at 10⁻⁶, 3e-6 at 10⁻¹⁰, off by a factor 10⁴ at 10⁻²⁰), so such ν is refused, not answered.
+    static func fDegrees(_ nu1: Double, _ nu2: Double) throws {
+        try positive(nu1, "nu1")
+        try positive(nu2, "nu2")
+        for (name, v) in [("nu1", nu1), ("nu2", nu2)] where v < 1e-4 {
+            throw StatisticsError.invalidParameter(
+                name: name, requirement: "must be ≥ 1e-4 (GSL's F tails lose accuracy below), got \(v)")
+        }
+    }
+
+    /// Student's t tail `P(T > t)` for `ν > 10⁷` by the normal approximation with Fisher's 1/(4ν)
+    /// correction (see ``studentTTwoSided(_:nu:)``), with `z` formed without `t²` (which overflows
+    /// first: t = 1e155 at ν = 1e300 gave z = 0 and p = 1).
+    static func largeNuTail(_ t: Double, nu: Double) throws -> Double {
+        let v = 1 / (4 * nu)
+        let a = abs(t)
+        let r = a / (2 * nu).squareRoot()
+        // z = |t|(1 − v)/√(1 + t²·2v) = |t|(1 − v)/√(1 + r²); for r > 1 as (1 − v)√(2ν)/√(1 + 1/r²).
+        let z =
+            r > 1
+            ? (1 - v) * (2 * nu).squareRoot() / (1 + 1 / (r * r)).squareRoot() : a * (1 - v) / (1 + r * r).squareRoot()
+        let q = try finite(tail { gsl_cdf_ugaussian_Q(z) }, "studentT")
+        return t >= 0 ? q : 1 - q
     }
 
     /// `ln Γ(x)`.

@@ -141,7 +141,20 @@ public struct BatchNorm<Scalar: NormScalar>: NormalizationLayer {
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func forwardInference(_ x: TokenBatch<Scalar>) throws -> TokenBatch<Scalar> {
-        try inferenceAffine().apply(x)
+        try x.validatedShape(channels: channels)
+        try requireFinite(x.values, "input")
+        do { return try inferenceAffine().apply(x) } catch NormalizationError.nonFinite {
+            // The fold a = γ/√(v+ε), b = β − a·μ can leave the range where y = γ(x − μ)/√(v+ε) + β does
+            // not (γ = 1e30, v = 0, μ = 1e10 in Float): then y is formed directly, range-safe.
+            let s = runningVar.map { RowKernels.rootOfSum($0, eps) }
+            let z = Self.normalized(x, mean: runningMean, scale: s)
+            let c = channels
+            let y = z.indices.map { RowKernels.multiplyAdd(weight[$0 % c], z[$0], bias[$0 % c]) }
+            if let i = RowKernels.firstNonFinite(y) {
+                throw NormalizationError.nonFinite(what: "output (beyond the range of the type)", index: i)
+            }
+            return x.withUnchecked(values: y)
+        }
     }
 
     @_specialize(where Scalar == Float)

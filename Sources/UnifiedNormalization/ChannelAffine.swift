@@ -1,8 +1,9 @@
 /// A per-channel affine map `y = a ⊙ x + b`: the inference form of UN, BatchNorm and PowerNorm
 /// once their running statistics are frozen. This is what makes those layers foldable.
 public struct ChannelAffine<Scalar: NormScalar>: Sendable, Equatable {
-    public var scale: [Scalar]
-    public var shift: [Scalar]
+    /// Set through the initializer only (validated sizes and values; the kernels rely on them).
+    public internal(set) var scale: [Scalar]
+    public internal(set) var shift: [Scalar]
 
     public init(scale: [Scalar], shift: [Scalar]) throws {
         try requireCount(shift, scale.count, "shift")

@@ -36,6 +36,15 @@ public enum Fusion {
                 w[o * linear.inputs + i] = linear.weight[o * linear.inputs + i] * affine.scale[i]
             }
             b[o] = s + linear.bias[o]
+            // A partial sum can overflow where the fused bias does not (as in LinearLayer.apply).
+            if !b[o].isFinite {
+                b[o] = linear.weight.withUnsafeBufferPointer { wb in
+                    affine.shift.withUnsafeBufferPointer {
+                        RowKernels.carefulDot(
+                            wb.baseAddress! + o * linear.inputs, $0.baseAddress!, linear.inputs, plus: linear.bias[o])
+                    }
+                }
+            }
         }
         return try LinearLayer(inputs: linear.inputs, outputs: linear.outputs, weight: w, bias: b)
     }
@@ -53,7 +62,7 @@ public enum Fusion {
             for i in 0..<linear.inputs {
                 w[o * linear.inputs + i] = affine.scale[o] * linear.weight[o * linear.inputs + i]
             }
-            b[o] = affine.scale[o] * linear.bias[o] + affine.shift[o]
+            b[o] = RowKernels.multiplyAdd(affine.scale[o], linear.bias[o], affine.shift[o])
         }
         return try LinearLayer(inputs: linear.inputs, outputs: linear.outputs, weight: w, bias: b)
     }

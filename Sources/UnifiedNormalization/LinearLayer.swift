@@ -2,8 +2,9 @@
 public struct LinearLayer<Scalar: NormScalar>: Sendable, Equatable {
     public let inputs: Int
     public let outputs: Int
-    public var weight: [Scalar]
-    public var bias: [Scalar]
+    /// Set through the initializer only (validated sizes and values; the kernels rely on them).
+    public internal(set) var weight: [Scalar]
+    public internal(set) var bias: [Scalar]
 
     public init(inputs: Int, outputs: Int, weight: [Scalar], bias: [Scalar]) throws {
         try ConfigurationCheck.atLeast(inputs, 1, "inputs")

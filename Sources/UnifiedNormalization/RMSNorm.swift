@@ -36,12 +36,12 @@ public struct RMSNorm<Scalar: NormScalar>: NormalizationLayer {
 
     private func normalize(_ x: TokenBatch<Scalar>) throws -> (TokenBatch<Scalar>, Cache) {
         try x.validatedShape(channels: channels)
-        let r = TokenwiseNormalization.forward(
+        var r = TokenwiseNormalization.forward(
             x.values, rows: x.rows, channels: channels, groupSize: channels, centered: false, eps: eps,
             weight: weight, bias: bias, keepZ: false)
         if let i = r.firstNonFinite { throw NormalizationError.nonFinite(what: "input", index: i) }
-        if let i = r.firstOverflow {
-            throw NormalizationError.nonFinite(what: "output (beyond the range of the type)", index: i)
+        if r.firstOverflow != nil {
+            r.y = try TokenwiseNormalization.rangeSafeAffine(x, centered: false, eps: eps, weight, bias)
         }
         return (x.withUnchecked(values: r.y), Cache(x: x.values, scale: r.scale, shape: x.shape))
     }

@@ -253,7 +253,13 @@ enum RowKernels {
                         }
                         if flags.contains(false) {
                             bad = xb.firstIndex { !$0.isFinite }
-                            overflow = bad == nil ? UnsafeBufferPointer(out).firstIndex { !$0.isFinite } : nil
+                            if bad == nil {
+                                // a·x can overflow where a·x + b does not: those entries again, halved.
+                                for i in 0..<x.count where !op[i].isFinite {
+                                    op[i] = multiplyAdd(ap[i % c], xp[i], bp[i % c])
+                                }
+                                overflow = UnsafeBufferPointer(out).firstIndex { !$0.isFinite }
+                            }
                         }
                     }
                 }
@@ -296,6 +302,14 @@ enum RowKernels {
         return t.isFinite ? t.squareRoot() : 2 * (v / 4 + eps / 4).squareRoot()
     }
 
+    /// `a·x + b`, without the spurious overflow of the product where the sum is representable
+    /// (3e38·1.2 − 1e38 in Float): `2·((a/2)·x + b/2)` there (exact halvings).
+    @inline(__always)
+    static func multiplyAdd<S: NormScalar>(_ a: S, _ x: S, _ b: S) -> S {
+        let y = a * x + b
+        return y.isFinite || !(a.isFinite && x.isFinite && b.isFinite) ? y : 2 * ((a / 2) * x + b / 2)
+    }
+
     /// Whether `n` entries at `p` are all finite (a vectorized `v − v` probe; see ``firstNonFinite(_:)``).
     @inline(__always)
     static func allFinite<S: NormScalar>(_ p: UnsafePointer<S>, _ n: Int) -> Bool {
@@ -321,6 +335,8 @@ enum RowKernels {
         var ma: S = 0
         var mb: S = 0
         for k in 0..<n {
+            // A NaN propagates (max would drop it and the result would be c).
+            guard !a[k].isNaN, !b[k].isNaN else { return .nan }
             ma = max(ma, a[k].magnitude)
             mb = max(mb, b[k].magnitude)
         }

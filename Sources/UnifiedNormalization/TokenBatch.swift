@@ -10,7 +10,9 @@ public struct TokenBatch<Scalar: NormScalar>: Sendable, Equatable {
     public let channels: Int
     /// Whether the caller gave an unbatched `N × C` array (kept so outputs have the same shape).
     public let isUnbatched: Bool
-    public var values: [Scalar]
+    /// Written only inside the module (through a checked initializer or an unchecked copy of a validated
+    /// batch): a client assigning an array of another length made the kernels read past it.
+    public internal(set) var values: [Scalar]
     /// `B·N` flags, `true` = padded token. `nil` means every token is real.
     public let padMask: [Bool]?
 

@@ -281,6 +281,21 @@ enum TokenwiseNormalization {
         return (dx, gw, gbias, bad)
     }
 
+    /// `γ ⊙ z + β` again where it overflowed: γ·z can exceed the range where the output does not
+    /// (3e38·1.22 − 1e38), so z is recomputed and each entry formed by ``RowKernels/multiplyAdd(_:_:_:)``.
+    /// - Throws: ``NormalizationError/nonFinite(what:index:)`` where an output is beyond the range.
+    static func rangeSafeAffine<S: NormScalar>(_ x: TokenBatch<S>, centered: Bool, eps: S, _ w: [S], _ b: [S]) throws
+        -> [S]
+    {
+        let c = x.channels
+        let z = forward(x.values, rows: x.rows, channels: c, groupSize: c, centered: centered, eps: eps).z
+        let y = z.indices.map { RowKernels.multiplyAdd(w[$0 % c], z[$0], b[$0 % c]) }
+        if let i = RowKernels.firstNonFinite(y) {
+            throw NormalizationError.nonFinite(what: "output (beyond the range of the type)", index: i)
+        }
+        return y
+    }
+
     /// LayerNorm's and RMSNorm's backward results checked: a non-finite `∂L/∂Y`, an `∂L/∂X` beyond the
     /// range, and affine gradients whose plain sums overflowed (recomputed range-safe from `z`; a typed
     /// error only where the true sum is beyond the range).

@@ -252,8 +252,14 @@ public struct UnifiedNorm<Scalar: NormScalar>: NormalizationLayer {
             throw NormalizationError.nonFinite(what: "smoothed variance (overflow)", index: c)
         }
         let s = step.variance.map { RowKernels.rootOfSum($0, eps) }
-        let (z, y) = RowKernels.channelNormalize(
+        var (z, y) = RowKernels.channelNormalize(
             x.values, rows: x.rows, channels: channels, divisor: s, weight: weight, bias: bias)
+        if RowKernels.firstNonFinite(y) != nil {
+            // γ·z can overflow where γ·z + β does not: those entries again, halved (multiplyAdd).
+            for i in y.indices where !y[i].isFinite {
+                y[i] = RowKernels.multiplyAdd(weight[i % channels], z[i], bias[i % channels])
+            }
+        }
         if let i = RowKernels.firstNonFinite(y) ?? RowKernels.firstNonFinite(z) {
             throw NormalizationError.nonFinite(what: "output (beyond the range of the type)", index: i)
         }

@@ -45,3 +45,22 @@ struct OptionValidationTests {
         #expect(h.isFinite && h > 1e-7 && h < 1e-4, "\(h)")
     }
 }
+
+/// The fourth probe campaign: a NaN or negative noise and an exponent whose power overflows returned
+/// the first, unextrapolated estimate with an error of ∞; typed errors now.
+@Suite("GradientCheck: Richardson noise and exponent")
+struct RichardsonNoiseTests {
+    @Test func noiseAndExponentAreValidated() {
+        let f: (Double) -> [Double] = { h in [(sin(1 + h) - sin(1 - h)) / (2 * h)] }
+        for noise in [Double.nan, -1, .infinity] {
+            #expect(throws: GradientCheckError.self, "noise \(noise)") {
+                try Richardson(exponent: 2).extrapolate(from: 0.1, noise: noise, f)
+            }
+        }
+        for e in [0, 65, 3000, Int.max] {
+            #expect(throws: GradientCheckError.self, "exponent \(e)") {
+                try Richardson(exponent: e).extrapolate(from: 0.1, f)
+            }
+        }
+    }
+}

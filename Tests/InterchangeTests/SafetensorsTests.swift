@@ -229,3 +229,39 @@ struct JSONDuplicateKeysScaleTests {
         #expect(JSONDuplicateKeys.first(in: Data(nested.utf8))?.path == "steps[1].expected")
     }
 }
+
+/// The fourth probe campaign's findings in the reader: what the reference implementation refuses
+/// (non-integer numbers, a trailing comma, a header that is not UTF-8) is refused here too.
+@Suite("Safetensors: strict header syntax")
+struct SafetensorsStrictSyntaxTests {
+    @Test(
+        arguments: [
+            #"{"a":{"dtype":"F64","shape":[1.0],"data_offsets":[0,8]}}"#,
+            #"{"a":{"dtype":"F64","shape":[1e0],"data_offsets":[0,8]}}"#,
+            #"{"a":{"dtype":"F64","shape":[-0],"data_offsets":[0,0]}}"#,
+            #"{"a":{"dtype":"F64","shape":[1],"data_offsets":[0.0,8.0]}}"#,
+            #"{"a":{"dtype":"F64","shape":[1],"data_offsets":[0,0.8e1]}}"#,
+            #"{"a":{"dtype":"F64","shape":[1],"data_offsets":[0,8]},}"#,
+            #"{"a":{"dtype":"F64","shape":[1,],"data_offsets":[0,8]}}"#,
+        ])
+    func refused(_ header: String) {
+        #expect {
+            try SafetensorsFile(bytes: SafetensorsTests.file(header, data: 8))
+        } throws: { error in
+            guard case .malformedHeader = error as? SafetensorsError else { return false }
+            return true
+        }
+    }
+
+    @Test func notUTF8() {
+        var bytes = SafetensorsTests.file(#"{"__metadata__":{"k":"ab"}}"#, data: 0)
+        let i = bytes.firstIndex(of: UInt8(ascii: "b"))!
+        bytes[i] = 0xFF
+        #expect(throws: SafetensorsError.malformedHeader(reason: "the header is not valid UTF-8")) {
+            try SafetensorsFile(bytes: bytes)
+        }
+        // true/false/null and strings with e, E, -, . stay accepted.
+        let ok = SafetensorsTests.file(#"{"__metadata__":{"e-1.E+":"-1.5e3"}}"#, data: 0)
+        #expect(throws: Never.self) { try SafetensorsFile(bytes: ok) }
+    }
+}

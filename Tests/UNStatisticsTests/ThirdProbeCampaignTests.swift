@@ -155,3 +155,74 @@ struct EquivalenceTests {
         #expect(throws: StatisticsError.self) { try HypothesisTests.equivalence(x, y, margin: 0) }
     }
 }
+
+/// The fourth probe campaign's findings in the statistics (issue 10). Right values: mpmath at 50
+/// digits (binomial, Smirnov's sum), SciPy's limits for the t tails, as the comments say.
+@Suite("Statistics: fourth probe campaign (binomial near k = n and tiny p, t at huge ν, F limits)")
+struct FourthStatisticsProbeTests {
+    static func relative(_ a: Double, _ b: Double) -> Double { abs(a - b) / abs(b) }
+
+    /// Were 1.1e-8, 3.2e-9, 1.2e-10 and 3.4e-11 off (ln(1 − x/n) through a rounded x/n; the rounded
+    /// mean n·p), and 0 or NaN (x/m beyond the range; n = 0). Tolerance: Loader's form to a few ulps,
+    /// except where the result is subnormal (2⁻¹⁰³⁰·10 carries 13 significant digits, 2⁻¹⁰⁷⁴·n ten).
+    @Test func binomialEdges() throws {
+        let cases: [(k: Int, n: Int, p: Double, want: Double, tol: Double)] = [
+            (1_000_000_006, 1_000_000_007, 1 - 1e-9, 0.36787944135538196, 1e-13),
+            (999_999_999, 1_000_000_007, 1 - 1e-9, 9.123992530397383e-6, 1e-13),
+            (4_294_967_293, 4_294_967_295, 0.9999999999, 0.0600290849719696, 1e-13),
+            (643_820_372, 2_147_483_648, 0.3, 2.5343864902355915e-92, 1e-13),
+            (1, 10, 0x1p-1030, 10 * 0x1p-1030, 1e-12),  // the probe's 1e-310 as an exact subnormal; 10p(1−p)⁹ = 10p
+            (1, 4_294_967_295, .leastNonzeroMagnitude, 4_294_967_295 * .leastNonzeroMagnitude, 1e-10),
+            (0, 0, 0.05, 1, 0),
+        ]
+        for c in cases {
+            let v = try Distributions.binomialPMF(c.k, n: c.n, p: c.p)
+            #expect(Self.relative(v, c.want) <= c.tol, "k \(c.k) n \(c.n) p \(c.p): \(v)")
+        }
+        let tiny = Double.leastNonzeroMagnitude
+        #expect(Self.relative(try Distributions.binomialSF(0, n: 4_294_967_295, p: tiny), 4_294_967_295 * tiny) < 1e-10)
+        // Generated: p close to 1 and to 0 (p = 1 − j/2²⁰ and j/2²⁰, exact), n ≤ 50, against the
+        // definition in Double (products of ≤ 100 factors: about 100u, so 1e-12).
+        var rng = ThirdStatisticsProbeTests.Xorshift(seed: 0xB1_0B)
+        for _ in 0..<300 {
+            let n = Int(rng.next() % 50) + 1
+            let k = Int(rng.next() % UInt64(n + 1))
+            let j = Double(rng.next() % 64 + 1)
+            for p in [1 - j / 1_048_576, j / 1_048_576] {
+                var c = 1.0
+                for m in 0..<k { c = c * Double(n - m) / Double(m + 1) }
+                let want = c * Double.pow(p, Double(k)) * Double.pow(1 - p, Double(n - k))
+                let v = try Distributions.binomialPMF(k, n: n, p: p)
+                #expect(abs(v - want) <= 1e-12 * want + 1e-300, "n \(n) k \(k) p \(p): \(v) vs \(want)")
+            }
+        }
+    }
+
+    /// Were 1.0, 0.5, a NaN error and a GSLError: t tails at huge ν (normal limit 0 here; SciPy t.sf
+    /// gives 0), and a tail below the smallest normal (1.4e-349 at t = 40, ν = 1e6) is 0.
+    @Test func studentTAtHugeNu() throws {
+        #expect(try Distributions.studentTTwoSided(1e155, nu: 1e300) == 0)
+        #expect(try Distributions.studentTQ(1e300, nu: 1e306) == 0)
+        #expect(try Distributions.studentTP(-1e300, nu: 1e306) == 0)
+        #expect(try Distributions.studentTQ(1e50, nu: 1e290) == 0)
+        #expect(try Distributions.studentTTwoSided(1e155, nu: 1.7e308) == 0)
+        #expect(try Distributions.studentTTwoSided(40, nu: 1e6) == 0)
+        // Continuity at the switch to the normal approximation: SciPy t.sf(3, 1e8) = 0.0013498983640187468.
+        #expect(Self.relative(try Distributions.studentTQ(3, nu: 1e8), 0.0013498983640187468) < 1e-10)
+    }
+
+    /// Were 1e-10 off (log-gamma differences of size n ln n): Smirnov's sum with Loader's binomial
+    /// terms; mpmath sum of the same series 2.046639011774627e-9.
+    @Test func smirnovAccuracy() throws {
+        #expect(Self.relative(try KolmogorovSmirnov.smirnovSF(n: 100_000, d: 0.01), 2.046639011774627e-9) < 1e-12)
+    }
+
+    /// Were silently wrong (GSL's incomplete beta at tiny shape parameters: 3.5e-14 where the tail is
+    /// 3.5e-298): refused below the measured limit, answered above it.
+    @Test func fDegreesBelowTheLimitAreRefused() throws {
+        #expect(throws: StatisticsError.self) { try Distributions.fQ(0.5, nu1: 1e-300, nu2: 1) }
+        #expect(throws: StatisticsError.self) { try Distributions.fP(0.5, nu1: 1, nu2: 1e-300) }
+        // mpmath: 1 − I_{x/(x+1)·…}: P(F > 0.5) at ν₁ = 1e-4, ν₂ = 1 is 0.0005643269413073666.
+        #expect(Self.relative(try Distributions.fQ(0.5, nu1: 1e-4, nu2: 1), 0.0005643269413073666) < 1e-11)
+    }
+}
