@@ -34,7 +34,9 @@ struct TorchInterchangeTests {
 
     /// Differences of one run: the largest relative loss difference over the steps; the largest
     /// over tensors of `‖θ_swift − θ_torch‖∞ / ‖θ_torch‖∞` for the final parameters, the key
-    /// biases apart (`keyBias`: their difference relative to the largest parameter of the model).
+    /// biases apart (`keyBias`: their difference relative to the largest parameter of the model);
+    /// `function`: `‖z_swift − z_torch‖∞ / ‖z_torch‖∞` for the logits `z` of the first batch (inference
+    /// mode) of the lab's model with its own final parameters and with PyTorch's, key biases included.
     struct Agreement {
         var loss = 0.0
         var parameters = 0.0
@@ -42,6 +44,11 @@ struct TorchInterchangeTests {
         var keyBias = 0.0
         var largestKeyBias = 0.0
         var skips = 0
+        var function = 0.0
+    }
+
+    static func relative(_ a: [Double], _ b: [Double]) -> Double {
+        (zip(a, b).map { abs($0 - $1) }.max() ?? 0) / (b.map(abs).max() ?? 0)
     }
 
     static func compare(losses: [Double], parameters: [[Double]], names: [ParameterName], torch: SafetensorsFile)
@@ -59,7 +66,8 @@ struct TorchInterchangeTests {
             // ∂L/∂b_k is 0 in exact arithmetic (a key bias shifts all of a query's scores alike, and
             // softmax ignores that), so b_k changes the model's function not at all and its values
             // are AdamW acting on rounding noise in both programs: relative to itself, noise against
-            // noise. It is judged on the scale of the whole model instead, to the same bound.
+            // noise. Reported on the scale of the whole model; what it must not change, the model's
+            // function, is checked by `function` (logits with PyTorch's b_k and the rest).
             if n.name.hasSuffix("attention.key.bias") {
                 a.keyBias = max(a.keyBias, diff / scale)
                 a.largestKeyBias = max(a.largestKeyBias, size)
@@ -94,6 +102,11 @@ struct TorchInterchangeTests {
                 &m, on: BatchTensors.imageBatches(in: batches), options: setup.optimizer)
             var a = try compare(losses: losses, parameters: m.parameters, names: m.parameterNames, torch: torch)
             a.skips = skips(m.encoder)
+            var t = m
+            try t.loadParameters(from: torch, extra: ["losses"])
+            let b = try BatchTensors.imageBatches(in: batches)[0]
+            a.function = relative(
+                try m.inference(images: b.images, batch: b.batch), try t.inference(images: b.images, batch: b.batch))
             return a
         case .language:
             var m = try setup.languageModel(makeNorm: make)
@@ -102,15 +115,20 @@ struct TorchInterchangeTests {
                 &m, on: BatchTensors.languageBatches(in: batches), options: setup.optimizer)
             var a = try compare(losses: losses, parameters: m.parameters, names: m.parameterNames, torch: torch)
             a.skips = skips(m.encoder)
+            var t = m
+            try t.loadParameters(from: torch, extra: ["losses"])
+            let b = try BatchTensors.languageBatches(in: batches)[0]
+            a.function = relative(try m.inference(b), try t.inference(b))
             return a
         }
     }
 
     /// 50 steps in the lab against 50 steps in PyTorch, from the same weights on the same batches.
     /// The bound 1e-10 is the target: one step's rounding differences are ~1e-16 relative
-    /// (different summation orders in BLAS and reductions), and 50 small AdamW steps may amplify
-    /// them by a few orders, not by six; a real difference of behaviour (a mask, a mean over the
-    /// wrong tokens, a step off in UN's counter) moves the loss at 1e-3 or more within steps.
+    /// (different summation orders in BLAS and reductions), and 50 AdamW steps amplify them by a
+    /// few orders (measured: ~1e-15 at peak 1e-3; ~1e-13 on the digits at peak 3e-2 with 49 UN
+    /// skips), not by six; one behaviour of UN done otherwise is off by 4e-4 to 0.3 in the loss
+    /// (``deviationIsSeen(task:deviation:)``).
     @Test(
         "50 training steps agree with PyTorch (float64) to 1e-10",
         arguments: [
@@ -126,9 +144,31 @@ struct TorchInterchangeTests {
         }
         print(
             "UNLab vs torch, \(task.rawValue) \(norm): loss \(a.loss), parameters \(a.parameters) (\(a.worstTensor)),"
-                + " b_k difference / max|θ| \(a.keyBias) (|b_k| ≤ \(a.largestKeyBias)), UN skips \(a.skips)")
+                + " b_k difference / max|θ| \(a.keyBias) (|b_k| ≤ \(a.largestKeyBias)), logits \(a.function),"
+                + " UN skips \(a.skips)")
         #expect(a.loss <= 1e-10, "largest relative loss difference \(a.loss)")
         #expect(a.parameters <= 1e-10, "largest relative parameter difference \(a.parameters) in \(a.worstTensor)")
-        #expect(a.keyBias <= 1e-10, "key bias difference relative to the largest parameter \(a.keyBias)")
+        #expect(a.function <= 1e-10, "logits with the lab's and PyTorch's final parameters: \(a.function)")
+    }
+
+    /// The comparison has the power to see one behaviour of spec section 4 done the other way:
+    /// the lab's UN with one named deviation, against the same PyTorch runs, misses the bound by
+    /// orders of magnitude (the skip path included: `noSlotRewriteOnSkip` acts only on a skip).
+    @Test(
+        "One UN behaviour done the other way is far outside the bound",
+        arguments: [
+            (InterchangeSetup.Task.digits, ReferenceDeviation.noSlotRewriteOnSkip), (.digits, .pytorchMomentum),
+            (.language, .backwardMeansOverRealTokens), (.language, .counterAfterStep),
+        ])
+    func deviationIsSeen(task: InterchangeSetup.Task, deviation: ReferenceDeviation) throws {
+        let setup = try InterchangeSetup(metadata: Self.load("\(task.rawValue)-initial").metadata)
+        let a = try Self.run(task, "un") { c in
+            var u = try setup.unifiedNorm(c)
+            u.deviations = [deviation]
+            return u
+        }
+        print("UNLab vs torch, \(task.rawValue) un with \(deviation): loss \(a.loss), parameters \(a.parameters)")
+        // 1e-8: a hundred times the bound of the faithful comparison, so the verdict is not a near miss.
+        #expect(max(a.loss, a.parameters) > 1e-8, "deviation \(deviation) not seen")
     }
 }
