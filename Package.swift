@@ -64,10 +64,14 @@ let package = Package(
         .target(
             name: "UNLab",
             dependencies: [
-                "UnifiedNormalization", "GradientCheck", "COpenBLAS",
+                "UnifiedNormalization", "GradientCheck", "COpenBLAS", "Interchange",
                 .product(name: "RealModule", package: "swift-numerics"),
             ],
             exclude: ["README.md"],
+            swiftSettings: strict),
+        // Writes the lab's PyTorch interchange fixtures and times the lab's training step.
+        .executableTarget(
+            name: "lab-interchange", dependencies: ["UNLab", "Interchange", "UnifiedNormalization"],
             swiftSettings: strict),
         // The claims catalogue: one definition per claim, shared by the tests and the report.
         .target(
@@ -130,7 +134,9 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "UNLabTests",
-            dependencies: ["UNLab", "UnifiedNormalization", "GradientCheck", "GradientCheckTesting", "_TestSupport"],
+            dependencies: [
+                "UNLab", "UnifiedNormalization", "GradientCheck", "GradientCheckTesting", "_TestSupport", "Interchange",
+            ],
             swiftSettings: strict),
         .testTarget(
             name: "UNClaimsTests",
