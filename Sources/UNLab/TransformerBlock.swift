@@ -11,6 +11,10 @@ public struct TransformerBlock<Norm: NormalizationLayer>: Sendable where Norm.Sc
     public internal(set) var attention: MultiHeadAttention
     public internal(set) var norm2: Norm
     public internal(set) var mlp: FeedForward
+    /// When true, each training forward records what `N₁` and `N₂` saw (``lastStatistics``).
+    var recordsStatistics = false
+    /// The last training forward's statistics of `N₁`'s and `N₂`'s inputs (empty unless recorded).
+    public internal(set) var lastStatistics: [NormStepStatistics] = []
 
     public struct Cache: Sendable {
         let n1: Norm.Cache
@@ -47,6 +51,13 @@ public struct TransformerBlock<Norm: NormalizationLayer>: Sendable where Norm.Sc
         let h = zip(x, att).map(+)
         let (b, c2) = try norm2.labForwardTraining(h, batch: batch, tokens: tokens, padMask: padMask)
         let (m, cm) = try mlp.forward(b, rows: rows)
+        if recordsStatistics {
+            let d = attention.width
+            lastStatistics = [
+                NormStepStatistics.observe(x, channels: d, padMask: padMask, cache: c1, as: Norm.self),
+                NormStepStatistics.observe(h, channels: d, padMask: padMask, cache: c2, as: Norm.self),
+            ]
+        }
         return (zip(h, m).map(+), Cache(n1: c1, attention: ca, n2: c2, mlp: cm))
     }
 

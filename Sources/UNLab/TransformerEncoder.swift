@@ -9,6 +9,16 @@ public struct TransformerEncoder<Norm: NormalizationLayer>: Sendable where Norm.
     public internal(set) var finalNorm: Norm
     /// Whether attention is causal (the language model) or bidirectional (the ViT).
     public let causal: Bool
+    private var finalStatistics: NormStepStatistics?
+    /// When true, each training forward records what every norm saw (``lastStatistics``).
+    var recordsStatistics = false {
+        didSet { for i in blocks.indices { blocks[i].recordsStatistics = recordsStatistics } }
+    }
+    /// The last training forward's statistics of every norm's input, in the order block 1's `N₁`,
+    /// `N₂`, block 2's …, the final norm (empty unless recorded).
+    public var lastStatistics: [NormStepStatistics] {
+        blocks.flatMap(\.lastStatistics) + (finalStatistics.map { [$0] } ?? [])
+    }
     public var width: Int { finalNorm.channels }
 
     public struct Cache: Sendable {
@@ -58,6 +68,10 @@ public struct TransformerEncoder<Norm: NormalizationLayer>: Sendable where Norm.
             caches.append(c)
         }
         let (out, cf) = try finalNorm.labForwardTraining(h, batch: batch, tokens: tokens, padMask: padMask)
+        if recordsStatistics {
+            finalStatistics = NormStepStatistics.observe(
+                h, channels: width, padMask: padMask, cache: cf, as: Norm.self)
+        }
         return (out, Cache(blocks: caches, final: cf))
     }
 

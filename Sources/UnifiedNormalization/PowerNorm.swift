@@ -78,6 +78,16 @@ public struct PowerNorm<Scalar: NormScalar>: NormalizationLayer {
         self.bias = bias
     }
 
+    /// The run-time part of the inference map that cannot fold: each token divided by the RMS of
+    /// its channel group (the authors' group scaling; the identity when `groups == 0`). Inference is
+    /// `affineAfterGroupScaling().apply(groupScaling(x))`, so a fold of PowerNorm keeps this step and
+    /// folds only the affine part.
+    /// - Throws: ``NormalizationError`` for a wrong channel count or a non-finite input.
+    public func groupScaling(_ x: TokenBatch<Scalar>) throws -> TokenBatch<Scalar> {
+        try x.validatedForStatistics(channels: channels)
+        return x.withUnchecked(values: groupScaled(x).values)
+    }
+
     private func groupScaled(_ x: TokenBatch<Scalar>) -> (values: [Scalar], scale: [Scalar]) {
         guard groups > 0 else { return (x.values, []) }
         let r = TokenwiseNormalization.forward(

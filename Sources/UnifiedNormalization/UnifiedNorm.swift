@@ -126,6 +126,13 @@ public struct UnifiedNorm<Scalar: NormScalar>: NormalizationLayer {
         let iteration: Int
         let realTokens: Int
         let shape: [Int]
+        /// The per-channel statistic the step normalized by (`C`): the smoothed geometric mean of the
+        /// window, or the current batch's mean square where the step used it (warm-up, skip).
+        public var statistic: [Scalar] { variance }
+        /// The current batch's per-channel mean square over the real tokens (`C`), before smoothing.
+        public var batchStatistic: [Scalar] { currentStatistic }
+        /// Which statistic the step used.
+        public var stepRegime: UnifiedNormRegime { regime }
     }
 
     public let configuration: UnifiedNormConfiguration

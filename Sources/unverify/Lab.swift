@@ -3,22 +3,28 @@ import Foundation
 import Synchronization
 import UNLab
 
+extension LabTask: ExpressibleByArgument {}
+
 /// Set by SIGINT: the running step finishes, completed runs are written, the command exits 3.
 let labStopRequested = Atomic<Bool>(false)
 
 struct Lab: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Train the lab's study (digits ViT, every norm × seed × learning rate) and write its results.",
+        abstract: "Train a lab study (every norm × seed × learning rate on one task) and write its results.",
         discussion: """
-            Without options it runs the committed study (the preset) into lab-results/digits-study. Each run \
+            Without options it runs the committed digits study (the preset) into lab-results/digits-study; \
+            with --task text the committed text study into lab-results/text-study. Each run \
             is written when it completes (runs/ID.json and runs/ID.csv, and study.json); run the same command \
             again to resume an interrupted study (completed runs are kept). Ctrl-C finishes the current step, \
             writes what is complete and exits 3. Exit 0: the study is complete; 2: bad input or a directory \
             holding a different study.
             """)
 
-    @Option(help: "Output directory.") var out = "lab-results/digits-study"
-    @Option(help: "The digits file.") var data = "Data/digits/digits.bin"
+    @Option(help: "The task: digits (a ViT on the 8 × 8 digits) or text (a byte-level LM on padded sentences).")
+    var task: LabTask = .digits
+    @Option(help: "Output directory (default: lab-results/TASK-study).") var out: String?
+    @Option(help: "The data file (default: Data/digits/digits.bin or Data/sentences/wordnet-examples.txt).")
+    var data: String?
     @Option(help: "Norms, comma-separated, from: \(LabNorm.allCases.map(\.rawValue).joined(separator: ", ")).")
     var norms: String?
     @Option(help: "Seeds, comma-separated.") var seeds: String?
@@ -28,7 +34,7 @@ struct Lab: ParsableCommand {
     @Flag(help: "Print the study's JSON summary instead of a table; no progress display.") var json = false
 
     func study() throws -> LabStudyConfiguration {
-        var c = LabStudyConfiguration.preset
+        var c = LabStudyConfiguration.preset(task)
         if let norms {
             c.norms = try norms.split(separator: ",").map { s in
                 guard let n = LabNorm(rawValue: String(s)) else { throw ValidationError("--norms: unknown norm \(s)") }
@@ -56,10 +62,19 @@ struct Lab: ParsableCommand {
 
     func run() throws {
         let c = try study()
-        let dataset: DigitsDataset
-        do { dataset = try DigitsDataset(contentsOf: URL(fileURLWithPath: data)) } catch {
+        let out = self.out ?? "lab-results/\(task.rawValue)-study"
+        let data =
+            self.data ?? (task == .digits ? "Data/digits/digits.bin" : "Data/sentences/wordnet-examples.txt")
+        let dataset: LabData
+        do {
+            let url = URL(fileURLWithPath: data)
+            dataset =
+                task == .digits
+                ? .digits(try DigitsDataset(contentsOf: url)) : .text(try SentenceCorpus(contentsOf: url))
+        } catch {
             throw ValidationError("--data \(data): \(error)")
         }
+        let unit = task == .digits ? "images/s" : "tokens/s"
         let dir = URL(fileURLWithPath: out)
         let runsDir = dir.appendingPathComponent("runs")
         try FileManager.default.createDirectory(at: runsDir, withIntermediateDirectories: true)
@@ -102,8 +117,8 @@ struct Lab: ParsableCommand {
                         Data(
                             String(
                                 format:
-                                    "\r\u{1B}[Krun %d/%d %@: step %d/%d, loss %.4f, %.0f images/s, about %.0f s left",
-                                i + 1, keys.count, key.id, step, c.steps, loss, rate, eta
+                                    "\r\u{1B}[Krun %d/%d %@: step %d/%d, loss %.4f, %.0f %@, about %.0f s left",
+                                i + 1, keys.count, key.id, step, c.steps, loss, rate, unit, eta
                             ).utf8))
                 },
                 shouldStop: { labStopRequested.load(ordering: .relaxed) })
@@ -128,12 +143,13 @@ struct Lab: ParsableCommand {
             for n in c.norms {
                 for lr in c.learningRates {
                     let rs = rec.runs.filter { $0.key.norm == n && $0.key.learningRate == lr }
-                    let acc = rs.compactMap(\.testAccuracy)
+                    let acc = rs.compactMap { task == .digits ? $0.testAccuracy : $0.testBitsPerToken }
                     let mean = acc.isEmpty ? Double.nan : acc.reduce(0, +) / Double(acc.count)
                     lines.append(
                         String(
-                            format: "%-12@ lr %-7g test accuracy %.4f (%d runs), diverged %d", n.rawValue as NSString,
-                            lr, mean, acc.count, rs.filter(\.diverged).count))
+                            format: "%-12@ lr %-7g %@ %.4f (%d runs), diverged %d", n.rawValue as NSString,
+                            lr, task == .digits ? "test accuracy" : "test bits per token", mean, acc.count,
+                            rs.filter(\.diverged).count))
                 }
             }
             writeStdout(lines.joined(separator: "\n") + "\n")
