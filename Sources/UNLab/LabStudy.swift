@@ -139,13 +139,13 @@ public struct LabLayerStatistics: Codable, Sendable, Equatable {
     public var extreme: Double
     /// Per step `t = 2 …`: the root mean square of `Δ_c(t)` over channels, 4 significant digits.
     public var series: [Double]
-    /// UN only: `v̂ = mean((ℓ_t − ℓ_{t−1})²)/2` over channels and steps, `ℓ_t = ln E[x²]_c(t)` the
-    /// batch's own statistic: for independent statistics around a slowly moving level it estimates
-    /// `Var(ln σ²)`.
+    /// UN only: `v̂ = mean((ℓ_t − 2ℓ_{t−1} + ℓ_{t−2})²)/6` over channels and steps, `ℓ_t = ln E[x²]_c(t)`
+    /// the batch's own statistic: for independent statistics around a level that moves at most
+    /// linearly it estimates `Var(ln σ²)` (second differences cancel the drift).
     public var rawLogVariance: Double?
-    /// UN only: the same for the statistic UN normalized by, `ℓ̂_t = ln σ̂²_c(t)`, from differences at
-    /// lag `M` on smoothed steps (`mean((ℓ̂_t − ℓ̂_{t−M})²)/2`: windows that share no batch), which
-    /// for independent statistics estimates `Var(ln σ̂²) = Var(ln σ²)/M` (spec claim S1).
+    /// UN only: the same for the statistic UN normalized by, `ℓ̂_t = ln σ̂²_c(t)`, from second differences
+    /// at lag `M` on smoothed steps (`mean((ℓ̂_t − 2ℓ̂_{t−M} + ℓ̂_{t−2M})²)/6`: windows that share no
+    /// batch), which for independent statistics estimates `Var(ln σ̂²) = Var(ln σ²)/M` (spec claim S1).
     public var smoothedLogVariance: Double?
     /// UN only: the steps at which this layer's filter fired (the step skipped smoothing).
     public var firingSteps: [Int]?
@@ -548,22 +548,29 @@ enum LayerStatisticsSummary {
             if isUN {
                 let lr = s.map { logs($0.unBatchStatistic ?? []) }
                 let ls = s.map { logs($0.unStatistic ?? []) }
+                // Second differences remove a linear drift of the level (training moves it): for
+                // independent statistics of variance v, Var(ℓ_t − 2ℓ_{t−1} + ℓ_{t−2}) = 6v, and at lag M
+                // on windows that share no batch, Var(ℓ̂_t − 2ℓ̂_{t−M} + ℓ̂_{t−2M}) = 6v/M.
                 var (rs, rn, ss, sn) = (0.0, 0, 0.0, 0)
-                for t in max(1, from - 1)..<s.count {
-                    for (a, b) in zip(lr[t], lr[t - 1]) where a.isFinite && b.isFinite {
-                        rs += (a - b) * (a - b)
+                for t in max(2, from + 1)..<s.count {
+                    for c in lr[t].indices where c < lr[t - 1].count && c < lr[t - 2].count {
+                        let d = lr[t][c] - 2 * lr[t - 1][c] + lr[t - 2][c]
+                        guard d.isFinite else { continue }
+                        rs += d * d
                         rn += 1
                     }
                 }
-                for t in stride(from: from - 1 + m, to: s.count, by: m)
-                where s[t].unRegime == .smoothed && s[t - m].unRegime == .smoothed {
-                    for (a, b) in zip(ls[t], ls[t - m]) where a.isFinite && b.isFinite {
-                        ss += (a - b) * (a - b)
+                for t in stride(from: from - 1 + 2 * m, to: s.count, by: m)
+                where [t, t - m, t - 2 * m].allSatisfy({ s[$0].unRegime == .smoothed }) {
+                    for c in ls[t].indices where c < ls[t - m].count && c < ls[t - 2 * m].count {
+                        let d = ls[t][c] - 2 * ls[t - m][c] + ls[t - 2 * m][c]
+                        guard d.isFinite else { continue }
+                        ss += d * d
                         sn += 1
                     }
                 }
-                raw = rn > 0 ? rs / Double(rn) / 2 : nil
-                smoothed = sn > 0 ? ss / Double(sn) / 2 : nil
+                raw = rn > 0 ? rs / Double(rn) / 6 : nil
+                smoothed = sn > 0 ? ss / Double(sn) / 6 : nil
                 firing = s.indices.filter { s[$0].unRegime == .skip }.map { $0 + 1 }
             }
             return LabLayerStatistics(

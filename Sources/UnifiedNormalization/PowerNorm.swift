@@ -83,6 +83,8 @@ public struct PowerNorm<Scalar: NormScalar>: NormalizationLayer {
     /// `affineAfterGroupScaling().apply(groupScaling(x))`, so a fold of PowerNorm keeps this step and
     /// folds only the affine part.
     /// - Throws: ``NormalizationError`` for a wrong channel count or a non-finite input.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func groupScaling(_ x: TokenBatch<Scalar>) throws -> TokenBatch<Scalar> {
         try x.validatedForStatistics(channels: channels)
         return x.withUnchecked(values: groupScaled(x).values)
