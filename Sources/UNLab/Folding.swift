@@ -84,6 +84,19 @@ public struct FoldCheck: Codable, Sendable, Equatable {
     /// Among those that differ, the largest gap between the unfolded model's two largest logits
     /// (a difference is explained by rounding when this gap is below `2·maxLogitDifference`).
     public var largestDifferingMargin: Double?
+
+    public init(
+        foldPoints: Int, entries: Int, worstBoundRatio: Double, maxLogitDifference: Double, predictions: Int,
+        predictionsDiffering: Int, largestDifferingMargin: Double? = nil
+    ) {
+        self.foldPoints = foldPoints
+        self.entries = entries
+        self.worstBoundRatio = worstBoundRatio
+        self.maxLogitDifference = maxLogitDifference
+        self.predictions = predictions
+        self.predictionsDiffering = predictionsDiffering
+        self.largestDifferingMargin = largestDifferingMargin
+    }
 }
 
 /// One pre-norm block with `N₁` folded into `W_q, W_k, W_v` and `N₂` into the MLP's first layer.

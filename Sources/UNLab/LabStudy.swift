@@ -29,10 +29,12 @@ public enum LabTask: String, CaseIterable, Codable, Sendable {
 ///
 /// Sizes (defaults: the committed studies, ``preset(_:)``): a Transformer of width 16, 2 heads,
 /// 2 blocks; digits: batch 32 of the 1,438 training and 359 test images; text: batch 16 sentences
-/// of the training split; 300 AdamW steps with 30 warm-up steps, peak learning rate 3e-3 and a
-/// raised one of 0.3 for divergence counts (probed on digits with two seeds: at 0.03 no run of any
-/// norm diverged, at 0.1 two of twelve, at 0.3 six of twelve, at 1 eight; 0.3 is where counts can
-/// differ between norms). UN and PowerNorm leave their warm-up (where they are plain batch
+/// of the training split; 300 AdamW steps with 30 warm-up steps. Digits: peak learning rate 3e-3
+/// and a raised one of 0.3 for divergence counts (probed with two seeds: at 0.03 no run of any norm
+/// diverged, at 0.1 two of twelve, at 0.3 six of twelve, at 1 eight; 0.3 is where counts can differ
+/// between norms). Text: 3e-2 and 1 (probed with seed 1: after 300 steps LN reaches 3.64 test bits
+/// per token at 3e-3, 3.41 at 3e-2, 4.24 at 1, where BN reaches 4.61; at 0.3 no run of any norm
+/// diverged in a study of 5 seeds). UN and PowerNorm leave their warm-up (where they are plain batch
 /// statistics) after 50 steps, so most of the run sees their smoothing; UN's window is the authors'
 /// default 4.
 public struct LabStudyConfiguration: Codable, Sendable, Equatable {
@@ -57,13 +59,13 @@ public struct LabStudyConfiguration: Codable, Sendable, Equatable {
 
     public init(
         task: LabTask = .digits, norms: [LabNorm] = LabNorm.allCases, seeds: [UInt64] = [1, 2, 3, 4, 5],
-        learningRates: [Double] = [3e-3, 0.3], steps: Int = 300, batchSize: Int? = nil, width: Int = 16,
+        learningRates: [Double]? = nil, steps: Int = 300, batchSize: Int? = nil, width: Int = 16,
         heads: Int = 2, layers: Int = 2, warmupSteps: Int = 30, normWarmup: Int = 50
     ) {
         self.task = task
         self.norms = norms
         self.seeds = seeds
-        self.learningRates = learningRates
+        self.learningRates = learningRates ?? (task == .digits ? [3e-3, 0.3] : [3e-2, 1])
         self.steps = steps
         self.batchSize = batchSize ?? (task == .digits ? 32 : 16)
         self.width = width
@@ -149,6 +151,19 @@ public struct LabLayerStatistics: Codable, Sendable, Equatable {
     public var smoothedLogVariance: Double?
     /// UN only: the steps at which this layer's filter fired (the step skipped smoothing).
     public var firingSteps: [Int]?
+
+    public init(
+        fromStep: Int, fluctuation: Double, extreme: Double, series: [Double], rawLogVariance: Double? = nil,
+        smoothedLogVariance: Double? = nil, firingSteps: [Int]? = nil
+    ) {
+        self.fromStep = fromStep
+        self.fluctuation = fluctuation
+        self.extreme = extreme
+        self.series = series
+        self.rawLogVariance = rawLogVariance
+        self.smoothedLogVariance = smoothedLogVariance
+        self.firingSteps = firingSteps
+    }
 }
 
 /// What one run measured. A run *diverged* when training threw (a statistic or gradient beyond the
@@ -251,9 +266,12 @@ public enum LabStudy {
     /// - Throws: as ``run(_:configuration:data:progress:shouldStop:)-(_,_,LabData,_,_)``.
     public static func run(
         _ key: LabRunKey, configuration c: LabStudyConfiguration, data: DigitsDataset,
-        progress: (Int, Double, Double) -> Void = { _, _, _ in }, shouldStop: () -> Bool = { false }
+        progress: (Int, Double, Double) -> Void = { _, _, _ in }, shouldStop: () -> Bool = { false },
+        timesInference: Bool = true
     ) throws -> LabRunResult? {
-        try run(key, configuration: c, data: LabData.digits(data), progress: progress, shouldStop: shouldStop)
+        try run(
+            key, configuration: c, data: LabData.digits(data), progress: progress, shouldStop: shouldStop,
+            timesInference: timesInference)
     }
 
     /// Trains one run.
@@ -262,11 +280,14 @@ public enum LabStudy {
     ///     per second so far.
     ///   - shouldStop: polled before every step; when it returns true the run ends early and the
     ///     result is `nil` (an incomplete run is never reported as a result).
+    ///   - timesInference: time the test split's inference, unfolded and folded (best of 3 each);
+    ///     false leaves ``LabRunResult/inferenceSeconds`` nil (tests, where time is not measured).
     /// - Throws: ``LabError`` for an invalid configuration or data of another task than the
     ///   configuration's; training errors are not thrown but recorded as a divergence.
     public static func run(
         _ key: LabRunKey, configuration c: LabStudyConfiguration, data: LabData,
-        progress: (Int, Double, Double) -> Void = { _, _, _ in }, shouldStop: () -> Bool = { false }
+        progress: (Int, Double, Double) -> Void = { _, _, _ in }, shouldStop: () -> Bool = { false },
+        timesInference: Bool = true
     ) throws -> LabRunResult? {
         try c.validate()
         guard data.task == c.task else {
@@ -275,16 +296,16 @@ public enum LabStudy {
                 requirement: "must be the study's task, \(c.task.rawValue)")
         }
         switch key.norm {
-        case .layerNorm: return try train(key, c, data, progress, shouldStop) { try LayerNorm<Double>(channels: $0) }
-        case .batchNorm: return try train(key, c, data, progress, shouldStop) { try BatchNorm<Double>(channels: $0) }
-        case .rmsNorm: return try train(key, c, data, progress, shouldStop) { try RMSNorm<Double>(channels: $0) }
+        case .layerNorm: return try train(key, c, data, timesInference, progress, shouldStop) { try LayerNorm<Double>(channels: $0) }
+        case .batchNorm: return try train(key, c, data, timesInference, progress, shouldStop) { try BatchNorm<Double>(channels: $0) }
+        case .rmsNorm: return try train(key, c, data, timesInference, progress, shouldStop) { try RMSNorm<Double>(channels: $0) }
         case .powerNorm:
-            return try train(key, c, data, progress, shouldStop) {
+            return try train(key, c, data, timesInference, progress, shouldStop) {
                 try PowerNorm<Double>(channels: $0, warmupIters: c.normWarmup)
             }
         case .un, .unWithoutFiltration:
             let filter = key.norm == .un
-            return try train(key, c, data, progress, shouldStop) {
+            return try train(key, c, data, timesInference, progress, shouldStop) {
                 try UnifiedNorm<Double>(
                     configuration: .init(
                         channels: $0, forwardWindow: LabStudyConfiguration.unWindow, warmupIters: c.normWarmup,
@@ -295,14 +316,15 @@ public enum LabStudy {
     }
 
     static func train<Norm: NormalizationLayer>(
-        _ key: LabRunKey, _ c: LabStudyConfiguration, _ data: LabData, _ progress: (Int, Double, Double) -> Void,
+        _ key: LabRunKey, _ c: LabStudyConfiguration, _ data: LabData, _ timing: Bool,
+        _ progress: (Int, Double, Double) -> Void,
         _ shouldStop: () -> Bool, makeNorm: @escaping (Int) throws -> Norm
     ) throws -> LabRunResult? where Norm.Scalar == Double {
         switch data {
         case .digits(let d):
-            return try trainDigits(key, c, d, progress, shouldStop, makeNorm: makeNorm)
+            return try trainDigits(key, c, d, timing, progress, shouldStop, makeNorm: makeNorm)
         case .text(let corpus):
-            return try trainText(key, c, corpus, progress, shouldStop, makeNorm: makeNorm)
+            return try trainText(key, c, corpus, timing, progress, shouldStop, makeNorm: makeNorm)
         }
     }
 
@@ -318,7 +340,7 @@ public enum LabStudy {
     }
 
     static func trainDigits<Norm: NormalizationLayer>(
-        _ key: LabRunKey, _ c: LabStudyConfiguration, _ data: DigitsDataset, _ progress: (Int, Double, Double) -> Void,
+        _ key: LabRunKey, _ c: LabStudyConfiguration, _ data: DigitsDataset, _ timing: Bool, _ progress: (Int, Double, Double) -> Void,
         _ shouldStop: () -> Bool, makeNorm: (Int) throws -> Norm
     ) throws -> LabRunResult? where Norm.Scalar == Double {
         var rng = LabRandom(seed: key.seed)
@@ -350,12 +372,12 @@ public enum LabStudy {
             e.accuracy = Double(zip(predicted, labels).filter { $0 == $1 }.count) / Double(labels.count)
             let logits = try model.inference(images: images, batch: labels.count)
             e.loss = try CrossEntropy.loss(logits: logits, classes: model.classes, targets: labels).loss
-            e.seconds = try bestTime { _ = try model.inference(images: images, batch: labels.count) }
+            if timing { e.seconds = try bestTime { _ = try model.inference(images: images, batch: labels.count) } }
             if Self.foldable(key.norm) {
                 do {
                     let folded = try FoldedVisionTransformer(model)
                     e.fold = try folded.check(images: images, batch: labels.count)
-                    e.foldedSeconds = try bestTime { _ = try folded.inference(images: images, batch: labels.count) }
+                    if timing { e.foldedSeconds = try bestTime { _ = try folded.inference(images: images, batch: labels.count) } }
                 } catch { e.foldFailure = "\(error)" }
             }
             return e
@@ -368,7 +390,7 @@ public enum LabStudy {
     }
 
     static func trainText<Norm: NormalizationLayer>(
-        _ key: LabRunKey, _ c: LabStudyConfiguration, _ corpus: SentenceCorpus,
+        _ key: LabRunKey, _ c: LabStudyConfiguration, _ corpus: SentenceCorpus, _ timing: Bool,
         _ progress: (Int, Double, Double) -> Void, _ shouldStop: () -> Bool, makeNorm: (Int) throws -> Norm
     ) throws -> LabRunResult? where Norm.Scalar == Double {
         let vocabulary = ByteVocabulary(training: corpus.train)
@@ -416,12 +438,12 @@ public enum LabStudy {
             var e = Evaluation()
             e.loss = total / Double(count)
             e.bits = e.loss / Double.log(2)
-            e.seconds = try bestTime { for b in batches { _ = try model.inference(b) } }
+            if timing { e.seconds = try bestTime { for b in batches { _ = try model.inference(b) } } }
             if Self.foldable(key.norm) {
                 do {
                     let folded = try FoldedByteLanguageModel(model)
                     e.fold = try batches.map { try folded.check($0) }.reduce(nil) { $0?.merged(with: $1) ?? $1 }
-                    e.foldedSeconds = try bestTime { for b in batches { _ = try folded.inference(b) } }
+                    if timing { e.foldedSeconds = try bestTime { for b in batches { _ = try folded.inference(b) } } }
                 } catch { e.foldFailure = "\(error)" }
             }
             return e

@@ -58,10 +58,14 @@ struct LabSectionTests {
                 noFilterDiverged: 5))
         // No run recorded filter firings: L5 cannot decide.
         let none = "inconclusive at this scale"
-        #expect(holds == ["L1": "holds", "L2": "holds", "L3": "holds", "L5": none], "\(holds)")
+        // Nor statistics (L4) nor folds (LF): undecided, never "holds".
+        let rest = ["L4a": none, "L4b": none, "L4c": none, "LF": none, "L5": none]
+        #expect(holds == ["L1": "holds", "L2": "holds", "L3": "holds"].merging(rest) { a, _ in a }, "\(holds)")
         let against = try verdicts(
             study(ln: ln, bn: ln.map { $0 + 0.05 }, un: ln.map { $0 - 0.08 }, unDiverged: 5, noFilterDiverged: 0))
-        #expect(against == ["L1": "falsified", "L2": "falsified", "L3": "falsified", "L5": none], "\(against)")
+        #expect(
+            against == ["L1": "falsified", "L2": "falsified", "L3": "falsified"].merging(rest) { a, _ in a },
+            "\(against)")
         let noisy = try verdicts(
             study(
                 ln: ln, bn: [0.95, 0.85, 0.91, 0.88, 0.93], un: [0.97, 0.84, 0.93, 0.86, 0.92], unDiverged: 1,
@@ -96,12 +100,86 @@ struct LabSectionTests {
         var s = study(
             ln: [0.9, 0.9, 0.9, 0.9, 0.9], bn: [0.8, 0.8, 0.8, 0.8, 0.8], un: [0.9, 0.9, 0.9, 0.9, 0.9],
             unDiverged: 0, noFilterDiverged: 0)
-        s.schemaVersion = 2
+        s.schemaVersion = LabStudyRecord.currentSchemaVersion + 1
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("lab-v2-\(UUID().uuidString).json")
         try JSONEncoder().encode(s).write(to: url)
         defer { try? FileManager.default.removeItem(at: url) }
         #expect(throws: ReportInputError.self) {
             try LabSection(path: url.path).build(ReportContext(seed: 1, tracePaths: []))
+        }
+    }
+
+    /// Two constructed studies, one per task, with recorded statistics and folds of known outcome:
+    /// text fluctuating twice as much as digits (L4a holds); UN's smoothed variance exactly `v/M` up to
+    /// ±2% noise (L4b and L4c hold) or `0.6·v` (L4c falsified: outside ×/÷ 1.25 of 1/4); every fold
+    /// within its bound (LF holds) or one at 1.5 × the bound (falsified); on text, BN's bits per token
+    /// higher than LN's (L1 holds: the score is minus the bits).
+    @Test func statisticsAndFoldClaims() throws {
+        func runs(_ c: LabStudyConfiguration, fluctuation: Double, smoothedRatio: Double, foldRatio: Double)
+            -> [LabRunResult]
+        {
+            c.runs.map { key in
+                let i = Double(key.seed)
+                let noise = 1 + 0.02 * (i - 3) / 2
+                let un = key.norm == .un || key.norm == .unWithoutFiltration
+                let layer = LabLayerStatistics(
+                    fromStep: 2, fluctuation: fluctuation * noise, extreme: 3 * fluctuation, series: [0.1, 0.1],
+                    rawLogVariance: un ? 0.01 : nil, smoothedLogVariance: un ? 0.01 * smoothedRatio * noise : nil,
+                    firingSteps: un ? [] : nil)
+                let metric = key.norm == .batchNorm ? 3.0 + 0.01 * i : 2.5 + 0.01 * i
+                let foldable = key.norm != .layerNorm
+                return LabRunResult(
+                    key: key, losses: [2, 1.5, 1], diverged: false, divergence: nil,
+                    testAccuracy: c.task == .digits ? 1 / metric : nil, testLoss: metric,
+                    testBitsPerToken: c.task == .text ? metric : nil, seconds: 1, imagesPerSecond: 1,
+                    statistics: Array(repeating: layer, count: 3),
+                    fold: foldable
+                        ? FoldCheck(
+                            foldPoints: 5, entries: 100, worstBoundRatio: key.seed == 1 ? foldRatio : 0.1,
+                            maxLogitDifference: 1e-15, predictions: 10, predictionsDiffering: 0) : nil,
+                    inferenceSeconds: 0.01, foldedInferenceSeconds: foldable ? 0.009 : nil)
+            }
+        }
+        func verdicts(smoothedRatio: Double, foldRatio: Double) throws -> [String: String] {
+            var urls: [URL] = []
+            for (task, f) in [(LabTask.digits, 0.1), (.text, 0.2)] {
+                let c = LabStudyConfiguration(
+                    task: task, norms: [.layerNorm, .batchNorm, .un, .unWithoutFiltration], seeds: [1, 2, 3, 4, 5],
+                    learningRates: [3e-3], steps: 3, layers: 1)
+                let s = LabStudyRecord(
+                    configuration: c, command: "test", commit: "none", machine: "test", date: "today",
+                    runs: runs(c, fluctuation: f, smoothedRatio: smoothedRatio, foldRatio: foldRatio))
+                let url = FileManager.default.temporaryDirectory.appendingPathComponent("lab-\(UUID().uuidString).json")
+                try JSONEncoder().encode(s).write(to: url)
+                urls.append(url)
+            }
+            defer { for u in urls { try? FileManager.default.removeItem(at: u) } }
+            let section = try LabSection(paths: urls.map(\.path)).build(ReportContext(seed: 1, tracePaths: []))
+            let claims = try JSONDecoder().decode([LabSection.Claim].self, from: JSONEncoder().encode(section.data))
+            // The statistics figures are drawn from the recorded series.
+            let figures = section.blocks.compactMap { b -> String? in
+                if case .figure(let f) = b { return f.id } else { return nil }
+            }
+            #expect(Set(figures).isSuperset(of: ["lab-fluctuation", "lab-extremes", "lab-firing-rate"]))
+            return Dictionary(uniqueKeysWithValues: claims.map { ($0.label, $0.verdict) })
+        }
+        let good = try verdicts(smoothedRatio: 0.25, foldRatio: 0.5)
+        #expect(good["L4a"] == "holds" && good["LF"] == "holds", "\(good)")
+        for t in ["digits", "text"] {
+            #expect(good["L4b (\(t))"] == "holds" && good["L4c (\(t))"] == "holds", "\(good)")
+            #expect(good["L1 (\(t))"] == "holds", "\(good)")
+        }
+        let bad = try verdicts(smoothedRatio: 0.6, foldRatio: 1.5)
+        #expect(bad["L4c (digits)"] == "falsified" && bad["L4b (digits)"] == "holds", "\(bad)")
+        #expect(bad["LF"] == "falsified", "\(bad)")
+        // Two studies of one task are an input error, not a silent overwrite.
+        #expect(throws: ReportInputError.self) {
+            let c = LabStudyConfiguration(norms: [.layerNorm], seeds: [1], learningRates: [1e-3], steps: 1)
+            let s = LabStudyRecord(configuration: c, command: "", commit: "", machine: "", date: "", runs: [])
+            let url = FileManager.default.temporaryDirectory.appendingPathComponent("lab-\(UUID().uuidString).json")
+            try JSONEncoder().encode(s).write(to: url)
+            defer { try? FileManager.default.removeItem(at: url) }
+            _ = try LabSection(paths: [url.path, url.path]).build(ReportContext(seed: 1, tracePaths: []))
         }
     }
 }
