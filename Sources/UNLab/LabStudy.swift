@@ -296,9 +296,12 @@ public enum LabStudy {
                 requirement: "must be the study's task, \(c.task.rawValue)")
         }
         switch key.norm {
-        case .layerNorm: return try train(key, c, data, timesInference, progress, shouldStop) { try LayerNorm<Double>(channels: $0) }
-        case .batchNorm: return try train(key, c, data, timesInference, progress, shouldStop) { try BatchNorm<Double>(channels: $0) }
-        case .rmsNorm: return try train(key, c, data, timesInference, progress, shouldStop) { try RMSNorm<Double>(channels: $0) }
+        case .layerNorm:
+            return try train(key, c, data, timesInference, progress, shouldStop) { try LayerNorm<Double>(channels: $0) }
+        case .batchNorm:
+            return try train(key, c, data, timesInference, progress, shouldStop) { try BatchNorm<Double>(channels: $0) }
+        case .rmsNorm:
+            return try train(key, c, data, timesInference, progress, shouldStop) { try RMSNorm<Double>(channels: $0) }
         case .powerNorm:
             return try train(key, c, data, timesInference, progress, shouldStop) {
                 try PowerNorm<Double>(channels: $0, warmupIters: c.normWarmup)
@@ -340,7 +343,8 @@ public enum LabStudy {
     }
 
     static func trainDigits<Norm: NormalizationLayer>(
-        _ key: LabRunKey, _ c: LabStudyConfiguration, _ data: DigitsDataset, _ timing: Bool, _ progress: (Int, Double, Double) -> Void,
+        _ key: LabRunKey, _ c: LabStudyConfiguration, _ data: DigitsDataset, _ timing: Bool,
+        _ progress: (Int, Double, Double) -> Void,
         _ shouldStop: () -> Bool, makeNorm: (Int) throws -> Norm
     ) throws -> LabRunResult? where Norm.Scalar == Double {
         var rng = LabRandom(seed: key.seed)
@@ -377,7 +381,9 @@ public enum LabStudy {
                 do {
                     let folded = try FoldedVisionTransformer(model)
                     e.fold = try folded.check(images: images, batch: labels.count)
-                    if timing { e.foldedSeconds = try bestTime { _ = try folded.inference(images: images, batch: labels.count) } }
+                    if timing {
+                        e.foldedSeconds = try bestTime { _ = try folded.inference(images: images, batch: labels.count) }
+                    }
                 } catch { e.foldFailure = "\(error)" }
             }
             return e

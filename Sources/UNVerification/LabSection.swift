@@ -324,6 +324,19 @@ public struct LabSection: ReportSectionBuilder {
             }
             return v.isEmpty ? nil : mean(v)
         }
+        // Per layer: the geometric mean over the same runs (where S1 holds and where it does not).
+        let unRuns = study.runs.filter {
+            ($0.key.norm == .un || $0.key.norm == .unWithoutFiltration) && $0.key.learningRate == base
+        }.compactMap(\.statistics)
+        let perLayer = layerNames(c.layers).indices.compactMap { l -> String? in
+            let v = unRuns.compactMap { r -> Double? in
+                guard l < r.count, let a = r[l].smoothedLogVariance, let b = r[l].rawLogVariance, a > 0, b > 0 else {
+                    return nil
+                }
+                return Double.log(a / b)
+            }
+            return v.isEmpty ? nil : "\(layerNames(c.layers)[l]) \(fmt(exp(mean(v))))"
+        }.joined(separator: ", ")
         let less = "UN's smoothed statistic fluctuates less than the batch statistic (variance of its log)"
         let factor = "…by S1's factor 1/M = \(fmt(1 / m)) (S1 assumes independent statistics)"
         guard logs.count >= 2, Set(logs).count > 1 else {
@@ -343,7 +356,7 @@ public struct LabSection: ReportSectionBuilder {
         let (lo, hi) = (exp(mu - half), exp(mu + half))
         let ratioText =
             "geometric mean ratio v̂(smoothed)/v̂(batch) \(fmt(exp(mu))), 95% interval "
-            + "[\(fmt(lo)), \(fmt(hi))] over \(logs.count) UN runs"
+            + "[\(fmt(lo)), \(fmt(hi))] over \(logs.count) UN runs at lr \(base) (per layer: \(perLayer))"
         let inBand = lo >= 1 / m / s1Band && hi <= s1Band / m
         let excludes = lo > 1 / m || hi < 1 / m
         return [

@@ -20,7 +20,9 @@ struct FoldAndStatisticsTests {
         let d = try DigitsDataset(contentsOf: Self.digits)
         var rng = LabRandom(seed: 11)
         var model = try VisionTransformer(width: 8, heads: 2, layers: 2, makeNorm: makeNorm, using: &rng)
-        var opt = AdamW(options: try AdamW.Options(schedule: LearningRateSchedule(peak: 1e-2, warmupSteps: 0)), like: model.parameters)
+        var opt = AdamW(
+            options: try AdamW.Options(schedule: LearningRateSchedule(peak: 1e-2, warmupSteps: 0)),
+            like: model.parameters)
         for s in 0..<steps {
             let (x, y) = try d.train.batch(Array((s * 16)..<(s * 16 + 16)))
             let (_, g) = try model.lossAndGradient(images: x, labels: y)
@@ -35,7 +37,8 @@ struct FoldAndStatisticsTests {
     /// Every foldable norm: F2 holds at each of the 2·4 + 1 fold points, the logits agree to rounding,
     /// the predictions are the same. (F2's bound is `2γ_{n+3}·(magnitudes)`, `proofs/fusion.md#f2`.)
     @Test func foldedViTsAgreeWithinF2() throws {
-        func check<Norm: NormalizationLayer>(_ make: (Int) throws -> Norm) throws -> FoldCheck where Norm.Scalar == Double {
+        func check<Norm: NormalizationLayer>(_ make: (Int) throws -> Norm) throws -> FoldCheck
+        where Norm.Scalar == Double {
             let (m, images, n) = try trained(make)
             let f = try FoldedVisionTransformer(m)
             let c = try f.check(images: images, batch: n)
@@ -95,7 +98,9 @@ struct FoldAndStatisticsTests {
         var rng = LabRandom(seed: 5)
         var model = try ByteLanguageModel(
             vocabulary: v.count, contextLength: 98, width: 8, heads: 2, layers: 1,
-            makeNorm: { try UnifiedNorm<Double>(configuration: .init(channels: $0, warmupIters: 1), mode: .referenceCompatible) },
+            makeNorm: {
+                try UnifiedNorm<Double>(configuration: .init(channels: $0, warmupIters: 1), mode: .referenceCompatible)
+            },
             using: &rng)
         for b in try BatchOrder.language(corpus.train.map(v.encode), batchSize: 8, steps: 6, seed: 3) {
             _ = try model.lossAndGradient(b)
@@ -125,7 +130,8 @@ struct FoldAndStatisticsTests {
             let raw = logs[t].map { exp($0) }
             records.append([
                 NormStepStatistics(
-                    variance: raw, unStatistic: smoothed, unBatchStatistic: raw, unRegime: t >= m ? .smoothed : .current)
+                    variance: raw, unStatistic: smoothed, unBatchStatistic: raw, unRegime: t >= m ? .smoothed : .current
+                )
             ])
         }
         let s = try #require(LayerStatisticsSummary.summarize(records, from: 2 * m, isUN: true)?.first)
