@@ -141,7 +141,8 @@ public struct LabLayerStatistics: Codable, Sendable, Equatable {
     public var extreme: Double
     /// Per step `t = 2 …`: the root mean square of `Δ_c(t)` over channels, 4 significant digits.
     public var series: [Double]
-    /// UN only: `v̂ = mean((ℓ_t − 2ℓ_{t−1} + ℓ_{t−2})²)/6` over channels and steps, `ℓ_t = ln E[x²]_c(t)`
+    /// UN only: `v̂ = mean((ℓ_t − 2ℓ_{t−1} + ℓ_{t−2})²)/6` over channels and steps,
+    /// `ℓ_t = ln E[x²]_c(t)`
     /// the batch's own statistic: for independent statistics around a level that moves at most
     /// linearly it estimates `Var(ln σ²)` (second differences cancel the drift).
     public var rawLogVariance: Double?
