@@ -141,6 +141,8 @@ public struct GradientChecker: Sendable {
     /// - Returns: one entry per input entry, or per trial in fast mode.
     /// - Throws: ``GradientCheckError`` for empty input, size mismatches, non-finite values at `x`,
     ///   invalid options, or `f` throwing at `x` itself.
+    @_specialize(where T == [Float])
+    @_specialize(where T == [Double])
     public func checkGradient<T: Flattenable>(
         of f: (T) throws -> T.Scalar, at x: T, gradient: T,
         termMagnitudes: T? = nil
@@ -161,6 +163,10 @@ public struct GradientChecker: Sendable {
         }
     }
 
+    // Specialized for the common inputs: the unspecialized body looks up generic metadata at every
+    // evaluation of `f` (measured: 30% of the detection-power study's time).
+    @_specialize(where T == [Float])
+    @_specialize(where T == [Double])
     func checkGradient<T: Flattenable>(
         of f: (T) throws -> T.Scalar, at x: T, gradient: T, termMagnitudes: T?,
         flattenable: Void

@@ -16,16 +16,11 @@ public enum StatisticalClaims {
 
     /// Per-step statistics `σ²_t = mean of T squared N(0,1)` (independent across t); the smoothed
     /// `log σ̂² = mean of M consecutive log σ²`, over non-overlapping windows (independent).
+    /// A sum of `T` squared N(0,1) draws is χ²_T: one chi-squared draw per step has exactly that law
+    /// (and is 30× cheaper than `T` Gaussian draws at the report's token counts).
     static func logStatistics(_ c: SmoothingCase) throws -> (smoothed: [Double], single: [Double]) {
         let r = RandomSource(seed: c.seed)
-        func stat() throws -> Double {
-            var s = 0.0
-            for _ in 0..<c.tokens {
-                let g = try r.gaussian()
-                s += g * g
-            }
-            return s / Double(c.tokens)
-        }
+        func stat() throws -> Double { try r.chiSquare(nu: Double(c.tokens)) / Double(c.tokens) }
         let single = try (0..<c.samples).map { _ in Double.log(try stat()) }
         let smoothed = try (0..<c.samples).map { _ in
             try GeometricMeanWindow.geometricMean((0..<c.window).map { _ in try stat() })

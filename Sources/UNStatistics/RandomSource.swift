@@ -39,6 +39,13 @@ public final class RandomSource {
         try Distributions.positive(nu, "nu")
         return gsl_ran_tdist(rng, nu)
     }
+    /// Chi-squared with ν degrees of freedom (GSL's `gsl_ran_chisq`, through its gamma sampler):
+    /// the law of a sum of ν squared N(0, 1) draws, in one draw instead of ν.
+    /// - Throws: `StatisticsError` for ν not finite and > 0.
+    public func chiSquare(nu: Double) throws -> Double {
+        try Distributions.positive(nu, "nu")
+        return gsl_ran_chisq(rng, nu)
+    }
     /// Pareto with shape `a` and scale `b` (density ∝ x^{−a−1} on x ≥ b): a heavy tail.
     /// - Throws: `StatisticsError` for `a` or `b` not finite and > 0.
     public func pareto(a: Double, b: Double) throws -> Double {

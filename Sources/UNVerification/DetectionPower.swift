@@ -1,3 +1,4 @@
+import Dispatch
 import GradientCheck
 
 /// The gradient checker's measured detection power: for each smooth function of the accuracy
@@ -60,47 +61,71 @@ public enum DetectionPower {
         checker: GradientChecker = GradientChecker()
     ) throws -> [Row] {
         let fns = functions ?? CheckerAccuracySuite.functions.filter(\.smooth)
+        let plants = [nil] + exponents.map(Optional.some)
+        // Every cell draws its points from its own seed, so the cells are independent work items:
+        // they run concurrently, and the rows are the same whatever the schedule.
+        let work = fns.indices.flatMap { fi in plants.map { (fi, $0) } }
+        var slots = [Result<Cell, any Error>?](repeating: nil, count: work.count)
+        slots.withUnsafeMutableBufferPointer { out in
+            let shared = CellSlots(slots: out.baseAddress!)
+            DispatchQueue.concurrentPerform(iterations: work.count) { w in
+                let (fi, k) = work[w]
+                shared.slots[w] = Result {
+                    try cell(S.self, fns[fi], index: fi, plant: k, trials: trials, seed: seed, checker: checker)
+                }
+            }
+        }
         var rows: [Row] = []
         for (fi, fn) in fns.enumerated() {
-            var cells: [Cell] = []
-            for k in [nil] + exponents.map(Optional.some) {
-                var rng = SeededGenerator(seed: seed &+ UInt64(fi) &* 1_000_003 &+ UInt64(k ?? 0) &* 7919)
-                var cell = Cell(
-                    exponent: k, trials: 0, detected: 0, inconclusive: 0, missed: 0, falseAlarms: 0, unrepresentable: 0)
-                for _ in 0..<trials {
-                    let xs = fn.domain(&rng).map { S($0) }
-                    let truth = fn.gradient(xs.map(Double.init))
-                    var claimed = truth.map { S($0) }
-                    let j = Int.random(in: 0..<truth.count, using: &rng)
-                    let sign: Double = Bool.random(using: &rng) ? 1 : -1
-                    if let k {
-                        let planted = S(truth[j] * (1 + sign * pow10(-k)))
-                        if planted == claimed[j] {
-                            cell.unrepresentable += 1
-                            continue
-                        }
-                        claimed[j] = planted
-                    }
-                    let value: ([S]) -> S =
-                        S.self == Double.self
-                        ? { fn.valueDouble($0.map(Double.init)) as! S } : { S(fn.valueFloat($0.map(Float.init))) }
-                    let r = try checker.checkGradient(of: value, at: xs, gradient: claimed)
-                    cell.trials += 1
-                    let hitPlant = k != nil && r.mismatches.contains { $0.index == [j] }
-                    let elsewhere = r.mismatches.contains { k == nil || $0.index != [j] }
-                    if elsewhere { cell.falseAlarms += 1 }
-                    if hitPlant {
-                        cell.detected += 1
-                    } else if r.outcome == .pass {
-                        cell.missed += 1
-                    } else if !elsewhere {
-                        cell.inconclusive += 1
-                    }
-                }
-                cells.append(cell)
-            }
+            let cells = try work.indices.filter { work[$0].0 == fi }.map { try slots[$0]!.get() }
             rows.append(Row(function: fn.name, precision: "\(S.self)", cells: cells))
         }
         return rows
+    }
+
+    /// Each work item writes only its own slot.
+    private struct CellSlots<T>: @unchecked Sendable {
+        let slots: UnsafeMutablePointer<T>
+    }
+
+    /// One cell: `trials` seeded points of function `fn` (the suite's `index`-th), the plant `10⁻ᵏ`.
+    static func cell<S: CheckScalar>(
+        _: S.Type, _ fn: CheckerAccuracySuite.Function, index fi: Int, plant k: Int?, trials: Int, seed: UInt64,
+        checker: GradientChecker
+    ) throws -> Cell {
+        var rng = SeededGenerator(seed: seed &+ UInt64(fi) &* 1_000_003 &+ UInt64(k ?? 0) &* 7919)
+        var cell = Cell(
+            exponent: k, trials: 0, detected: 0, inconclusive: 0, missed: 0, falseAlarms: 0, unrepresentable: 0)
+        for _ in 0..<trials {
+            let xs = fn.domain(&rng).map { S($0) }
+            let truth = fn.gradient(xs.map(Double.init))
+            var claimed = truth.map { S($0) }
+            let j = Int.random(in: 0..<truth.count, using: &rng)
+            let sign: Double = Bool.random(using: &rng) ? 1 : -1
+            if let k {
+                let planted = S(truth[j] * (1 + sign * pow10(-k)))
+                if planted == claimed[j] {
+                    cell.unrepresentable += 1
+                    continue
+                }
+                claimed[j] = planted
+            }
+            let value: ([S]) -> S =
+                S.self == Double.self
+                ? { fn.valueDouble($0.map(Double.init)) as! S } : { S(fn.valueFloat($0.map(Float.init))) }
+            let r = try checker.checkGradient(of: value, at: xs, gradient: claimed)
+            cell.trials += 1
+            let hitPlant = k != nil && r.mismatches.contains { $0.index == [j] }
+            let elsewhere = r.mismatches.contains { k == nil || $0.index != [j] }
+            if elsewhere { cell.falseAlarms += 1 }
+            if hitPlant {
+                cell.detected += 1
+            } else if r.outcome == .pass {
+                cell.missed += 1
+            } else if !elsewhere {
+                cell.inconclusive += 1
+            }
+        }
+        return cell
     }
 }

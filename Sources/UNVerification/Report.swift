@@ -123,15 +123,18 @@ public struct Report: Codable, Sendable {
     /// (a check that cannot complete is not a pass), except an input that could not be read
     /// (``ReportInputError``, ``TraceError``, a missing file), which yields a `not run` section
     /// and an entry in ``inputErrors``.
-    /// `willBuild(k, id)` is called before section `k` (0-based) is built, for a progress line.
+    /// `willBuild(k, id)` is called before section `k` (0-based) is built, for a progress line;
+    /// `didBuild(k, id, seconds)` after it, with its wall time (sections overlap: see below).
     public static func build(
         _ builders: [any ReportSectionBuilder], context: ReportContext,
         configuration: [String: String] = [:], now: Date = Date(),
-        willBuild: ((Int, String) -> Void)? = nil
+        willBuild: ((Int, String) -> Void)? = nil, didBuild: ((Int, String, Double) -> Void)? = nil
     ) -> Report {
         func one(_ k: Int) -> (section: ReportSection, inputError: String?) {
             let b = builders[k]
             willBuild?(k, b.id)
+            let start = DispatchTime.now().uptimeNanoseconds
+            defer { didBuild?(k, b.id, Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9) }
             do { return (try b.build(context), nil) } catch {
                 if ReportInputError.isInputError(error) {
                     return (

@@ -49,7 +49,12 @@ struct Report: ParsableCommand {
         let builders = UNVerification.Report.standardSections(progress: progress)
         let report = UNVerification.Report.build(
             builders, context: context, configuration: ["traces": dir, "effort": "\(effort)× the cases of swift test"]
-        ) { k, id in FileHandle.standardError.write(Data("[\(k + 1)/\(builders.count)] \(id)…\n".utf8)) }
+        ) { k, id in
+            FileHandle.standardError.write(Data("[\(k + 1)/\(builders.count)] \(id)…\n".utf8))
+        } didBuild: { k, id, seconds in
+            let t = (seconds * 10).rounded() / 10
+            FileHandle.standardError.write(Data("[\(k + 1)/\(builders.count)] \(id) built in \(t) s\n".utf8))
+        }
         // Both files are written in full under temporary names first, then renamed (JSON, then
         // Markdown): a full disk or an interrupt leaves the previous pair, or the new JSON beside
         // the previous Markdown for the instant between the two renames, never a truncated file.

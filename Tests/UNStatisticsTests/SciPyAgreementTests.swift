@@ -48,6 +48,25 @@ struct StatisticsErrorTests {
         #expect(try a.lognormal(zeta: 0, sigma: 1) > 0)
         #expect(try a.studentT(nu: 3).isFinite)
     }
+
+    /// Chi-squared draws (S1's per-step statistic) follow χ²_ν: 2,000 draws at each ν, exact
+    /// one-sample KS against GSL's CDF at level 1e-3 (fixed seeds: passes or fails always), and
+    /// the same law as a sum of ν squared Gaussians, by the two-sample KS test; bad ν is a typed error.
+    @Test func chiSquareDrawsFollowTheirLaw() throws {
+        for (k, nu) in [1.0, 4, 16, 64].enumerated() {
+            let r = RandomSource(seed: 700 + UInt64(k))
+            let xs = try (0..<2000).map { _ in try r.chiSquare(nu: nu) }
+            let ks = try KolmogorovSmirnov.oneSample(xs, cdf: { try Distributions.chiSquareP(max($0, 0), nu: nu) })
+            #expect(ks.pValue > 1e-3, "ν = \(nu): KS p = \(ks.pValue)")
+            let sums = try (0..<2000).map { _ in try r.gaussians(Int(nu)).reduce(0) { $0 + $1 * $1 } }
+            let two = try KolmogorovSmirnov.twoSample(xs, sums)
+            #expect(two.pValue > 1e-3, "ν = \(nu): two-sample KS p = \(two.pValue)")
+        }
+        let r = RandomSource(seed: 1)
+        for bad in [0.0, -1, .nan, .infinity] {
+            #expect(throws: StatisticsError.self) { _ = try r.chiSquare(nu: bad) }
+        }
+    }
 }
 
 /// Randomized statistical tests fail at their nominal rate by design: the suite controls it.
