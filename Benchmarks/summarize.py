@@ -17,8 +17,11 @@ runs = [("toolkit, 1 thread", load("unbench-1thread.json")), ("toolkit, 2 thread
         ("toolkit, 1 thread, glibc keeps freed memory", load("unbench-keepmem-1thread.json")),
         ("torch, 1 thread", load("torch-1thread.json")), ("torch, 2 threads", load("torch-2thread.json"))]
 runs = [(n, r) for n, r in runs if r]
-targets = {"LayerNorm forward (inference)": 0.5, "RMSNorm forward (inference)": 0.5,
+targets = {"LayerNorm forward (inference)": 0.5, "LayerNorm forward (inference), output reused": 0.5,
+           "RMSNorm forward (inference)": 0.5, "RMSNorm forward (inference), output reused": 0.5,
            "UN inference map (per-channel affine)": 0.7, "LayerNorm training forward + backward": 0.3,
+           "LayerNorm training forward + backward, buffers reused": 0.3,
+           "RMSNorm training forward + backward, buffers reused": 0.3,
            "UN training forward + backward": 0.3}
 print(open(os.path.join(d, "machine.txt")).read())
 print("Ratio to a memory copy of the same bytes in the same run (median over rounds, [min, max]); "

@@ -36,15 +36,58 @@ public struct LayerNorm<Scalar: NormScalar>: NormalizationLayer {
     }
 
     private func normalize(_ x: TokenBatch<Scalar>) throws -> (TokenBatch<Scalar>, Cache) {
+        var storage = [Scalar]()
+        return try normalize(x, reusing: &storage)
+    }
+
+    /// The forward, with `y` written into `storage`'s buffer where it fits (see ``forwardInference(_:into:)``).
+    private func normalize(_ x: TokenBatch<Scalar>, reusing storage: inout [Scalar]) throws -> (
+        TokenBatch<Scalar>, Cache
+    ) {
         try x.validatedShape(channels: channels)
         var r = TokenwiseNormalization.forward(
             x.values, rows: x.rows, channels: channels, groupSize: channels, centered: true, eps: eps,
-            weight: weight, bias: bias, keepZ: false)
+            weight: weight, bias: bias, keepZ: false, reusing: &storage)
         if let i = r.firstNonFinite { throw NormalizationError.nonFinite(what: "input", index: i) }
         if r.firstOverflow != nil {
             r.y = try TokenwiseNormalization.rangeSafeAffine(x, centered: true, eps: eps, weight, bias)
         }
         return (x.withUnchecked(values: r.y), Cache(x: x.values, scale: r.scale, shape: x.shape))
+    }
+
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    public func forwardInference(_ x: TokenBatch<Scalar>, into output: inout TokenBatch<Scalar>) throws {
+        do { output = try normalize(x, reusing: &output.values).0 } catch {
+            output.restoreCount()
+            throw error
+        }
+    }
+
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    public mutating func forwardTraining(_ x: TokenBatch<Scalar>, into output: inout TokenBatch<Scalar>) throws
+        -> Cache
+    {
+        do {
+            let (y, cache) = try normalize(x, reusing: &output.values)
+            output = y
+            return cache
+        } catch {
+            output.restoreCount()
+            throw error
+        }
+    }
+
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    public mutating func backward(
+        _ dy: TokenBatch<Scalar>, cache: Cache, into gradients: inout NormGradients<Scalar>
+    ) throws {
+        do { gradients = try backward(dy, cache: cache, reusing: &gradients.input.values) } catch {
+            gradients.input.restoreCount()
+            throw error
+        }
     }
 
     @_specialize(where Scalar == Float)
@@ -61,13 +104,20 @@ public struct LayerNorm<Scalar: NormScalar>: NormalizationLayer {
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public mutating func backward(_ dy: TokenBatch<Scalar>, cache: Cache) throws -> NormGradients<Scalar> {
+        var storage = [Scalar]()
+        return try backward(dy, cache: cache, reusing: &storage)
+    }
+
+    private func backward(_ dy: TokenBatch<Scalar>, cache: Cache, reusing storage: inout [Scalar]) throws
+        -> NormGradients<Scalar>
+    {
         guard dy.shape == cache.shape else {
             throw NormalizationError.staleCache(reason: "gradient shape \(dy.shape) vs forward \(cache.shape)")
         }
         try dy.validatedShape(channels: channels)
         let r = TokenwiseNormalization.backward(
             dy.values, weight: weight, input: cache.x, rows: dy.rows, channels: channels, groupSize: channels,
-            centered: true, eps: eps, scale: cache.scale)
+            centered: true, eps: eps, scale: cache.scale, reusing: &storage)
         return try TokenwiseNormalization.checkedGradients(
             r, dy: dy, input: cache.x, channels: channels, centered: true, eps: eps)
     }

@@ -6,6 +6,13 @@ public struct NormGradients<Scalar: NormScalar>: Sendable, Equatable {
     public var weight: [Scalar]
     /// `∂L/∂β`, one per channel.
     public var bias: [Scalar]
+
+    /// Gradients from their parts (for example a buffer to pass to ``NormalizationLayer/backward(_:cache:into:)``).
+    public init(input: TokenBatch<Scalar>, weight: [Scalar], bias: [Scalar]) {
+        self.input = input
+        self.weight = weight
+        self.bias = bias
+    }
 }
 
 /// A normalization layer with an affine output `Y = γ ⊙ Z + β`, a training forward pass that
@@ -34,6 +41,49 @@ public protocol NormalizationLayer: Sendable {
     func forwardInference(_ x: TokenBatch<Scalar>) throws -> TokenBatch<Scalar>
     /// The inference form as a per-channel affine map, or `NormalizationError.notFoldable`.
     func inferenceAffine() throws -> ChannelAffine<Scalar>
+
+    /// ``forwardInference(_:)`` writing into `output`: its buffer is reused when it has as many
+    /// entries as `x` and is not shared, so a loop that passes the same `output` allocates nothing
+    /// (a fresh 4 MB tensor costs about a thousand page faults, more than LayerNorm itself).
+    /// On return `output` has `x`'s shape and mask; after a throw its values are unspecified.
+    /// - Throws: as ``forwardInference(_:)``.
+    func forwardInference(_ x: TokenBatch<Scalar>, into output: inout TokenBatch<Scalar>) throws
+    /// ``forwardTraining(_:)`` writing into `output` (reused as in ``forwardInference(_:into:)``).
+    /// - Returns: the cache for ``backward(_:cache:)``.
+    /// - Throws: as ``forwardTraining(_:)``.
+    mutating func forwardTraining(_ x: TokenBatch<Scalar>, into output: inout TokenBatch<Scalar>) throws -> Cache
+    /// ``backward(_:cache:)`` writing `∂L/∂X` into `gradients.input` (reused as in
+    /// ``forwardInference(_:into:)``).
+    /// - Throws: as ``backward(_:cache:)``.
+    mutating func backward(
+        _ gradOutput: TokenBatch<Scalar>, cache: Cache, into gradients: inout NormGradients<Scalar>) throws
+}
+
+// Defaults for layers without a reusing kernel: the allocating call, assigned.
+extension NormalizationLayer {
+    public func forwardInference(_ x: TokenBatch<Scalar>, into output: inout TokenBatch<Scalar>) throws {
+        output = try forwardInference(x)
+    }
+    public mutating func forwardTraining(_ x: TokenBatch<Scalar>, into output: inout TokenBatch<Scalar>) throws
+        -> Cache
+    {
+        let r = try forwardTraining(x)
+        output = r.output
+        return r.cache
+    }
+    public mutating func backward(
+        _ gradOutput: TokenBatch<Scalar>, cache: Cache, into gradients: inout NormGradients<Scalar>
+    ) throws {
+        gradients = try backward(gradOutput, cache: cache)
+    }
+}
+
+extension TokenBatch {
+    /// Zeros of the right count where a reusing kernel took `values` and then threw: the batch
+    /// keeps its shape invariant (its values unspecified, as documented).
+    mutating func restoreCount() {
+        if values.count != rows * channels { values = [Scalar](repeating: 0, count: rows * channels) }
+    }
 }
 
 extension NormalizationLayer {

@@ -17,9 +17,10 @@ import Darwin
 /// below `λ`, at most `n` of them) change `s²` by less than `2⁻¹⁰` ulp. Anything else (a huge or
 /// tiny group, a non-finite input) goes to the careful path, group by group.
 ///
-/// Rounding: the sums run in 8 interleaved lanes (each a plain left-to-right sum of every eighth
-/// entry), so the classical bound `γ_{n−1} Σ|x_i|` of a length-`n` sum still holds (8 partial sums
-/// of `n/8` terms, then 8 terms: `γ_{n/8+7} ≤ γ_{n−1}`). `z` is `(x − mean)·(1/s)`: one rounding more
+/// Rounding: the sums run in 32 interleaved lanes (each a plain left-to-right sum of every 32nd
+/// entry), combined pairwise, then the tail; so the classical bound `γ_{n−1} Σ|x_i|` of a
+/// length-`n` sum still holds (in any binary summation tree over `n` terms each term takes part in
+/// at most `n − 1` additions; the zero-initialized lanes only add exact `+ 0`s). `z` is `(x − mean)·(1/s)`: one rounding more
 /// than a division (relative error `≤ 2u + u²` instead of `u`), in exchange for a multiply.
 /// How many threads the layers' kernels use (both cores of this machine, by default, for tensors
 /// of at least 2¹⁶ entries). Set `UN_THREADS` in the environment for a process-wide limit.
@@ -77,6 +78,17 @@ enum RowKernels {
         let body: (Int, Int) -> R
     }
 
+    /// An array of `count` entries to be overwritten: `storage` itself when it has that count (its
+    /// buffer, not a copy, when it is not shared), else a new one; `storage` is left empty.
+    static func output<S: NormScalar>(_ count: Int, reusing storage: inout [S]) -> [S] {
+        var out = [S]()
+        swap(&out, &storage)
+        // Every caller writes each entry before anything reads it, and `S` (Float, Double) is a
+        // trivial type: a new buffer is not zero-filled first (that would be one more pass).
+        if out.count != count { out = [S](unsafeUninitializedCapacity: count) { _, n in n = count } }
+        return out
+    }
+
     @inline(__always)
     static func load<S: NormScalar>(_ p: UnsafePointer<S>) -> SIMD8<S> {
         UnsafeRawPointer(p).loadUnaligned(as: SIMD8<S>.self)
@@ -93,89 +105,168 @@ enum RowKernels {
         S(n) * S.leastNormalMagnitude <= s2 * S.ulpOfOne / 1024
     }
 
+    /// `Σ x_k` over `n` entries, in four `SIMD8` accumulators (32 independent lanes, so that the
+    /// additions are not serialized on one register's latency), then the tail.
+    @inline(__always)
+    static func laneSum<S: NormScalar>(_ x: UnsafePointer<S>, _ n: Int) -> S {
+        var (a0, a1, a2, a3) = (SIMD8<S>(), SIMD8<S>(), SIMD8<S>(), SIMD8<S>())
+        var k = 0
+        while k + 32 <= n {
+            a0 += load(x + k)
+            a1 += load(x + k + 8)
+            a2 += load(x + k + 16)
+            a3 += load(x + k + 24)
+            k += 32
+        }
+        while k + 8 <= n {
+            a0 += load(x + k)
+            k += 8
+        }
+        var sum = ((a0 + a1) + (a2 + a3)).sum()
+        while k < n {
+            sum += x[k]
+            k += 1
+        }
+        return sum
+    }
+
+    /// `Σ (x_k − m)²` over `n` entries, in the lanes of ``laneSum(_:_:)``.
+    @inline(__always)
+    static func laneSquares<S: NormScalar>(_ x: UnsafePointer<S>, _ n: Int, minus m: S) -> S {
+        let mv = SIMD8<S>(repeating: m)
+        var (a0, a1, a2, a3) = (SIMD8<S>(), SIMD8<S>(), SIMD8<S>(), SIMD8<S>())
+        var k = 0
+        while k + 32 <= n {
+            let d0 = load(x + k) - mv
+            let d1 = load(x + k + 8) - mv
+            let d2 = load(x + k + 16) - mv
+            let d3 = load(x + k + 24) - mv
+            a0 += d0 * d0
+            a1 += d1 * d1
+            a2 += d2 * d2
+            a3 += d3 * d3
+            k += 32
+        }
+        while k + 8 <= n {
+            let d = load(x + k) - mv
+            a0 += d * d
+            k += 8
+        }
+        var sum = ((a0 + a1) + (a2 + a3)).sum()
+        while k < n {
+            let d = x[k] - m
+            sum += d * d
+            k += 1
+        }
+        return sum
+    }
+
     /// One group of `n` entries at `x`: `z = (x − mean)/s` (`mean = 0` unless `centered`),
-    /// `y = w ⊙ z + b`; writes `y` (and `z` when non-nil), returns `s`, or `nil` where the fast
-    /// path cannot vouch for the result (the caller then takes the careful path).
+    /// `y = w ⊙ z + b`; writes `y` (and `z` when non-nil), returns `s` and whether every `y` is
+    /// finite (`true` when `y` is nil), or `nil` where the fast path cannot vouch for the result
+    /// (the caller then takes the careful path).
+    ///
+    /// Three passes over the group (sum, squared deviations, output) while it is in cache; the
+    /// output's finiteness is probed in the output pass (`y − y` is 0 for finite `y`, NaN
+    /// otherwise), not in a fourth.
     @inline(__always)
     static func normalizeGroup<S: NormScalar>(
         _ x: UnsafePointer<S>, _ n: Int, centered: Bool, eps: S, weight w: UnsafePointer<S>,
         bias b: UnsafePointer<S>, y: UnsafeMutablePointer<S>?, z: UnsafeMutablePointer<S>?
-    ) -> S? {
+    ) -> (scale: S, outputFinite: Bool)? {
         let v = n - n % 8
         var mean: S = 0
         if centered {
-            var acc = SIMD8<S>()
-            var k = 0
-            while k < v {
-                acc += load(x + k)
-                k += 8
-            }
-            var sum = acc.sum()
-            while k < n {
-                sum += x[k]
-                k += 1
-            }
+            let sum = laneSum(x, n)
             guard sum.isFinite else { return nil }
             mean = sum / S(n)
         }
-        var acc = SIMD8<S>()
-        let mv = SIMD8<S>(repeating: mean)
-        var k = 0
-        while k < v {
-            let d = load(x + k) - mv
-            acc += d * d
-            k += 8
-        }
-        var m2 = acc.sum()
-        while k < n {
-            let d = x[k] - mean
-            m2 += d * d
-            k += 1
-        }
-        m2 /= S(n)
+        let m2 = laneSquares(x, n, minus: mean) / S(n)
         let s2 = m2 + eps
         guard m2.isFinite, s2.isFinite, clearOfUnderflow(s2, n) else { return nil }
         let s = s2.squareRoot()
         let inv = 1 / s
         let iv = SIMD8<S>(repeating: inv)
-        k = 0
-        while k < v {
-            let zk = (load(x + k) - mv) * iv
-            if let z { store(zk, z + k) }
-            if let y { store(load(w + k) * zk + load(b + k), y + k) }
-            k += 8
+        let mv = SIMD8<S>(repeating: mean)
+        var probe = SIMD8<S>()
+        var tail: S = 0
+        var k = 0
+        switch (y, z) {
+        case (let y?, nil):
+            while k < v {
+                let yk = load(w + k) * ((load(x + k) - mv) * iv) + load(b + k)
+                probe += yk - yk
+                store(yk, y + k)
+                k += 8
+            }
+        case (let y?, let z?):
+            while k < v {
+                let zk = (load(x + k) - mv) * iv
+                store(zk, z + k)
+                let yk = load(w + k) * zk + load(b + k)
+                probe += yk - yk
+                store(yk, y + k)
+                k += 8
+            }
+        case (nil, let z?):
+            while k < v {
+                store((load(x + k) - mv) * iv, z + k)
+                k += 8
+            }
+        case (nil, nil):
+            k = v
         }
         while k < n {
             let zk = (x[k] - mean) * inv
             z?[k] = zk
-            y?[k] = w[k] * zk + b[k]
+            if let y {
+                let yk = w[k] * zk + b[k]
+                tail += yk - yk
+                y[k] = yk
+            }
             k += 1
         }
-        return s
+        return (s, (probe.sum() + tail).isFinite)
     }
 
     /// One group of the backward: `G = w ⊙ dy`, `dx = (G − mean(G) − z ⊙ mean(G ⊙ z)) / s`
-    /// (`mean(G)` only when `centered`); `false` where the fast path cannot vouch for it.
+    /// (`mean(G)` only when `centered`); `nil` where the fast path cannot vouch for it, else whether
+    /// every `dx` is finite (probed in the output pass). With `weightGradient`/`biasGradient`, also
+    /// adds `dy ⊙ z` and `dy` to them in the same pass (the affine parameters' partial sums).
+    ///
+    /// The sums run in two sets of lanes (16 independent lanes each), so that the additions are not
+    /// serialized on one register's latency; the summation bound of ``laneSum(_:_:)`` holds.
     @inline(__always)
     static func backwardGroup<S: NormScalar>(
         _ dy: UnsafePointer<S>, _ z: UnsafePointer<S>, _ n: Int, scale s: S, centered: Bool,
-        weight w: UnsafePointer<S>, dx: UnsafeMutablePointer<S>
-    ) -> Bool {
+        weight w: UnsafePointer<S>, dx: UnsafeMutablePointer<S>,
+        weightGradient pw: UnsafeMutablePointer<S>? = nil, biasGradient pb: UnsafeMutablePointer<S>? = nil
+    ) -> Bool? {
         let v = n - n % 8
-        var ag = SIMD8<S>()
-        var agz = SIMD8<S>()
-        var aa = SIMD8<S>()
+        var (ag0, agz0, aa0) = (SIMD8<S>(), SIMD8<S>(), SIMD8<S>())
+        var (ag1, agz1, aa1) = (SIMD8<S>(), SIMD8<S>(), SIMD8<S>())
         var k = 0
+        while k + 16 <= n {
+            let g0 = load(w + k) * load(dy + k)
+            let g1 = load(w + k + 8) * load(dy + k + 8)
+            ag0 += g0
+            ag1 += g1
+            agz0 += g0 * load(z + k)
+            agz1 += g1 * load(z + k + 8)
+            aa0 += g0 * g0
+            aa1 += g1 * g1
+            k += 16
+        }
         while k < v {
             let g = load(w + k) * load(dy + k)
-            ag += g
-            agz += g * load(z + k)
-            aa += g * g
+            ag0 += g
+            agz0 += g * load(z + k)
+            aa0 += g * g
             k += 8
         }
-        var sg = ag.sum()
-        var sgz = agz.sum()
-        var sa = aa.sum()
+        var sg = (ag0 + ag1).sum()
+        var sgz = (agz0 + agz1).sum()
+        var sa = (aa0 + aa1).sum()
         while k < n {
             let g = w[k] * dy[k]
             sg += g
@@ -188,26 +279,48 @@ enum RowKernels {
         // to max|G|: below 2⁻³⁷ in Float and far less in Double, for n ≤ 2²⁴.
         let q = sa
         guard q.isFinite, sg.isFinite, sgz.isFinite, s.isFinite, s > 0, q >= 0x1p20 * S.leastNormalMagnitude else {
-            return false
+            return nil
         }
         let mg = centered ? sg / S(n) : 0
         let mgz = sgz / S(n)
         let inv = 1 / s
-        guard inv.isFinite else { return false }
+        guard inv.isFinite else { return nil }
         let mgv = SIMD8<S>(repeating: mg)
         let mgzv = SIMD8<S>(repeating: mgz)
         let iv = SIMD8<S>(repeating: inv)
+        var probe = SIMD8<S>()
+        var tail: S = 0
         k = 0
-        while k < v {
-            let g = load(w + k) * load(dy + k)
-            store((g - mgv - load(z + k) * mgzv) * iv, dx + k)
-            k += 8
+        if let pw, let pb {
+            while k < v {
+                let d = load(dy + k)
+                let zk = load(z + k)
+                let r = (load(w + k) * d - mgv - zk * mgzv) * iv
+                probe += r - r
+                store(r, dx + k)
+                store(load(pw + k) + d * zk, pw + k)
+                store(load(pb + k) + d, pb + k)
+                k += 8
+            }
+        } else {
+            while k < v {
+                let r = (load(w + k) * load(dy + k) - mgv - load(z + k) * mgzv) * iv
+                probe += r - r
+                store(r, dx + k)
+                k += 8
+            }
         }
         while k < n {
-            dx[k] = (w[k] * dy[k] - mg - z[k] * mgz) * inv
+            let r = (w[k] * dy[k] - mg - z[k] * mgz) * inv
+            tail += r - r
+            dx[k] = r
+            if let pw, let pb {
+                pw[k] += dy[k] * z[k]
+                pb[k] += dy[k]
+            }
             k += 1
         }
-        return true
+        return (probe.sum() + tail).isFinite
     }
 
     /// `y = a[c]·x + b[c]` per channel over `rows × channels`; returns the flat index of the first

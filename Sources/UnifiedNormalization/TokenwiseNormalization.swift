@@ -20,6 +20,19 @@ enum TokenwiseNormalization {
         _ x: [S], rows: Int, channels: Int, groupSize: Int, centered: Bool, eps: S,
         weight: [S]? = nil, bias: [S]? = nil, keepZ: Bool = true
     ) -> (y: [S], z: [S], scale: [S], firstNonFinite: Int?, firstOverflow: Int?) {
+        var storage = [S]()
+        return forward(
+            x, rows: rows, channels: channels, groupSize: groupSize, centered: centered, eps: eps, weight: weight,
+            bias: bias, keepZ: keepZ, reusing: &storage)
+    }
+
+    /// ``forward(_:rows:channels:groupSize:centered:eps:weight:bias:keepZ:)`` writing `y` into
+    /// `storage`'s buffer when it holds `x.count` entries and is not shared (no allocation: a
+    /// fresh 4 MB array costs a thousand page faults, more than the kernel); `storage` is left empty.
+    static func forward<S: NormScalar>(
+        _ x: [S], rows: Int, channels: Int, groupSize: Int, centered: Bool, eps: S,
+        weight: [S]? = nil, bias: [S]? = nil, keepZ: Bool = true, reusing storage: inout [S]
+    ) -> (y: [S], z: [S], scale: [S], firstNonFinite: Int?, firstOverflow: Int?) {
         let groups = channels / groupSize
         let w = weight ?? [S](repeating: 1, count: channels)
         let b = bias ?? [S](repeating: 0, count: channels)
@@ -27,7 +40,8 @@ enum TokenwiseNormalization {
         var bad: Int?
         var over: Int?
         var z = [S]()
-        let y = [S](unsafeUninitializedCapacity: x.count) { yb, count in
+        var y = RowKernels.output(x.count, reusing: &storage)
+        y.withUnsafeMutableBufferPointer { yb in
             x.withUnsafeBufferPointer { xb in
                 w.withUnsafeBufferPointer { wb in
                     b.withUnsafeBufferPointer { bb in
@@ -50,15 +64,13 @@ enum TokenwiseNormalization {
                                     for r in lo..<hi {
                                         for g in 0..<groups {
                                             let o = r * channels + g * groupSize
-                                            if let s = RowKernels.normalizeGroup(
+                                            if let (s, finite) = RowKernels.normalizeGroup(
                                                 xp + o, groupSize, centered: centered, eps: eps,
                                                 weight: wp + g * groupSize, bias: bp + g * groupSize, y: yp + o,
                                                 z: zp.map { $0 + o })
                                             {
                                                 sp[r * groups + g] = s
-                                                if overflow == nil, !RowKernels.allFinite(yp + o, groupSize) {
-                                                    overflow = o
-                                                }
+                                                if overflow == nil, !finite { overflow = o }
                                                 continue
                                             }
                                             if let i = (0..<groupSize).first(where: { !xp[o + $0].isFinite }) {
@@ -89,7 +101,6 @@ enum TokenwiseNormalization {
                     }
                 }
             }
-            count = x.count
         }
         return (y, z, scale, bad, over)
     }
@@ -161,7 +172,7 @@ enum TokenwiseNormalization {
                                     let s = scale[r * groups + g]
                                     if RowKernels.backwardGroup(
                                         gp + o, zp + o, groupSize, scale: s, centered: centered,
-                                        weight: wp + g * groupSize, dx: dp + o)
+                                        weight: wp + g * groupSize, dx: dp + o) != nil
                                     {
                                         continue
                                     }
@@ -197,15 +208,18 @@ enum TokenwiseNormalization {
     /// `∂L/∂x` as ``backward(_:weight:z:scale:rows:channels:groupSize:centered:)``, and the affine
     /// gradients `Σ_rows ∂L/∂y ⊙ z`, `Σ_rows ∂L/∂y` (over every row, as the authors' code does).
     /// `z` is recomputed exactly as ``forward`` computed it (same path, same operations).
+    /// `dx` is written into `storage`'s buffer as in ``forward(_:rows:channels:groupSize:centered:eps:weight:bias:keepZ:reusing:)``.
     static func backward<S: NormScalar>(
         _ dy: [S], weight: [S], input x: [S], rows: Int, channels: Int, groupSize: Int, centered: Bool, eps: S,
-        scale: [S]
-    ) -> (dx: [S], weight: [S], bias: [S], firstNonFinite: Int?) {
+        scale: [S], reusing storage: inout [S]
+    ) -> (dx: [S], weight: [S], bias: [S], firstNonFinite: Int?, firstOverflowGroup: Int?) {
         let groups = channels / groupSize
         let blocks = (rows + parameterBlock - 1) / parameterBlock
         var partial = [S](repeating: 0, count: blocks * 2 * channels)
         var bad: Int?
-        let dx = [S](unsafeUninitializedCapacity: dy.count) { db, count in
+        var over: Int?
+        var dx = RowKernels.output(dy.count, reusing: &storage)
+        dx.withUnsafeMutableBufferPointer { db in
             dy.withUnsafeBufferPointer { gb in
                 x.withUnsafeBufferPointer { xb in
                     weight.withUnsafeBufferPointer { wb in
@@ -217,9 +231,12 @@ enum TokenwiseNormalization {
                                 let sp = sb.baseAddress!
                                 let dp = db.baseAddress!
                                 let pp = pb.baseAddress!
+                                // Per chunk: the first non-finite dy, and the first group whose dx
+                                // left the range (probed while it is in cache).
                                 let firsts = RowKernels.chunked(blocks, cost: parameterBlock * channels) {
-                                    lo, hi -> Int? in
+                                    lo, hi -> (Int?, Int?) in
                                     var first: Int?
+                                    var overflow: Int?
                                     var work = [S](repeating: 0, count: 3 * groupSize)
                                     work.withUnsafeMutableBufferPointer { wk in
                                         let zs = wk.baseAddress!
@@ -240,19 +257,26 @@ enum TokenwiseNormalization {
                                                             xp + o, groupSize, centered: centered, eps: eps,
                                                             scratch: scratch, z: zs)
                                                     }
-                                                    if !RowKernels.backwardGroup(
+                                                    // The fast path adds to the parameters' partial
+                                                    // sums in its output pass; the others add after.
+                                                    if let finite = RowKernels.backwardGroup(
                                                         gp + o, zs, groupSize, scale: s, centered: centered,
-                                                        weight: wp + c0, dx: dp + o)
+                                                        weight: wp + c0, dx: dp + o, weightGradient: pw + c0,
+                                                        biasGradient: pbias + c0)
                                                     {
-                                                        if let i = (0..<groupSize).first(where: { !gp[o + $0].isFinite }
-                                                        ) {
-                                                            first = first ?? (o + i)
-                                                            (dp + o).initialize(repeating: 0, count: groupSize)
-                                                            continue
-                                                        }
-                                                        carefulBackwardGroup(
-                                                            gp + o, zs, groupSize, scale: s, centered: centered,
-                                                            weight: wp + c0, scratch: scratch, dx: dp + o)
+                                                        if !finite { overflow = overflow ?? o }
+                                                        continue
+                                                    }
+                                                    if let i = (0..<groupSize).first(where: { !gp[o + $0].isFinite }) {
+                                                        first = first ?? (o + i)
+                                                        (dp + o).initialize(repeating: 0, count: groupSize)
+                                                        continue
+                                                    }
+                                                    carefulBackwardGroup(
+                                                        gp + o, zs, groupSize, scale: s, centered: centered,
+                                                        weight: wp + c0, scratch: scratch, dx: dp + o)
+                                                    if !RowKernels.allFinite(dp + o, groupSize) {
+                                                        overflow = overflow ?? o
                                                     }
                                                     RowKernels.accumulateParameterGradients(
                                                         gp + o, zs, groupSize, weight: pw + c0, bias: pbias + c0)
@@ -260,15 +284,15 @@ enum TokenwiseNormalization {
                                             }
                                         }
                                     }
-                                    return first
+                                    return (first, overflow)
                                 }
-                                bad = firsts.compactMap { $0 }.first
+                                bad = firsts.compactMap { $0.0 }.first
+                                over = firsts.compactMap { $0.1 }.first
                             }
                         }
                     }
                 }
             }
-            count = dy.count
         }
         var gw = [S](repeating: 0, count: channels)
         var gbias = [S](repeating: 0, count: channels)
@@ -278,7 +302,7 @@ enum TokenwiseNormalization {
                 gbias[c] += partial[blk * 2 * channels + channels + c]
             }
         }
-        return (dx, gw, gbias, bad)
+        return (dx, gw, gbias, bad, over)
     }
 
     /// `γ ⊙ z + β` again where it overflowed: γ·z can exceed the range where the output does not
@@ -300,11 +324,12 @@ enum TokenwiseNormalization {
     /// range, and affine gradients whose plain sums overflowed (recomputed range-safe from `z`; a typed
     /// error only where the true sum is beyond the range).
     static func checkedGradients<S: NormScalar>(
-        _ r: (dx: [S], weight: [S], bias: [S], firstNonFinite: Int?), dy: TokenBatch<S>, input x: [S],
-        channels: Int, centered: Bool, eps: S
+        _ r: (dx: [S], weight: [S], bias: [S], firstNonFinite: Int?, firstOverflowGroup: Int?), dy: TokenBatch<S>,
+        input x: [S], channels: Int, centered: Bool, eps: S
     ) throws -> NormGradients<S> {
         if let i = r.firstNonFinite { throw NormalizationError.nonFinite(what: "gradOutput", index: i) }
-        if let i = RowKernels.firstNonFinite(r.dx) {
+        // The backward probed every group's dx; the index is looked up only where one overflowed.
+        if let o = r.firstOverflowGroup, let i = RowKernels.firstNonFinite(Array(r.dx[o...])).map({ $0 + o }) {
             throw NormalizationError.nonFinite(what: "input gradient (beyond the range of the type)", index: i)
         }
         var (gw, gb) = (r.weight, r.bias)

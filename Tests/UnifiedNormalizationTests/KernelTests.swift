@@ -170,4 +170,47 @@ struct KernelTests {
             }
         }
     }
+    /// An input gradient beyond Float's range is a typed error naming its first index, wherever
+    /// the row is (rows split across threads included): generated rows with a tiny variance and a
+    /// huge gradient, the expected index from the exact formula evaluated in Double (cases within
+    /// 1% of the threshold are skipped, so rounding cannot decide them; the count is checked).
+    @Test func inputGradientBeyondTheRangeIsReported() throws {
+        var rng = Rng(state: 0x6E_0F10)
+        var decided = 0
+        for trial in 0..<24 {
+            let n = [3, 8, 17, 64, 768][trial % 5]
+            let rows = n == 768 ? 100 : 40
+            let eps: Float = 1e-12
+            var x = (0..<(rows * n)).map { _ in Float.random(in: -2...2, using: &rng) }
+            var dy = (0..<(rows * n)).map { _ in Float.random(in: -1...1, using: &rng) }
+            let r = Int.random(in: 0..<rows, using: &rng)
+            let c = Float(Double.random(in: 1e33...1e35, using: &rng))
+            for k in 0..<n {
+                x[r * n + k] = (Bool.random(using: &rng) ? 1 : -1) * Float.random(in: 0.5e-6...2e-6, using: &rng)
+                dy[r * n + k] = c * Float.random(in: -1...1, using: &rng)
+            }
+            // dx of row r in Double (w = 1): (G − mean G − z·mean(G z)) / s, G = dy.
+            let xr = (0..<n).map { Double(x[r * n + $0]) }
+            let gr = (0..<n).map { Double(dy[r * n + $0]) }
+            let mean = xr.reduce(0, +) / Double(n)
+            let s = (xr.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(n) + Double(eps)).squareRoot()
+            let z = xr.map { ($0 - mean) / s }
+            let mg = gr.reduce(0, +) / Double(n)
+            let mgz = zip(gr, z).reduce(0) { $0 + $1.0 * $1.1 } / Double(n)
+            let dx = (0..<n).map { (gr[$0] - mg - z[$0] * mgz) / s }
+            let big = Double(Float.greatestFiniteMagnitude)
+            guard dx.allSatisfy({ abs(abs($0) / big - 1) > 0.01 }), let k = dx.firstIndex(where: { abs($0) > big })
+            else { continue }
+            decided += 1
+            var ln = try LayerNorm<Float>(channels: n, eps: eps)
+            let (_, cache) = try ln.forwardTraining(TokenBatch(tokens: rows, channels: n, values: x))
+            let g = try TokenBatch(tokens: rows, channels: n, values: dy)
+            #expect(
+                throws: NormalizationError.nonFinite(
+                    what: "input gradient (beyond the range of the type)", index: r * n + k),
+                "trial \(trial), n \(n), row \(r)"
+            ) { try ln.backward(g, cache: cache) }
+        }
+        #expect(decided >= 12, "only \(decided) of 24 generated cases were clear of the threshold")
+    }
 }

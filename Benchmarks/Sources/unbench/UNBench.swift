@@ -72,7 +72,12 @@ enum UNBench {
         for _ in 0..<8 { _ = try unTrain.forwardTraining(x) }
         let unInfer = unTrain
         var lnTrain = layerNorm
+        var rmsTrain = rmsNorm
         var sink: Float = 0
+        // Buffers a client keeps across calls for the `into:` forms (no allocation per call).
+        var yOut = x
+        var gradients = NormGradients(input: x, weight: [], bias: [])
+        var yOut2 = x
 
         /// A measured operation: `tensors` is the nominal number of tensor passes (reads + writes) it
         /// must make at the least; a memory copy makes 2 (one read, one write).
@@ -90,6 +95,24 @@ enum UNBench {
             },
             Case(name: "UN inference map (per-channel affine)", tensors: 2) {
                 sink += try unInfer.forwardInference(x).values[0]
+            },
+            Case(name: "LayerNorm forward (inference), output reused", tensors: 2) {
+                try layerNorm.forwardInference(x, into: &yOut)
+                sink += yOut.values[0]
+            },
+            Case(name: "RMSNorm forward (inference), output reused", tensors: 2) {
+                try rmsNorm.forwardInference(x, into: &yOut2)
+                sink += yOut2.values[0]
+            },
+            Case(name: "LayerNorm training forward + backward, buffers reused", tensors: 5) {
+                let cache = try lnTrain.forwardTraining(x, into: &yOut)
+                try lnTrain.backward(dy, cache: cache, into: &gradients)
+                sink += yOut.values[0] + gradients.input.values[0]
+            },
+            Case(name: "RMSNorm training forward + backward, buffers reused", tensors: 5) {
+                let cache = try rmsTrain.forwardTraining(x, into: &yOut2)
+                try rmsTrain.backward(dy, cache: cache, into: &gradients)
+                sink += yOut2.values[0] + gradients.input.values[0]
             },
             Case(name: "LayerNorm training forward + backward", tensors: 5) {
                 let (y, cache) = try lnTrain.forwardTraining(x)
