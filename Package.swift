@@ -29,9 +29,12 @@ let package = Package(
         // The normalization layers, their hand-derived backward passes and inference-time fusion.
         .target(
             name: "UnifiedNormalization",
-            dependencies: [.product(name: "RealModule", package: "swift-numerics")],
+            dependencies: [.product(name: "RealModule", package: "swift-numerics"), "CVectorKernels"],
             exclude: ["README.md"],
             swiftSettings: strict),
+        // 256-bit forms of the normalization kernels' fast paths, chosen at run time (AVX2 through a
+        // function attribute: no build flag), bit-identical to the Swift forms.
+        .target(name: "CVectorKernels"),
         // Finite-difference derivative checking; depends on nothing of this project.
         .target(name: "GradientCheck", exclude: ["README.md"], swiftSettings: strict),
         // One-call integration of GradientCheck with Swift Testing.

@@ -1,3 +1,4 @@
+import CVectorKernels
 import Dispatch
 
 #if canImport(Glibc)
@@ -50,6 +51,17 @@ enum RowKernels {
 
     /// A limit set by ``KernelThreads/withLimit(_:_:)`` for the current task, if any.
     @TaskLocal static var limit: Int?
+
+    /// Whether the processor runs the 256-bit (AVX2) forms of the fast paths (`CVectorKernels`):
+    /// checked once; `UN_PORTABLE_KERNELS` in the environment turns them off for the process.
+    static let wideAvailable: Bool = cvk_avx2_available() != 0 && getenv("UN_PORTABLE_KERNELS") == nil
+
+    /// Set to `true` for the current task to run the portable Swift forms only (how the tests
+    /// compare the two forms, and how a benchmark measures one against the other).
+    @TaskLocal static var portableOnly = false
+
+    /// Whether the kernels called now use the 256-bit forms (read once per layer call).
+    static var wide: Bool { wideAvailable && !portableOnly }
 
     /// Threads the kernels use now.
     static var threads: Int { min(available, max(limit ?? available, 1)) }
@@ -108,7 +120,13 @@ enum RowKernels {
     /// `Σ x_k` over `n` entries, in four `SIMD8` accumulators (32 independent lanes, so that the
     /// additions are not serialized on one register's latency), then the tail.
     @inline(__always)
-    static func laneSum<S: NormScalar>(_ x: UnsafePointer<S>, _ n: Int) -> S {
+    static func laneSum<S: NormScalar>(_ x: UnsafePointer<S>, _ n: Int, wide: Bool) -> S {
+        if wide, S.self == Float.self {
+            return S(cvk_lane_sum_f32(UnsafeRawPointer(x).assumingMemoryBound(to: Float.self), n))
+        }
+        if wide, S.self == Double.self {
+            return S(cvk_lane_sum_f64(UnsafeRawPointer(x).assumingMemoryBound(to: Double.self), n))
+        }
         var (a0, a1, a2, a3) = (SIMD8<S>(), SIMD8<S>(), SIMD8<S>(), SIMD8<S>())
         var k = 0
         while k + 32 <= n {
@@ -132,7 +150,13 @@ enum RowKernels {
 
     /// `Σ (x_k − m)²` over `n` entries, in the lanes of ``laneSum(_:_:)``.
     @inline(__always)
-    static func laneSquares<S: NormScalar>(_ x: UnsafePointer<S>, _ n: Int, minus m: S) -> S {
+    static func laneSquares<S: NormScalar>(_ x: UnsafePointer<S>, _ n: Int, minus m: S, wide: Bool) -> S {
+        if wide, let mf = m as? Float {
+            return S(cvk_lane_squares_f32(UnsafeRawPointer(x).assumingMemoryBound(to: Float.self), n, mf))
+        }
+        if wide, let md = m as? Double {
+            return S(cvk_lane_squares_f64(UnsafeRawPointer(x).assumingMemoryBound(to: Double.self), n, md))
+        }
         let mv = SIMD8<S>(repeating: m)
         var (a0, a1, a2, a3) = (SIMD8<S>(), SIMD8<S>(), SIMD8<S>(), SIMD8<S>())
         var k = 0
@@ -161,6 +185,32 @@ enum RowKernels {
         return sum
     }
 
+    /// The vector part of ``normalizeGroup``'s output pass in the 256-bit form; whether every `y`
+    /// written is finite, or `nil` for a scalar type without one.
+    @inline(__always)
+    static func wideWrite<S: NormScalar>(
+        _ x: UnsafePointer<S>, _ n: Int, mean: S, inv: S, _ w: UnsafePointer<S>, _ b: UnsafePointer<S>,
+        _ y: UnsafeMutablePointer<S>?, _ z: UnsafeMutablePointer<S>?
+    ) -> Bool? {
+        func p<T>(_ q: UnsafePointer<S>, _: T.Type) -> UnsafePointer<T> {
+            UnsafeRawPointer(q).assumingMemoryBound(to: T.self)
+        }
+        func m<T>(_ q: UnsafeMutablePointer<S>?, _: T.Type) -> UnsafeMutablePointer<T>? {
+            q.map { UnsafeMutableRawPointer($0).assumingMemoryBound(to: T.self) }
+        }
+        if let mf = mean as? Float, let invf = inv as? Float {
+            return cvk_normalize_write_f32(
+                p(x, Float.self), n, mf, invf, p(w, Float.self), p(b, Float.self), m(y, Float.self), m(z, Float.self))
+                != 0
+        }
+        if let md = mean as? Double, let invd = inv as? Double {
+            return cvk_normalize_write_f64(
+                p(x, Double.self), n, md, invd, p(w, Double.self), p(b, Double.self), m(y, Double.self),
+                m(z, Double.self)) != 0
+        }
+        return nil
+    }
+
     /// One group of `n` entries at `x`: `z = (x − mean)/s` (`mean = 0` unless `centered`),
     /// `y = w ⊙ z + b`; writes `y` (and `z` when non-nil), returns `s` and whether every `y` is
     /// finite (`true` when `y` is nil), or `nil` where the fast path cannot vouch for the result
@@ -172,16 +222,16 @@ enum RowKernels {
     @inline(__always)
     static func normalizeGroup<S: NormScalar>(
         _ x: UnsafePointer<S>, _ n: Int, centered: Bool, eps: S, weight w: UnsafePointer<S>,
-        bias b: UnsafePointer<S>, y: UnsafeMutablePointer<S>?, z: UnsafeMutablePointer<S>?
+        bias b: UnsafePointer<S>, y: UnsafeMutablePointer<S>?, z: UnsafeMutablePointer<S>?, wide: Bool = false
     ) -> (scale: S, outputFinite: Bool)? {
         let v = n - n % 8
         var mean: S = 0
         if centered {
-            let sum = laneSum(x, n)
+            let sum = laneSum(x, n, wide: wide)
             guard sum.isFinite else { return nil }
             mean = sum / S(n)
         }
-        let m2 = laneSquares(x, n, minus: mean) / S(n)
+        let m2 = laneSquares(x, n, minus: mean, wide: wide) / S(n)
         let s2 = m2 + eps
         guard m2.isFinite, s2.isFinite, clearOfUnderflow(s2, n) else { return nil }
         let s = s2.squareRoot()
@@ -191,7 +241,11 @@ enum RowKernels {
         var probe = SIMD8<S>()
         var tail: S = 0
         var k = 0
-        switch (y, z) {
+        if wide, v > 0, let wideFinite = wideWrite(x, n, mean: mean, inv: inv, w, b, y, z) {
+            k = v
+            if !wideFinite { tail = .nan }
+        }
+        switch (k < v ? y : nil, k < v ? z : nil) {
         case (let y?, nil):
             while k < v {
                 let yk = load(w + k) * ((load(x + k) - mv) * iv) + load(b + k)
@@ -214,7 +268,7 @@ enum RowKernels {
                 k += 8
             }
         case (nil, nil):
-            k = v
+            k = max(k, v)
         }
         while k < n {
             let zk = (x[k] - mean) * inv
@@ -339,6 +393,7 @@ enum RowKernels {
                         let ap = ab.baseAddress!
                         let bp = bb.baseAddress!
                         let v = c - c % 8
+                        let wide = RowKernels.wide
                         let flags = chunked(rows, cost: c) { lo, hi -> Bool in
                             // y − y is 0 for every finite y and NaN otherwise: a finiteness check
                             // that vectorizes with the map itself. A non-finite input gives a
@@ -349,6 +404,10 @@ enum RowKernels {
                                 let xr = xp + r * c
                                 let yr = op + r * c
                                 var k = 0
+                                if wide, v > 0, let finite = wideAffine(xr, c, ap, bp, yr) {
+                                    k = v
+                                    if !finite { tail = .nan }
+                                }
                                 while k < v {
                                     let yv = load(ap + k) * load(xr + k) + load(bp + k)
                                     probe += yv - yv
@@ -380,6 +439,28 @@ enum RowKernels {
             count = x.count
         }
         return (out, bad, overflow)
+    }
+
+    /// The vector part of one row of ``channelAffine(_:rows:channels:scale:shift:)`` in the 256-bit
+    /// form; whether every `y` written is finite, or `nil` for a scalar type without one.
+    @inline(__always)
+    static func wideAffine<S: NormScalar>(
+        _ x: UnsafePointer<S>, _ c: Int, _ a: UnsafePointer<S>, _ b: UnsafePointer<S>, _ y: UnsafeMutablePointer<S>
+    ) -> Bool? {
+        func p<T>(_ q: UnsafePointer<S>, _: T.Type) -> UnsafePointer<T> {
+            UnsafeRawPointer(q).assumingMemoryBound(to: T.self)
+        }
+        let yr = UnsafeMutableRawPointer(y)
+        if S.self == Float.self {
+            return cvk_channel_affine_f32(
+                p(x, Float.self), c, p(a, Float.self), p(b, Float.self), yr.assumingMemoryBound(to: Float.self)) != 0
+        }
+        if S.self == Double.self {
+            return cvk_channel_affine_f64(
+                p(x, Double.self), c, p(a, Double.self), p(b, Double.self), yr.assumingMemoryBound(to: Double.self))
+                != 0
+        }
+        return nil
     }
 
     /// `2·√(Σ v_i²)`, an upper bound on `max |v_i|` (∞ when the sum overflows), in 8 lanes.

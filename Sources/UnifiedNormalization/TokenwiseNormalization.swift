@@ -41,6 +41,7 @@ enum TokenwiseNormalization {
         var over: Int?
         var z = [S]()
         var y = RowKernels.output(x.count, reusing: &storage)
+        let wide = RowKernels.wide
         y.withUnsafeMutableBufferPointer { yb in
             x.withUnsafeBufferPointer { xb in
                 w.withUnsafeBufferPointer { wb in
@@ -67,7 +68,7 @@ enum TokenwiseNormalization {
                                             if let (s, finite) = RowKernels.normalizeGroup(
                                                 xp + o, groupSize, centered: centered, eps: eps,
                                                 weight: wp + g * groupSize, bias: bp + g * groupSize, y: yp + o,
-                                                z: zp.map { $0 + o })
+                                                z: zp.map { $0 + o }, wide: wide)
                                             {
                                                 sp[r * groups + g] = s
                                                 if overflow == nil, !finite { overflow = o }
@@ -219,6 +220,8 @@ enum TokenwiseNormalization {
         var bad: Int?
         var over: Int?
         var dx = RowKernels.output(dy.count, reusing: &storage)
+        // The same form as the forward that made `scale`, so that `z` is recomputed bit for bit.
+        let wide = RowKernels.wide
         dx.withUnsafeMutableBufferPointer { db in
             dy.withUnsafeBufferPointer { gb in
                 x.withUnsafeBufferPointer { xb in
@@ -251,7 +254,7 @@ enum TokenwiseNormalization {
                                                     let s = sp[r * groups + g]
                                                     if RowKernels.normalizeGroup(
                                                         xp + o, groupSize, centered: centered, eps: eps, weight: wp,
-                                                        bias: wp, y: nil, z: zs) == nil
+                                                        bias: wp, y: nil, z: zs, wide: wide) == nil
                                                     {
                                                         _ = carefulGroup(
                                                             xp + o, groupSize, centered: centered, eps: eps,
