@@ -34,7 +34,7 @@ let package = Package(
             swiftSettings: strict),
         // 256-bit forms of the normalization kernels' fast paths, chosen at run time (AVX2 through a
         // function attribute: no build flag), bit-identical to the Swift forms.
-        .target(name: "CVectorKernels"),
+        .target(name: "CVectorKernels", exclude: ["README.md"]),
         // Finite-difference derivative checking; depends on nothing of this project.
         .target(name: "GradientCheck", exclude: ["README.md"], swiftSettings: strict),
         // One-call integration of GradientCheck with Swift Testing.
