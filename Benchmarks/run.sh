@@ -30,6 +30,12 @@ swift build -c release --product unbench --scratch-path .build-cmo -Xswiftc -cro
 UN_THREADS=1 .build-cmo/release/unbench --json "$out/unbench-cmo-1thread.json" > "$out/unbench-cmo-1thread.md"
 UN_THREADS=1 MALLOC_TRIM_THRESHOLD_=1000000000 MALLOC_MMAP_THRESHOLD_=1000000000 \
     .build-cmo/release/unbench --json "$out/unbench-cmo-keepmem-1thread.json" > "$out/unbench-cmo-keepmem-1thread.md"
+# Plain and CMO binaries alternately, five times each: the time ratio of the two builds from pairs
+# measured minutes apart, not from two runs far apart on a machine whose load drifts.
+for i in 1 2 3 4 5; do
+    UN_THREADS=1 .build/release/unbench --json "$out/pair-plain-$i.json" > /dev/null
+    UN_THREADS=1 .build-cmo/release/unbench --json "$out/pair-cmo-$i.json" > /dev/null
+done
 swift package benchmark --no-progress > "$out/ordo-benchmark.txt" 2>&1 || echo "ordo-one/benchmark failed: see $out/ordo-benchmark.txt"
 if python3 -c "import torch" 2>/dev/null; then
     for t in 1 2; do

@@ -22,7 +22,8 @@ targets = {"LayerNorm forward (inference)": 0.5, "LayerNorm forward (inference),
            "UN inference map (per-channel affine)": 0.7, "LayerNorm training forward + backward": 0.3,
            "LayerNorm training forward + backward, buffers reused": 0.3,
            "RMSNorm training forward + backward, buffers reused": 0.3,
-           "UN training forward + backward": 0.3}
+           "UN inference map (per-channel affine), output reused": 0.7,
+           "UN training forward + backward": 0.3, "UN training forward + backward, buffers reused": 0.3}
 print(open(os.path.join(d, "machine.txt")).read())
 print("Ratio to a memory copy of the same bytes in the same run (median over rounds, [min, max]); "
       "the target is the issue's.\n")
@@ -35,14 +36,30 @@ for op, tgt in targets.items():
         cells.append("%.3g [%.3g, %.3g], %.3g ms" % (m["ratio"]["median"], m["ratio"]["min"], m["ratio"]["max"],
                                                      m["medianSeconds"] * 1e3) if m else "—")
     print("| %s | ≥ %.1f | %s |" % (op, tgt, " | ".join(cells)))
+pairs = [(load("pair-plain-%d.json" % i), load("pair-cmo-%d.json" % i)) for i in range(1, 6)]
+pairs = [(p, c) for p, c in pairs if p and c]
+if pairs:
+    print("\nA client's plain release build against the same source fully specialized (-cross-module-optimization), "
+          "1 thread, time ratio plain ÷ CMO (target ≤ 1.2), median over %d pairs of runs made one after the other "
+          "[min, max]:\n" % len(pairs))
+    for x in pairs[0][0]["results"]:
+        rs = []
+        for p, c in pairs:
+            a = next((z for z in p["results"] if z["name"] == x["name"]), None)
+            b = next((z for z in c["results"] if z["name"] == x["name"]), None)
+            if a and b:
+                rs.append(a["medianSeconds"] / b["medianSeconds"])
+        rs.sort()
+        if rs:
+            print("- %s: %.3g [%.3g, %.3g]" % (x["name"], rs[len(rs) // 2], rs[0], rs[-1]))
 for label, pa, ca in [("", "unbench-1thread.json", "unbench-cmo-1thread.json"),
                       (", both with glibc keeping freed memory (no page-fault noise)",
                        "unbench-keepmem-1thread.json", "unbench-cmo-keepmem-1thread.json")]:
     plain, cmo = load(pa), load(ca)
     if not (plain and cmo):
         continue
-    print("\nA client's plain release build against the same source fully specialized (-cross-module-optimization), "
-          "1 thread%s, time ratio (target ≤ 1.2):\n" % label)
+    print("\nThe same, from the single runs above (made minutes apart: machine drift included), "
+          "1 thread%s, time ratio:\n" % label)
     for x in plain["results"]:
         y = next((z for z in cmo["results"] if z["name"] == x["name"]), None)
         if y:

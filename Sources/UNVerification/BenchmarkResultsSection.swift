@@ -23,7 +23,11 @@ public struct BenchmarkResultsSection: ReportSectionBuilder {
     static let targets: [String: Double] = [
         "LayerNorm forward (inference)": 0.5, "RMSNorm forward (inference)": 0.5,
         "UN inference map (per-channel affine)": 0.7, "LayerNorm training forward + backward": 0.3,
-        "UN training forward + backward": 0.3,
+        "UN training forward + backward": 0.3, "LayerNorm forward (inference), output reused": 0.5,
+        "RMSNorm forward (inference), output reused": 0.5, "LayerNorm training forward + backward, buffers reused": 0.3,
+        "RMSNorm training forward + backward, buffers reused": 0.3,
+        "UN inference map (per-channel affine), output reused": 0.7,
+        "UN training forward + backward, buffers reused": 0.3,
     ]
 
     public func build(_ context: ReportContext) throws -> ReportSection {

@@ -19,8 +19,26 @@ public struct ChannelAffine<Scalar: NormScalar>: Sendable, Equatable {
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func apply(_ x: TokenBatch<Scalar>) throws -> TokenBatch<Scalar> {
+        var storage = [Scalar]()
+        return try apply(x, reusing: &storage)
+    }
+
+    /// ``apply(_:)`` writing into `output`'s buffer where it has as many entries as `x` and is not
+    /// shared (no allocation); on return `output` has `x`'s shape and mask.
+    /// - Throws: as ``apply(_:)``; `output`'s values are then unspecified.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    public func apply(_ x: TokenBatch<Scalar>, into output: inout TokenBatch<Scalar>) throws {
+        do { output = try apply(x, reusing: &output.values) } catch {
+            output.restoreCount()
+            throw error
+        }
+    }
+
+    func apply(_ x: TokenBatch<Scalar>, reusing storage: inout [Scalar]) throws -> TokenBatch<Scalar> {
         try x.validatedShape(channels: channels)
-        let r = RowKernels.channelAffine(x.values, rows: x.rows, channels: channels, scale: scale, shift: shift)
+        let r = RowKernels.channelAffine(
+            x.values, rows: x.rows, channels: channels, scale: scale, shift: shift, reusing: &storage)
         if let i = r.firstNonFinite { throw NormalizationError.nonFinite(what: "input", index: i) }
         if let i = r.firstOverflow {
             throw NormalizationError.nonFinite(what: "output (beyond the range of the type)", index: i)

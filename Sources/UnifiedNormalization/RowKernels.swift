@@ -382,9 +382,18 @@ enum RowKernels {
     static func channelAffine<S: NormScalar>(_ x: [S], rows: Int, channels c: Int, scale a: [S], shift b: [S])
         -> (values: [S], firstNonFinite: Int?, firstOverflow: Int?)
     {
+        var storage = [S]()
+        return channelAffine(x, rows: rows, channels: c, scale: a, shift: b, reusing: &storage)
+    }
+
+    /// The same, written into `storage`'s buffer where it fits (see ``output(_:reusing:)``).
+    static func channelAffine<S: NormScalar>(
+        _ x: [S], rows: Int, channels c: Int, scale a: [S], shift b: [S], reusing storage: inout [S]
+    ) -> (values: [S], firstNonFinite: Int?, firstOverflow: Int?) {
         var bad: Int?
         var overflow: Int?
-        let out = [S](unsafeUninitializedCapacity: x.count) { out, count in
+        var result = output(x.count, reusing: &storage)
+        result.withUnsafeMutableBufferPointer { out in
             x.withUnsafeBufferPointer { xb in
                 a.withUnsafeBufferPointer { ab in
                     b.withUnsafeBufferPointer { bb in
@@ -436,9 +445,8 @@ enum RowKernels {
                     }
                 }
             }
-            count = x.count
         }
-        return (out, bad, overflow)
+        return (result, bad, overflow)
     }
 
     /// The vector part of one row of ``channelAffine(_:rows:channels:scale:shift:)`` in the 256-bit
@@ -717,9 +725,17 @@ extension RowKernels {
     static func channelNormalize<S: NormScalar>(
         _ x: [S], rows: Int, channels c: Int, divisor s: [S], weight w: [S], bias b: [S]
     ) -> (z: [S], y: [S]) {
-        var y = [S]()
+        var storage = [S]()
+        return channelNormalize(x, rows: rows, channels: c, divisor: s, weight: w, bias: b, reusing: &storage)
+    }
+
+    /// The same, `y` written into `storage`'s buffer where it fits (see ``output(_:reusing:)``).
+    static func channelNormalize<S: NormScalar>(
+        _ x: [S], rows: Int, channels c: Int, divisor s: [S], weight w: [S], bias b: [S], reusing storage: inout [S]
+    ) -> (z: [S], y: [S]) {
+        var y = output(x.count, reusing: &storage)
         let z = [S](unsafeUninitializedCapacity: x.count) { zb, zc in
-            y = [S](unsafeUninitializedCapacity: x.count) { yb, yc in
+            y.withUnsafeMutableBufferPointer { yb in
                 x.withUnsafeBufferPointer { xb in
                     s.withUnsafeBufferPointer { sb in
                         w.withUnsafeBufferPointer { wb in
@@ -747,7 +763,6 @@ extension RowKernels {
                         }
                     }
                 }
-                yc = x.count
             }
             zc = x.count
         }
@@ -786,7 +801,18 @@ extension RowKernels {
     static func channelCorrect<S: NormScalar>(
         _ g: [S], _ z: [S], rows: Int, channels c: Int, correction corr: [S], divisor s: [S], mask: [Bool]?
     ) -> [S] {
-        [S](unsafeUninitializedCapacity: g.count) { ob, count in
+        var storage = [S]()
+        return channelCorrect(
+            g, z, rows: rows, channels: c, correction: corr, divisor: s, mask: mask, reusing: &storage)
+    }
+
+    /// The same, written into `storage`'s buffer where it fits (see ``output(_:reusing:)``).
+    static func channelCorrect<S: NormScalar>(
+        _ g: [S], _ z: [S], rows: Int, channels c: Int, correction corr: [S], divisor s: [S], mask: [Bool]?,
+        reusing storage: inout [S]
+    ) -> [S] {
+        var out = output(g.count, reusing: &storage)
+        out.withUnsafeMutableBufferPointer { ob in
             g.withUnsafeBufferPointer { gb in
                 z.withUnsafeBufferPointer { zb in
                     corr.withUnsafeBufferPointer { cb in
@@ -818,8 +844,8 @@ extension RowKernels {
                     }
                 }
             }
-            count = g.count
         }
+        return out
     }
 
     /// `dx = (dy ⊙ a[c] − corr[c]·z) / s[c]` on every row: `channelScale` and `channelCorrect` fused,
@@ -827,7 +853,18 @@ extension RowKernels {
     static func channelCorrectScaled<S: NormScalar>(
         _ dy: [S], _ z: [S], rows: Int, channels c: Int, scale a: [S], correction corr: [S], divisor s: [S]
     ) -> [S] {
-        [S](unsafeUninitializedCapacity: dy.count) { ob, count in
+        var storage = [S]()
+        return channelCorrectScaled(
+            dy, z, rows: rows, channels: c, scale: a, correction: corr, divisor: s, reusing: &storage)
+    }
+
+    /// The same, written into `storage`'s buffer where it fits (see ``output(_:reusing:)``).
+    static func channelCorrectScaled<S: NormScalar>(
+        _ dy: [S], _ z: [S], rows: Int, channels c: Int, scale a: [S], correction corr: [S], divisor s: [S],
+        reusing storage: inout [S]
+    ) -> [S] {
+        var out = output(dy.count, reusing: &storage)
+        out.withUnsafeMutableBufferPointer { ob in
             dy.withUnsafeBufferPointer { db in
                 z.withUnsafeBufferPointer { zb in
                     corr.withUnsafeBufferPointer { cb in
@@ -854,8 +891,8 @@ extension RowKernels {
                     }
                 }
             }
-            count = dy.count
         }
+        return out
     }
 
     /// Per channel over every row: `Σ dy ⊙ (a[c]·z)` and `Σ dy` (`a = 1`: the plain affine gradients).

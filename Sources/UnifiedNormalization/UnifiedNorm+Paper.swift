@@ -28,7 +28,9 @@ extension UnifiedNorm {
         return (gm, ones, .smoothed)
     }
 
-    mutating func paperBackward(_ dy: TokenBatch<Scalar>, cache: Cache, exact: Bool) -> NormGradients<Scalar> {
+    mutating func paperBackward(
+        _ dy: TokenBatch<Scalar>, cache: Cache, exact: Bool, reusing storage: inout [Scalar]
+    ) -> NormGradients<Scalar> {
         let mbp = configuration.backwardWindow
         let t = cache.iteration
         let g = AffineOutput.scaledGradient(dy, weight: weight)
@@ -64,7 +66,8 @@ extension UnifiedNorm {
         }
         let s = cache.variance.map { RowKernels.rootOfSum($0, eps) }
         let dx = RowKernels.channelCorrect(
-            g, cache.z, rows: dy.rows, channels: channels, correction: psi, divisor: s, mask: dy.padMask)
+            g, cache.z, rows: dy.rows, channels: channels, correction: psi, divisor: s, mask: dy.padMask,
+            reusing: &storage)
         let p = AffineOutput.parameterGradients(dy, z: cache.z)
         return NormGradients(input: dy.withUnchecked(values: dx), weight: p.weight, bias: p.bias)
     }

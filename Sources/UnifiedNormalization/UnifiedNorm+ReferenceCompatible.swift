@@ -58,7 +58,9 @@ extension UnifiedNorm {
         return (variance, r, skip ? .skip : (useCurrent ? .current : .smoothed))
     }
 
-    mutating func referenceBackward(_ dy: TokenBatch<Scalar>, cache: Cache) -> NormGradients<Scalar> {
+    mutating func referenceBackward(
+        _ dy: TokenBatch<Scalar>, cache: Cache, reusing storage: inout [Scalar]
+    ) -> NormGradients<Scalar> {
         let mbp = configuration.backwardWindow
         let d = deviations
         let t = d.contains(.counterAfterStep) ? cache.iteration - 1 : cache.iteration
@@ -103,9 +105,11 @@ extension UnifiedNorm {
         let dx =
             overReal
             ? RowKernels.channelCorrect(
-                g, cache.z, rows: dy.rows, channels: channels, correction: corr, divisor: s, mask: nil)
+                g, cache.z, rows: dy.rows, channels: channels, correction: corr, divisor: s, mask: nil,
+                reusing: &storage)
             : RowKernels.channelCorrectScaled(
-                dy.values, cache.z, rows: dy.rows, channels: channels, scale: a, correction: corr, divisor: s)
+                dy.values, cache.z, rows: dy.rows, channels: channels, scale: a, correction: corr, divisor: s,
+                reusing: &storage)
         // Item 7: the weight gradient uses r ⊙ z: Σ ∂L/∂Y ⊙ r z = r Σ ∂L/∂Y ⊙ z.
         let gw =
             d.contains(.weightGradientWithoutCompensation)

@@ -227,6 +227,46 @@ public struct UnifiedNorm<Scalar: NormScalar>: NormalizationLayer {
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public mutating func forwardTraining(_ x: TokenBatch<Scalar>) throws -> (output: TokenBatch<Scalar>, cache: Cache) {
+        var storage = [Scalar]()
+        return try forwardTraining(x, reusing: &storage)
+    }
+
+    /// ``forwardTraining(_:)`` writing `y` into `output`'s buffer where it fits and is not shared
+    /// (`z`, kept by the cache, is a new array each step).
+    /// - Returns: the cache for ``backward(_:cache:)``.
+    /// - Throws: as ``forwardTraining(_:)``; the layer is then unchanged and `output`'s values unspecified.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    public mutating func forwardTraining(_ x: TokenBatch<Scalar>, into output: inout TokenBatch<Scalar>) throws
+        -> Cache
+    {
+        do {
+            let (y, cache) = try forwardTraining(x, reusing: &output.values)
+            output = y
+            return cache
+        } catch {
+            output.restoreCount()
+            throw error
+        }
+    }
+
+    /// ``backward(_:cache:)`` writing `∂L/∂X` into `gradients.input`'s buffer where it fits and is
+    /// not shared.
+    /// - Throws: as ``backward(_:cache:)``; the gradient state is then unchanged and the values unspecified.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    public mutating func backward(
+        _ dy: TokenBatch<Scalar>, cache: Cache, into gradients: inout NormGradients<Scalar>
+    ) throws {
+        do { gradients = try backward(dy, cache: cache, reusing: &gradients.input.values) } catch {
+            gradients.input.restoreCount()
+            throw error
+        }
+    }
+
+    private mutating func forwardTraining(_ x: TokenBatch<Scalar>, reusing storage: inout [Scalar]) throws -> (
+        output: TokenBatch<Scalar>, cache: Cache
+    ) {
         try x.validatedForStatistics(channels: channels)
         // σ² = mean x² over the real tokens, summed in Double (range-safe; see columnMoments).
         let x2 = RowKernels.columnMoments(
@@ -239,15 +279,17 @@ public struct UnifiedNorm<Scalar: NormScalar>: NormalizationLayer {
         }
         // Atomic: a step that throws (a statistic or output beyond the range) leaves the layer as it was.
         let saved = self
-        do { return try forwardTrainingStep(x, x2) } catch {
+        do { return try forwardTrainingStep(x, x2, reusing: &storage) } catch {
             self = saved
             throw error
         }
     }
 
-    private mutating func forwardTrainingStep(_ x: TokenBatch<Scalar>, _ x2: [Scalar]) throws -> (
-        output: TokenBatch<Scalar>, cache: Cache
-    ) {
+    private mutating func forwardTrainingStep(_ x: TokenBatch<Scalar>, _ x2: [Scalar], reusing storage: inout [Scalar])
+        throws -> (
+            output: TokenBatch<Scalar>, cache: Cache
+        )
+    {
         iters += 1
         let step: (variance: [Scalar], r: [Scalar], regime: UnifiedNormRegime)
         switch mode {
@@ -260,7 +302,7 @@ public struct UnifiedNorm<Scalar: NormScalar>: NormalizationLayer {
         }
         let s = step.variance.map { RowKernels.rootOfSum($0, eps) }
         var (z, y) = RowKernels.channelNormalize(
-            x.values, rows: x.rows, channels: channels, divisor: s, weight: weight, bias: bias)
+            x.values, rows: x.rows, channels: channels, divisor: s, weight: weight, bias: bias, reusing: &storage)
         if RowKernels.firstNonFinite(y) != nil {
             // γ·z can overflow where γ·z + β does not: those entries again, halved (multiplyAdd).
             for i in y.indices where !y[i].isFinite {
@@ -285,6 +327,13 @@ public struct UnifiedNorm<Scalar: NormScalar>: NormalizationLayer {
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public mutating func backward(_ dy: TokenBatch<Scalar>, cache: Cache) throws -> NormGradients<Scalar> {
+        var storage = [Scalar]()
+        return try backward(dy, cache: cache, reusing: &storage)
+    }
+
+    private mutating func backward(_ dy: TokenBatch<Scalar>, cache: Cache, reusing storage: inout [Scalar]) throws
+        -> NormGradients<Scalar>
+    {
         guard dy.shape == cache.shape else {
             throw NormalizationError.staleCache(reason: "gradient shape \(dy.shape) vs forward \(cache.shape)")
         }
@@ -299,7 +348,7 @@ public struct UnifiedNorm<Scalar: NormScalar>: NormalizationLayer {
             dy.values, weight: weight, z: cache.z, rows: dy.rows, state: [emaGz, bufferGz])
         let saved = (emaGz, bufferGz)
         guard k > 0 else {
-            do { return try GradientScaling.scaled(backwardCore(dy, cache: cache), 0) } catch {
+            do { return try GradientScaling.scaled(backwardCore(dy, cache: cache, reusing: &storage), 0) } catch {
                 (emaGz, bufferGz) = saved
                 throw error
             }
@@ -308,7 +357,7 @@ public struct UnifiedNorm<Scalar: NormScalar>: NormalizationLayer {
         bufferGz = GradientScaling.scaled(bufferGz, -k)
         do {
             let scaled = dy.withUnchecked(values: GradientScaling.scaled(dy.values, -k))
-            let g = try GradientScaling.scaled(backwardCore(scaled, cache: cache), k)
+            let g = try GradientScaling.scaled(backwardCore(scaled, cache: cache, reusing: &storage), k)
             let ema = GradientScaling.scaled(emaGz, k)
             let buffer = GradientScaling.scaled(bufferGz, k)
             if let c = (ema + buffer).firstIndex(where: { !$0.isFinite }) {
@@ -322,10 +371,12 @@ public struct UnifiedNorm<Scalar: NormScalar>: NormalizationLayer {
         }
     }
 
-    private mutating func backwardCore(_ dy: TokenBatch<Scalar>, cache: Cache) -> NormGradients<Scalar> {
+    private mutating func backwardCore(_ dy: TokenBatch<Scalar>, cache: Cache, reusing storage: inout [Scalar])
+        -> NormGradients<Scalar>
+    {
         switch mode {
-        case .referenceCompatible: return referenceBackward(dy, cache: cache)
-        case .paper(let g): return paperBackward(dy, cache: cache, exact: g == .exact)
+        case .referenceCompatible: return referenceBackward(dy, cache: cache, reusing: &storage)
+        case .paper(let g): return paperBackward(dy, cache: cache, exact: g == .exact, reusing: &storage)
         }
     }
 
@@ -333,6 +384,14 @@ public struct UnifiedNorm<Scalar: NormScalar>: NormalizationLayer {
     @_specialize(where Scalar == Double)
     public func forwardInference(_ x: TokenBatch<Scalar>) throws -> TokenBatch<Scalar> {
         try inferenceAffine().apply(x)
+    }
+
+    /// ``forwardInference(_:)`` writing into `output`'s buffer where it fits and is not shared.
+    /// - Throws: as ``forwardInference(_:)``; `output`'s values are then unspecified.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    public func forwardInference(_ x: TokenBatch<Scalar>, into output: inout TokenBatch<Scalar>) throws {
+        try inferenceAffine().apply(x, into: &output)
     }
 
     /// `a = γ / sqrt(runningVar + ε)`, `b = β`.

@@ -55,6 +55,15 @@ struct ReusingOutputTests {
             #expect(out == yRef, "seed \(seed), trial \(trial): training output")
             try trained.backward(dy, cache: cache, into: &gradients)
             #expect(gradients == gRef, "seed \(seed), trial \(trial): gradients")
+            if reuses {
+                // A second step writes into the same two buffers.
+                let (yAddress, gAddress) = (Self.address(out.values), Self.address(gradients.input.values))
+                let cache2 = try trained.forwardTraining(x, into: &out)
+                try trained.backward(dy, cache: cache2, into: &gradients)
+                #expect(Self.address(out.values) == yAddress, "seed \(seed), trial \(trial): output not reused")
+                #expect(
+                    Self.address(gradients.input.values) == gAddress, "seed \(seed), trial \(trial): ∂X not reused")
+            }
 
             // A buffer shared with another array is copied, never written through.
             let kept = out.values
@@ -86,6 +95,20 @@ struct ReusingOutputTests {
     @Test func rmsNorm() throws {
         try check({ try RMSNorm<Float>(channels: $0) }, seed: 13)
         try check({ try RMSNorm<Double>(channels: $0) }, seed: 14)
+    }
+
+    @Test func unifiedNorm() throws {
+        try check(
+            {
+                try UnifiedNorm<Float>(
+                    configuration: UnifiedNormConfiguration(channels: $0, warmupIters: 0), mode: .referenceCompatible)
+            },
+            seed: 16)
+        try check(
+            {
+                try UnifiedNorm<Double>(
+                    configuration: UnifiedNormConfiguration(channels: $0, warmupIters: 0), mode: .paper(.exact))
+            }, seed: 17)
     }
 
     /// Layers without a reusing kernel get the allocating call through the protocol's default.

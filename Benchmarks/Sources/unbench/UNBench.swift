@@ -114,6 +114,15 @@ enum UNBench {
                 try rmsTrain.backward(dy, cache: cache, into: &gradients)
                 sink += yOut2.values[0] + gradients.input.values[0]
             },
+            Case(name: "UN inference map (per-channel affine), output reused", tensors: 2) {
+                try unInfer.forwardInference(x, into: &yOut)
+                sink += yOut.values[0]
+            },
+            Case(name: "UN training forward + backward, buffers reused", tensors: 5) {
+                let cache = try unTrain.forwardTraining(x, into: &yOut2)
+                try unTrain.backward(dy, cache: cache, into: &gradients)
+                sink += yOut2.values[0] + gradients.input.values[0]
+            },
             Case(name: "LayerNorm training forward + backward", tensors: 5) {
                 let (y, cache) = try lnTrain.forwardTraining(x)
                 sink += try y.values[0] + lnTrain.backward(dy, cache: cache).input.values[0]
