@@ -15,14 +15,17 @@ enum GradientScaling {
     /// Cost: this runs on every backward, so a vectorized bound (`RowKernels.magnitudeBound`,
     /// within a factor `2√n` of each maximum) decides first; only when that bound leaves the range
     /// does an exact scan of the maxima decide (then scaling is likely needed anyway).
-    static func exponent<S: NormScalar>(_ dy: [S], weight: [S], z: [S], rows: Int, state: [[S]] = []) -> Int {
+    /// `dyBound`: ``RowKernels/magnitudeBound(_:)`` of `dy` when the caller has it already.
+    static func exponent<S: NormScalar>(
+        _ dy: [S], weight: [S], z: [S], rows: Int, state: [[S]] = [], dyBound: S? = nil
+    ) -> Int {
         let limit = Double(S.greatestFiniteMagnitude.exponent)
         func shift(_ m: Double, _ w: Double, _ zm: Double) -> Int {
             let bound = Double(m.exponent) + Double(w.exponent) + Double(zm.exponent)
             let total = bound + Double(max(rows, 1)).log2Ceiling + 5
             return total < limit ? 0 : Int(total - limit) + 1
         }
-        var fast = RowKernels.magnitudeBound(dy)
+        var fast = dyBound ?? RowKernels.magnitudeBound(dy)
         for s in state { fast = max(fast, RowKernels.magnitudeBound(s)) }
         let fastW = max(1, RowKernels.magnitudeBound(weight))
         let fastZ = max(1, RowKernels.magnitudeBound(z))

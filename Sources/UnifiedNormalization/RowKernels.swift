@@ -726,14 +726,18 @@ extension RowKernels {
         _ x: [S], rows: Int, channels c: Int, divisor s: [S], weight w: [S], bias b: [S]
     ) -> (z: [S], y: [S]) {
         var storage = [S]()
-        return channelNormalize(x, rows: rows, channels: c, divisor: s, weight: w, bias: b, reusing: &storage)
+        let r = channelNormalize(x, rows: rows, channels: c, divisor: s, weight: w, bias: b, reusing: &storage)
+        return (r.z, r.y)
     }
 
-    /// The same, `y` written into `storage`'s buffer where it fits (see ``output(_:reusing:)``).
+    /// The same, `y` written into `storage`'s buffer where it fits (see ``output(_:reusing:)``), and
+    /// whether every `y` is finite, probed in the same pass (`y − y`): a non-finite `z` makes `y`
+    /// non-finite too (`w·z` is ±∞ or NaN, NaN where `w = 0`), so `true` vouches for both.
     static func channelNormalize<S: NormScalar>(
         _ x: [S], rows: Int, channels c: Int, divisor s: [S], weight w: [S], bias b: [S], reusing storage: inout [S]
-    ) -> (z: [S], y: [S]) {
+    ) -> (z: [S], y: [S], finite: Bool) {
         var y = output(x.count, reusing: &storage)
+        var finite = true
         let z = [S](unsafeUninitializedCapacity: x.count) { zb, zc in
             y.withUnsafeMutableBufferPointer { yb in
                 x.withUnsafeBufferPointer { xb in
@@ -743,22 +747,32 @@ extension RowKernels {
                                 let (xp, zp, yp) = (xb.baseAddress!, zb.baseAddress!, yb.baseAddress!)
                                 let (sp, wp, bp) = (sb.baseAddress!, wb.baseAddress!, bb.baseAddress!)
                                 let v = c - c % 8
-                                eachRow(rows, channels: c) { r in
-                                    let o = r * c
-                                    var k = 0
-                                    while k < v {
-                                        let zk = load(xp + o + k) / load(sp + k)
-                                        store(zk, zp + o + k)
-                                        store(load(wp + k) * zk + load(bp + k), yp + o + k)
-                                        k += 8
+                                let flags = chunked(rows, cost: c) { lo, hi -> Bool in
+                                    var probe = SIMD8<S>()
+                                    var tail: S = 0
+                                    for r in lo..<hi {
+                                        let o = r * c
+                                        var k = 0
+                                        while k < v {
+                                            let zk = load(xp + o + k) / load(sp + k)
+                                            store(zk, zp + o + k)
+                                            let yk = load(wp + k) * zk + load(bp + k)
+                                            probe += yk - yk
+                                            store(yk, yp + o + k)
+                                            k += 8
+                                        }
+                                        while k < c {
+                                            let zk = xp[o + k] / sp[k]
+                                            zp[o + k] = zk
+                                            let yk = wp[k] * zk + bp[k]
+                                            tail += yk - yk
+                                            yp[o + k] = yk
+                                            k += 1
+                                        }
                                     }
-                                    while k < c {
-                                        let zk = xp[o + k] / sp[k]
-                                        zp[o + k] = zk
-                                        yp[o + k] = wp[k] * zk + bp[k]
-                                        k += 1
-                                    }
+                                    return (probe.sum() + tail).isFinite
                                 }
+                                finite = !flags.contains(false)
                             }
                         }
                     }
@@ -766,7 +780,7 @@ extension RowKernels {
             }
             zc = x.count
         }
-        return (z, y)
+        return (z, y, finite)
     }
 
     /// `out = (x ⊙ a[c]) ⊙ b[c]` (in that order).

@@ -301,16 +301,22 @@ public struct UnifiedNorm<Scalar: NormScalar>: NormalizationLayer {
             throw NormalizationError.nonFinite(what: "smoothed variance (overflow)", index: c)
         }
         let s = step.variance.map { RowKernels.rootOfSum($0, eps) }
-        var (z, y) = RowKernels.channelNormalize(
+        let normalized = RowKernels.channelNormalize(
             x.values, rows: x.rows, channels: channels, divisor: s, weight: weight, bias: bias, reusing: &storage)
-        if RowKernels.firstNonFinite(y) != nil {
-            // γ·z can overflow where γ·z + β does not: those entries again, halved (multiplyAdd).
-            for i in y.indices where !y[i].isFinite {
-                y[i] = RowKernels.multiplyAdd(weight[i % channels], z[i], bias[i % channels])
+        let z = normalized.z
+        var y = normalized.y
+        // Every y finite (probed in the kernel's pass) vouches for every z too; otherwise the entries
+        // are looked at.
+        if !normalized.finite {
+            if RowKernels.firstNonFinite(y) != nil {
+                // γ·z can overflow where γ·z + β does not: those entries again, halved (multiplyAdd).
+                for i in y.indices where !y[i].isFinite {
+                    y[i] = RowKernels.multiplyAdd(weight[i % channels], z[i], bias[i % channels])
+                }
             }
-        }
-        if let i = RowKernels.firstNonFinite(y) ?? RowKernels.firstNonFinite(z) {
-            throw NormalizationError.nonFinite(what: "output (beyond the range of the type)", index: i)
+            if let i = RowKernels.firstNonFinite(y) ?? RowKernels.firstNonFinite(z) {
+                throw NormalizationError.nonFinite(what: "output (beyond the range of the type)", index: i)
+            }
         }
         let swapped = mode == .referenceCompatible && deviations.contains(.pytorchMomentum)
         let (keep, take) = swapped ? (1 - alpha, alpha) : (alpha, 1 - alpha)
@@ -341,11 +347,14 @@ public struct UnifiedNorm<Scalar: NormScalar>: NormalizationLayer {
             throw NormalizationError.staleCache(reason: "cache from iteration \(cache.iteration), layer at \(iters)")
         }
         try dy.validatedShape(channels: channels)
-        try requireFinite(dy.values, "gradOutput")
+        // A finite bound (a finite sum of squares) means every entry is finite: the scan for the
+        // first non-finite entry runs only otherwise (one pass over ∂L/∂Y instead of two).
+        let dyBound = RowKernels.magnitudeBound(dy.values)
+        if !dyBound.isFinite { try requireFinite(dy.values, "gradOutput") }
         // Range-safe: the backward is linear in (∂L/∂Y, emaGz, bufferGz) jointly, so all three are
         // scaled by 2^−k where its sums could overflow, and scaled back after (GradientScaling).
         let k = GradientScaling.exponent(
-            dy.values, weight: weight, z: cache.z, rows: dy.rows, state: [emaGz, bufferGz])
+            dy.values, weight: weight, z: cache.z, rows: dy.rows, state: [emaGz, bufferGz], dyBound: dyBound)
         let saved = (emaGz, bufferGz)
         guard k > 0 else {
             do { return try GradientScaling.scaled(backwardCore(dy, cache: cache, reusing: &storage), 0) } catch {
