@@ -110,9 +110,16 @@ public enum DetectionPower {
                 }
                 claimed[j] = planted
             }
+            // Double and Float points are passed as they are (no conversion copy per evaluation);
+            // another CheckScalar type goes through Float.
             let value: ([S]) -> S =
-                S.self == Double.self
-                ? { fn.valueDouble($0.map(Double.init)) as! S } : { S(fn.valueFloat($0.map(Float.init))) }
+                if S.self == Double.self {
+                    { fn.valueDouble($0 as! [Double]) as! S }
+                } else if S.self == Float.self {
+                    { S(fn.valueFloat($0 as! [Float])) }
+                } else {
+                    { S(fn.valueFloat($0.map(Float.init))) }
+                }
             let r = try checker.checkGradient(of: value, at: xs, gradient: claimed)
             cell.trials += 1
             let hitPlant = k != nil && r.mismatches.contains { $0.index == [j] }

@@ -13,7 +13,7 @@ set style fill solid 0.8 border -1
 set boxwidth 0.9
 set ylabel 'ratio to a memory copy'
 set yrange [0:1.3]
-set xtics ("LayerNorm forward (inference)" 0, "LayerNorm training forward + backward" 1, "RMSNorm forward (inference)" 2, "UN inference map (per-channel affine)" 3, "UN training forward + backward" 4) rotate by -20 font ',9'
+set xtics ("LayerNorm forward (inference)" 0, "LayerNorm forward (inference), output reused" 1, "LayerNorm training forward + backward" 2, "LayerNorm training forward + backward, buffers reused" 3, "RMSNorm forward (inference)" 4, "RMSNorm forward (inference), output reused" 5, "RMSNorm training forward + backward, buffers reused" 6, "UN inference map (per-channel affine)" 7, "UN inference map (per-channel affine), output reused" 8, "UN training forward + backward" 9, "UN training forward + backward, buffers reused" 10) rotate by -20 font ',9'
 set key top right
 set grid ytics
 plot for [i=2:5] 'benchmark-ratios.csv' using i title columnhead(i), \
