@@ -29,10 +29,7 @@ public struct ChannelAffine<Scalar: NormScalar>: Sendable, Equatable {
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func apply(_ x: TokenBatch<Scalar>, into output: inout TokenBatch<Scalar>) throws {
-        do { output = try apply(x, reusing: &output.values) } catch {
-            output.restoreCount()
-            throw error
-        }
+        try output.overwrite { try apply(x, reusing: &$0) }
     }
 
     func apply(_ x: TokenBatch<Scalar>, reusing storage: inout [Scalar]) throws -> TokenBatch<Scalar> {

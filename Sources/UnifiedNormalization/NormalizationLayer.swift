@@ -84,6 +84,34 @@ extension TokenBatch {
     mutating func restoreCount() {
         if values.count != rows * channels { values = [Scalar](repeating: 0, count: rows * channels) }
     }
+
+    /// `self = body(&values)`, the batch's buffer lent to `body` as the storage of its result
+    /// (see `RowKernels.output(_:reusing:)`), and the shape invariant kept if `body` throws.
+    mutating func overwrite(with body: (inout [Scalar]) throws -> TokenBatch) rethrows {
+        _ = try overwrite { (try body(&$0), ()) }
+    }
+
+    /// The same for a body that also returns a value (a cache).
+    mutating func overwrite<R>(with body: (inout [Scalar]) throws -> (TokenBatch, R)) rethrows -> R {
+        do {
+            let (batch, r) = try body(&values)
+            self = batch
+            return r
+        } catch {
+            restoreCount()
+            throw error
+        }
+    }
+}
+
+extension NormGradients {
+    /// `self = body(&input.values)`, as ``TokenBatch/overwrite(with:)``.
+    mutating func overwrite(with body: (inout [Scalar]) throws -> NormGradients) rethrows {
+        do { self = try body(&input.values) } catch {
+            input.restoreCount()
+            throw error
+        }
+    }
 }
 
 extension NormalizationLayer {

@@ -57,10 +57,7 @@ public struct RMSNorm<Scalar: NormScalar>: NormalizationLayer {
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func forwardInference(_ x: TokenBatch<Scalar>, into output: inout TokenBatch<Scalar>) throws {
-        do { output = try normalize(x, reusing: &output.values).0 } catch {
-            output.restoreCount()
-            throw error
-        }
+        try output.overwrite { try normalize(x, reusing: &$0).0 }
     }
 
     @_specialize(where Scalar == Float)
@@ -68,14 +65,7 @@ public struct RMSNorm<Scalar: NormScalar>: NormalizationLayer {
     public mutating func forwardTraining(_ x: TokenBatch<Scalar>, into output: inout TokenBatch<Scalar>) throws
         -> Cache
     {
-        do {
-            let (y, cache) = try normalize(x, reusing: &output.values)
-            output = y
-            return cache
-        } catch {
-            output.restoreCount()
-            throw error
-        }
+        try output.overwrite { try normalize(x, reusing: &$0) }
     }
 
     @_specialize(where Scalar == Float)
@@ -83,10 +73,7 @@ public struct RMSNorm<Scalar: NormScalar>: NormalizationLayer {
     public mutating func backward(
         _ dy: TokenBatch<Scalar>, cache: Cache, into gradients: inout NormGradients<Scalar>
     ) throws {
-        do { gradients = try backward(dy, cache: cache, reusing: &gradients.input.values) } catch {
-            gradients.input.restoreCount()
-            throw error
-        }
+        try gradients.overwrite { try backward(dy, cache: cache, reusing: &$0) }
     }
 
     @_specialize(where Scalar == Float)

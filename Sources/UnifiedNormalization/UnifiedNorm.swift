@@ -240,14 +240,7 @@ public struct UnifiedNorm<Scalar: NormScalar>: NormalizationLayer {
     public mutating func forwardTraining(_ x: TokenBatch<Scalar>, into output: inout TokenBatch<Scalar>) throws
         -> Cache
     {
-        do {
-            let (y, cache) = try forwardTraining(x, reusing: &output.values)
-            output = y
-            return cache
-        } catch {
-            output.restoreCount()
-            throw error
-        }
+        try output.overwrite { try forwardTraining(x, reusing: &$0) }
     }
 
     /// ``backward(_:cache:)`` writing `∂L/∂X` into `gradients.input`'s buffer where it fits and is
@@ -258,10 +251,7 @@ public struct UnifiedNorm<Scalar: NormScalar>: NormalizationLayer {
     public mutating func backward(
         _ dy: TokenBatch<Scalar>, cache: Cache, into gradients: inout NormGradients<Scalar>
     ) throws {
-        do { gradients = try backward(dy, cache: cache, reusing: &gradients.input.values) } catch {
-            gradients.input.restoreCount()
-            throw error
-        }
+        try gradients.overwrite { try backward(dy, cache: cache, reusing: &$0) }
     }
 
     private mutating func forwardTraining(_ x: TokenBatch<Scalar>, reusing storage: inout [Scalar]) throws -> (

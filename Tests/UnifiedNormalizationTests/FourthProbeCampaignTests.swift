@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import _TestSupport
 
 @testable import UnifiedNormalization
 
@@ -74,7 +75,7 @@ struct FourthProbeCampaignTests {
     /// Generated (the kind): a per-channel affine map with γ, β and x spread up to Float's range gives
     /// the Double formula's value rounded to Float wherever that is representable, else a typed error.
     @Test func affineAcrossTheRange() throws {
-        var rng = KernelTests.Rng(state: 0xAFF1)
+        var rng = SplitMix64(state: 0xAFF1)
         for trial in 0..<400 {
             let a = Float(Double.random(in: -3.4e38...3.4e38, using: &rng))
             let b = Float(Double.random(in: -3.4e38...3.4e38, using: &rng))

@@ -1,4 +1,5 @@
 import Testing
+import _TestSupport
 
 @testable import UnifiedNormalization
 
@@ -16,17 +17,6 @@ import Testing
 /// (`z`'s error enters through `z·mean(Gz)`). A factor 4 covers the second-order terms.
 @Suite("Kernels against an extended-precision reference")
 struct KernelTests {
-    struct Rng: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     #if arch(x86_64) && !os(Windows)
     typealias Wide = Float80
     #else
@@ -69,7 +59,7 @@ struct KernelTests {
     }
 
     func run<S: NormScalar>(_: S.Type, exponentRange: ClosedRange<Int>, cases: Int) throws {
-        var rng = Rng(state: 20_221_201)
+        var rng = SplitMix64(state: 20_221_201)
         let u = Wide(Double(S.ulpOfOne / 2))
         var fastAndCareful = (fast: 0, careful: 0)
         for t in 0..<cases {
@@ -175,7 +165,7 @@ struct KernelTests {
     /// huge gradient, the expected index from the exact formula evaluated in Double (cases within
     /// 1% of the threshold are skipped, so rounding cannot decide them; the count is checked).
     @Test func inputGradientBeyondTheRangeIsReported() throws {
-        var rng = Rng(state: 0x6E_0F10)
+        var rng = SplitMix64(state: 0x6E_0F10)
         var decided = 0
         for trial in 0..<24 {
             let n = [3, 8, 17, 64, 768][trial % 5]

@@ -1,4 +1,5 @@
 import Testing
+import _TestSupport
 
 @testable import UnifiedNormalization
 
@@ -9,21 +10,10 @@ import Testing
 /// width and across the thread-split threshold; seeds fixed (printed in each failure).
 @Suite("Layers writing into the caller's buffers")
 struct ReusingOutputTests {
-    struct Rng: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     static func address<S>(_ a: [S]) -> UnsafeRawPointer? { a.withUnsafeBytes { $0.baseAddress } }
 
     func check<L: NormalizationLayer>(_ make: (Int) throws -> L, seed: UInt64, reuses: Bool = true) throws {
-        var rng = Rng(state: seed)
+        var rng = SplitMix64(state: seed)
         for trial in 0..<12 {
             let c = [1, 7, 8, 9, 33, 64, 768][Int.random(in: 0..<7, using: &rng)]
             let rows = c == 768 ? [1, 3, 120][trial % 3] : Int.random(in: 1...40, using: &rng)
@@ -33,7 +23,7 @@ struct ReusingOutputTests {
             }
             let x = try TokenBatch<L.Scalar>(tokens: rows, channels: c, values: draw())
             let dy = try TokenBatch<L.Scalar>(tokens: rows, channels: c, values: draw())
-            var layer = try make(c)
+            let layer = try make(c)
             var reference = layer
             let (yRef, cacheRef) = try reference.forwardTraining(x)
             let gRef = try reference.backward(dy, cache: cacheRef)

@@ -1,4 +1,5 @@
 import Testing
+import _TestSupport
 
 @testable import UnifiedNormalization
 
@@ -8,21 +9,10 @@ import Testing
 /// its first index, computed in Double, and the layer is left as it was. Both modes, both types.
 @Suite("UN: fused checks on generated edge inputs")
 struct UnifiedNormEdgeTests {
-    struct Rng: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     static let modes: [UnifiedNormMode] = [.referenceCompatible, .paper(.calibrated), .paper(.exact)]
 
     func run<S: NormScalar>(_: S.Type, seed: UInt64) throws {
-        var rng = Rng(state: seed)
+        var rng = SplitMix64(state: seed)
         var overflowCases = 0
         for trial in 0..<24 {
             let mode = Self.modes[trial % 3]

@@ -1,4 +1,5 @@
 import Testing
+import _TestSupport
 
 @testable import UnifiedNormalization
 
@@ -9,17 +10,6 @@ import Testing
 /// the fast and the careful path). Skipped, not passed, where the processor has no AVX2.
 @Suite("256-bit kernels against the portable ones", .enabled(if: RowKernels.wideAvailable))
 struct WideKernelTests {
-    struct Rng: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     /// Bitwise equality: the same value and sign (−0 and +0 differ), NaN only against NaN.
     static func same<S: NormScalar>(_ a: [S], _ b: [S]) -> Bool {
         a.count == b.count && zip(a, b).allSatisfy { ($0.isNaN && $1.isNaN) || ($0 == $1 && $0.sign == $1.sign) }
@@ -27,7 +17,7 @@ struct WideKernelTests {
 
     func run<S: NormScalar>(_: S.Type, seed: UInt64, exponents: ClosedRange<Int>) throws
     where S.RawSignificand: FixedWidthInteger {
-        var rng = Rng(state: seed)
+        var rng = SplitMix64(state: seed)
         var compared = 0
         for trial in 0..<60 {
             let c = [1, 5, 8, 15, 16, 31, 32, 33, 40, 64, 768][trial % 11]
