@@ -304,6 +304,9 @@ public struct GradientChecker: Sendable {
             let g0 = threads > 1 ? g0.map { $0 } : g0
             let jacobian = threads > 1 ? jacobian.map { $0.map { $0 } } : jacobian
             var entries: [EntryResult] = []
+            // One entry per (output, column): reserved once, not regrown (a 256 × 256 check holds 65,536;
+            // regrowing copied them about twice over and faulted in fresh pages each time).
+            entries.reserveCapacity((hi - lo) * jacobian.count)
             var evals = 0
             for j in lo..<hi {
                 if quickAccept && estimator.crossCheck {
@@ -348,6 +351,7 @@ public struct GradientChecker: Sendable {
                     DispatchQueue.concurrentPerform(iterations: threads) { t in shared.slots[t] = shared.work(t) }
                 }
             }
+            entries.reserveCapacity(x.count * jacobian.count)
             for slot in slots {
                 let r = try slot!.get()
                 entries += r.entries

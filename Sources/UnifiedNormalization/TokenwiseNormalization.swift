@@ -61,7 +61,8 @@ enum TokenwiseNormalization {
                                 let firsts = RowKernels.chunked(rows, cost: channels) { lo, hi -> (Int?, Int?) in
                                     var first: Int?
                                     var overflow: Int?
-                                    var work = [S](repeating: 0, count: 2 * groupSize)
+                                    // Scratch for the careful path, allocated only if a group takes it.
+                                    var work = [S]()
                                     for r in lo..<hi {
                                         for g in 0..<groups {
                                             let o = r * channels + g * groupSize
@@ -79,6 +80,7 @@ enum TokenwiseNormalization {
                                                 (yp + o).initialize(repeating: 0, count: groupSize)
                                                 continue
                                             }
+                                            if work.isEmpty { work = [S](repeating: 0, count: 2 * groupSize) }
                                             work.withUnsafeMutableBufferPointer { wk in
                                                 let zs = zp.map { $0 + o } ?? (wk.baseAddress! + groupSize)
                                                 sp[r * groups + g] = carefulGroup(
