@@ -36,6 +36,15 @@ for i in 1 2 3 4 5; do
     UN_THREADS=1 .build/release/unbench --json "$out/pair-plain-$i.json" > /dev/null
     UN_THREADS=1 .build-cmo/release/unbench --json "$out/pair-cmo-$i.json" > /dev/null
 done
+# The checker beside torch's gradcheck, alternately, five times each (1 thread: concurrentColumns 1 against
+# torch with 1 thread; concurrentColumns 2 against torch with 2 threads).
+if python3 -c "import torch" 2>/dev/null; then
+    for i in 1 2 3 4 5; do
+        UN_THREADS=1 .build/release/unbench --only checker --json "$out/pair-checker-$i.json" > /dev/null
+        python3 torch/torch_bench.py --only-gradcheck --threads 1 --json "$out/pair-torch1-$i.json" > /dev/null
+        python3 torch/torch_bench.py --only-gradcheck --threads 2 --json "$out/pair-torch2-$i.json" > /dev/null
+    done
+fi
 swift package benchmark --no-progress > "$out/ordo-benchmark.txt" 2>&1 || echo "ordo-one/benchmark failed: see $out/ordo-benchmark.txt"
 if python3 -c "import torch" 2>/dev/null; then
     for t in 1 2; do

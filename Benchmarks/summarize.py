@@ -70,3 +70,25 @@ for n, r in runs:
         if "Jacobian" in x["name"] or "gradcheck" in x["name"]:
             print("- %s: %s: %.4f s%s" % (n, x["name"], x["medianSeconds"],
                                          ", %d evaluations" % x["evaluations"] if "evaluations" in x else ""))
+
+checker = [(load("pair-checker-%d.json" % i), load("pair-torch1-%d.json" % i), load("pair-torch2-%d.json" % i))
+           for i in range(1, 6)]
+checker = [c for c in checker if all(c)]
+if checker:
+    print("\nThe checker beside torch's gradcheck (slow mode), LayerNorm 4 × 64 full Jacobian, Double: time ratio "
+          "toolkit ÷ torch, median over %d alternating pairs [min, max] (target ≤ 1):\n" % len(checker))
+    for x in checker[0][0]["results"]:
+        if "Jacobian" not in x["name"]:
+            continue
+        two = x["name"].endswith("concurrentColumns 2")
+        rs, ts, us = [], [], []
+        for c, t1, t2 in checker:
+            a = next((z for z in c["results"] if z["name"] == x["name"]), None)
+            t = (t2 if two else t1)["results"][0]["medianSeconds"]
+            if a:
+                rs.append(a["medianSeconds"] / t)
+                us.append(a["medianSeconds"])
+                ts.append(t)
+        rs.sort(); us.sort(); ts.sort()
+        print("- %s, against torch with %d thread(s): %.3g [%.3g, %.3g] (toolkit %.4f s, torch %.4f s, medians)"
+              % (x["name"], 2 if two else 1, rs[len(rs) // 2], rs[0], rs[-1], us[len(us) // 2], ts[len(ts) // 2]))
