@@ -168,7 +168,8 @@ AVX2 int cvk_channel_affine_f32(const float *x, long c, const float *a, const fl
     __m256 probe = _mm256_setzero_ps();
     long v = c - c % 8;
     for (long k = 0; k < v; k += 8) {
-        __m256 yk = _mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(a + k), _mm256_loadu_ps(x + k)), _mm256_loadu_ps(b + k));
+        __m256 ax = _mm256_mul_ps(_mm256_loadu_ps(a + k), _mm256_loadu_ps(x + k));
+        __m256 yk = _mm256_add_ps(ax, _mm256_loadu_ps(b + k));
         probe = _mm256_add_ps(probe, _mm256_sub_ps(yk, yk));
         _mm256_storeu_ps(y + k, yk);
     }
@@ -179,7 +180,8 @@ AVX2 int cvk_channel_affine_f64(const double *x, long c, const double *a, const 
     __m256d probe = _mm256_setzero_pd();
     long v = c - c % 8;
     for (long k = 0; k < v; k += 4) {
-        __m256d yk = _mm256_add_pd(_mm256_mul_pd(_mm256_loadu_pd(a + k), _mm256_loadu_pd(x + k)), _mm256_loadu_pd(b + k));
+        __m256d ax = _mm256_mul_pd(_mm256_loadu_pd(a + k), _mm256_loadu_pd(x + k));
+        __m256d yk = _mm256_add_pd(ax, _mm256_loadu_pd(b + k));
         probe = _mm256_add_pd(probe, _mm256_sub_pd(yk, yk));
         _mm256_storeu_pd(y + k, yk);
     }

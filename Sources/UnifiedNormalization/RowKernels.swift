@@ -21,8 +21,9 @@ import Darwin
 /// Rounding: the sums run in 32 interleaved lanes (each a plain left-to-right sum of every 32nd
 /// entry), combined pairwise, then the tail; so the classical bound `γ_{n−1} Σ|x_i|` of a
 /// length-`n` sum still holds (in any binary summation tree over `n` terms each term takes part in
-/// at most `n − 1` additions; the zero-initialized lanes only add exact `+ 0`s). `z` is `(x − mean)·(1/s)`: one rounding more
-/// than a division (relative error `≤ 2u + u²` instead of `u`), in exchange for a multiply.
+/// at most `n − 1` additions; the zero-initialized lanes only add exact `+ 0`s). `z` is
+/// `(x − mean)·(1/s)`: one rounding more than a division (relative error `≤ 2u + u²` instead of
+/// `u`), in exchange for a multiply.
 /// How many threads the layers' kernels use (both cores of this machine, by default, for tensors
 /// of at least 2¹⁶ entries). Set `UN_THREADS` in the environment for a process-wide limit.
 public enum KernelThreads {

@@ -211,7 +211,7 @@ enum TokenwiseNormalization {
     /// `∂L/∂x` as ``backward(_:weight:z:scale:rows:channels:groupSize:centered:)``, and the affine
     /// gradients `Σ_rows ∂L/∂y ⊙ z`, `Σ_rows ∂L/∂y` (over every row, as the authors' code does).
     /// `z` is recomputed exactly as ``forward`` computed it (same path, same operations).
-    /// `dx` is written into `storage`'s buffer as in ``forward(_:rows:channels:groupSize:centered:eps:weight:bias:keepZ:reusing:)``.
+    /// `dx` is written into `storage`'s buffer as `forward`'s `y` is (`reusing:`).
     static func backward<S: NormScalar>(
         _ dy: [S], weight: [S], input x: [S], rows: Int, channels: Int, groupSize: Int, centered: Bool, eps: S,
         scale: [S], reusing storage: inout [S]

@@ -75,7 +75,7 @@ struct FourthProbeCampaignTests {
     /// Generated (the kind): a per-channel affine map with γ, β and x spread up to Float's range gives
     /// the Double formula's value rounded to Float wherever that is representable, else a typed error.
     @Test func affineAcrossTheRange() throws {
-        var rng = SplitMix64(state: 0xAFF1)
+        var rng = SeededGenerator(seed: 0xAFF1)
         for trial in 0..<400 {
             let a = Float(Double.random(in: -3.4e38...3.4e38, using: &rng))
             let b = Float(Double.random(in: -3.4e38...3.4e38, using: &rng))

@@ -59,7 +59,7 @@ struct KernelTests {
     }
 
     func run<S: NormScalar>(_: S.Type, exponentRange: ClosedRange<Int>, cases: Int) throws {
-        var rng = SplitMix64(state: 20_221_201)
+        var rng = SeededGenerator(seed: 20_221_201)
         let u = Wide(Double(S.ulpOfOne / 2))
         var fastAndCareful = (fast: 0, careful: 0)
         for t in 0..<cases {
@@ -165,7 +165,7 @@ struct KernelTests {
     /// huge gradient, the expected index from the exact formula evaluated in Double (cases within
     /// 1% of the threshold are skipped, so rounding cannot decide them; the count is checked).
     @Test func inputGradientBeyondTheRangeIsReported() throws {
-        var rng = SplitMix64(state: 0x6E_0F10)
+        var rng = SeededGenerator(seed: 0x6E_0F10)
         var decided = 0
         for trial in 0..<24 {
             let n = [3, 8, 17, 64, 768][trial % 5]

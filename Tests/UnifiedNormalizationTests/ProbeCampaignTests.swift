@@ -91,7 +91,7 @@ struct LayerProbeCampaignTests {
     }
 
     func homogeneity<S: NormScalar>(_: S.Type, seed: UInt64) throws {
-        var rng = SplitMix64(state: seed)  // SplitMix64, seeded: every case reproducible
+        var rng = SeededGenerator(seed: seed)  // SplitMix64, seeded: every case reproducible
         let (t, c) = (3, 2)
         let x = (0..<(t * c)).map { _ in S(Double.random(in: -3...3, using: &rng)) }
         let dy = (0..<(t * c)).map { _ in S(Double.random(in: -1...1, using: &rng)) }

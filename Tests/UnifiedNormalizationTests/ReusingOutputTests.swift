@@ -13,7 +13,7 @@ struct ReusingOutputTests {
     static func address<S>(_ a: [S]) -> UnsafeRawPointer? { a.withUnsafeBytes { $0.baseAddress } }
 
     func check<L: NormalizationLayer>(_ make: (Int) throws -> L, seed: UInt64, reuses: Bool = true) throws {
-        var rng = SplitMix64(state: seed)
+        var rng = SeededGenerator(seed: seed)
         for trial in 0..<12 {
             let c = [1, 7, 8, 9, 33, 64, 768][Int.random(in: 0..<7, using: &rng)]
             let rows = c == 768 ? [1, 3, 120][trial % 3] : Int.random(in: 1...40, using: &rng)

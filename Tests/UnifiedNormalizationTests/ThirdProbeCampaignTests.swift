@@ -272,7 +272,7 @@ struct ThirdProbeCampaignTests {
     /// 1e-4 leaves room for the cancellation a backward can show (1 − z² terms), and is still a decision
     /// between right values and the zeros, ∞ and NaN these inputs gave before.
     @Test func floatAgreesWithDoubleAcrossTheRange() throws {
-        var rng = SplitMix64(state: 0x3B0B)
+        var rng = SeededGenerator(seed: 0x3B0B)
         for seed in 0..<40 {
             let (t, c) = (4, 2)
             let ex = Int.random(in: -60...60, using: &rng)

@@ -12,7 +12,7 @@ struct UnifiedNormEdgeTests {
     static let modes: [UnifiedNormMode] = [.referenceCompatible, .paper(.calibrated), .paper(.exact)]
 
     func run<S: NormScalar>(_: S.Type, seed: UInt64) throws {
-        var rng = SplitMix64(state: seed)
+        var rng = SeededGenerator(seed: seed)
         var overflowCases = 0
         for trial in 0..<24 {
             let mode = Self.modes[trial % 3]

@@ -17,7 +17,7 @@ struct WideKernelTests {
 
     func run<S: NormScalar>(_: S.Type, seed: UInt64, exponents: ClosedRange<Int>) throws
     where S.RawSignificand: FixedWidthInteger {
-        var rng = SplitMix64(state: seed)
+        var rng = SeededGenerator(seed: seed)
         var compared = 0
         for trial in 0..<60 {
             let c = [1, 5, 8, 15, 16, 31, 32, 33, 40, 64, 768][trial % 11]
