@@ -51,7 +51,9 @@ let package = Package(
         // GPU-vs-CPU parity: kernels per backend, loaded with dlopen (no GPU headers or libraries
         // to build), compared with the numeric module. No system library dependency.
         .target(
-            name: "UNParity", dependencies: ["UnifiedNormalization"], exclude: ["README.md"], swiftSettings: strict),
+            name: "UNParity",
+            dependencies: ["UnifiedNormalization", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            exclude: ["README.md"], swiftSettings: strict),
         .executableTarget(
             name: "unverify-parity",
             dependencies: ["UNParity", .product(name: "ArgumentParser", package: "swift-argument-parser")],

@@ -15,4 +15,4 @@ echo "dynamic dependencies:"
 ldd dist/unverify-parity | sed 's/^/  /'
 echo
 echo "on the GPU machine:"
-echo "  ./dist/unverify-parity --backend all --out parity-results/\$(hostname)"
+echo "  ./dist/unverify-parity --backend all --out parity-results/\$(hostname) --block-timing"

@@ -1,6 +1,7 @@
 /// CUDA through the driver API (`libcuda.so.1`) with kernels compiled at run time by NVRTC
 /// (`libnvrtc.so*`), both opened with `dlopen`: nothing CUDA is needed to build, and a machine
-/// without a driver gets `.notAvailable` with the loader's reason.
+/// without a driver gets `.notAvailable` with the loader's reason. Where the driver is present
+/// but NVRTC is not, the kernels load from the PTX compiled ahead of time (`PrecompiledPTX`).
 public final class CUDABackend: KernelLauncher {
     typealias CUInit = @convention(c) (UInt32) -> Int32
     typealias CUDeviceGet = @convention(c) (UnsafeMutablePointer<Int32>?, Int32) -> Int32
@@ -39,6 +40,8 @@ public final class CUDABackend: KernelLauncher {
     public let blockSize = 128
     /// Virtual architecture for NVRTC: PTX the driver JIT-compiles for the device at hand.
     public let architecture: String
+    /// Where the kernels' PTX comes from: NVRTC at run time, or the precompiled PTX.
+    public private(set) var compiler = "none"
 
     public static let driverNames = ["libcuda.so.1", "libcuda.so"]
     public static let nvrtcNames = ["libnvrtc.so", "libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so.11.2"]
@@ -56,10 +59,8 @@ public final class CUDABackend: KernelLauncher {
             availability = .notAvailable(reason: "CUDA driver not found (\(derr))")
             return
         }
-        guard n != nil else {
-            availability = .notAvailable(reason: "NVRTC not found (\(nerr))")
-            return
-        }
+        // Without NVRTC the kernels come from the PTX compiled ahead of time (PrecompiledPTX).
+        compiler = n != nil ? "NVRTC (\(n!.path))" : "\(PrecompiledPTX.compiler) ahead of time (no NVRTC here: \(nerr))"
         do {
             guard try d.symbol("cuInit", as: CUInit.self)(0) == 0 else {
                 availability = .notAvailable(reason: "cuInit failed: no usable GPU")
@@ -105,12 +106,26 @@ public final class CUDABackend: KernelLauncher {
 
     func module(_ p: Precision) throws -> OpaquePointer {
         if let m = modules[p] { return m }
-        guard let d = driver, let n = nvrtc else { throw BackendError(name, "not available") }
+        let mod = try compileModule(source: KernelSources.cuda(p), fileName: "un_kernels.cu")
+        modules[p] = mod
+        return mod
+    }
+
+    /// Compiles CUDA C with NVRTC to PTX and loads it into the current context.
+    /// - Throws: `BackendError` with NVRTC's log when the source does not compile.
+    func compileModule(source src: String, fileName: String) throws -> OpaquePointer {
+        guard let d = driver else { throw BackendError(name, "not available") }
+        guard let n = nvrtc else {
+            guard let ptx = PrecompiledPTX.ptx(source: src, options: compileOptions) else {
+                throw BackendError(
+                    name, "no NVRTC here and no precompiled PTX for \(fileName) (scripts/generate-ptx.sh)")
+            }
+            return try load(ptx: Array(ptx.utf8CString), driver: d)
+        }
         var prog: OpaquePointer?
-        let src = KernelSources.cuda(p)
         guard
             try src.withCString({
-                try n.symbol("nvrtcCreateProgram", as: NVCreate.self)(&prog, $0, "un_kernels.cu", 0, nil, nil)
+                try n.symbol("nvrtcCreateProgram", as: NVCreate.self)(&prog, $0, fileName, 0, nil, nil)
             }) == 0
         else {
             throw BackendError(name, "nvrtcCreateProgram failed")
@@ -127,21 +142,23 @@ public final class CUDABackend: KernelLauncher {
             _ = try n.symbol("nvrtcGetProgramLogSize", as: NVSize.self)(prog, &size)
             var log = [CChar](repeating: 0, count: size + 1)
             _ = try n.symbol("nvrtcGetProgramLog", as: NVGet.self)(prog, &log)
-            throw BackendError(
-                name,
-                "NVRTC compile failed: \(String(decoding: log.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))"
-            )
+            let text = String(decoding: log.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            throw BackendError(name, "NVRTC compile failed: \(text)")
         }
         var size = 0
         _ = try n.symbol("nvrtcGetPTXSize", as: NVSize.self)(prog, &size)
         var ptx = [CChar](repeating: 0, count: size + 1)
         _ = try n.symbol("nvrtcGetPTX", as: NVGet.self)(prog, &ptx)
+        return try load(ptx: ptx, driver: d)
+    }
+
+    /// Loads NUL-terminated PTX text into the current context (the driver compiles it for the device).
+    func load(ptx: [CChar], driver d: DynamicLibrary) throws -> OpaquePointer {
         var mod: OpaquePointer?
         let r = try ptx.withUnsafeBytes {
             try d.symbol("cuModuleLoadData", as: CUModuleLoadData.self)(&mod, $0.baseAddress)
         }
         guard r == 0, let mod else { throw BackendError(name, "cuModuleLoadData failed (\(r))") }
-        modules[p] = mod
         return mod
     }
 

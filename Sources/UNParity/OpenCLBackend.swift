@@ -1,3 +1,5 @@
+import Foundation
+
 /// OpenCL through the ICD loader (`libOpenCL.so.1`), opened with `dlopen`: the package builds
 /// with no OpenCL headers or libraries, and a machine without them gets `.notAvailable`.
 /// Runs on PoCL's CPU device in CI, and on NVIDIA GPUs where the driver provides OpenCL.
@@ -67,12 +69,17 @@ public final class OpenCLBackend: KernelLauncher {
     var device: OpaquePointer?
     var hasDouble = false
     var programs: [Precision: OpaquePointer] = [:]
+    static let discovery = NSLock()
     /// Work-group size: problem sizes that are not multiples of it exercise the guards.
     public let localSize = 64
 
     /// Opens the ICD loader and the first device of the first platform that has one
     /// (`platformHint`: prefer a platform whose name contains it, e.g. "NVIDIA" or "Portable").
     public init(libraryNames: [String] = ["libOpenCL.so.1", "libOpenCL.so"], platformHint: String? = nil) {
+        // The ICD loader's first platform query is not safe to run concurrently (two backends made
+        // at once on PoCL: one of them saw no device), so discovery runs one at a time.
+        Self.discovery.lock()
+        defer { Self.discovery.unlock() }
         let (lib, err) = DynamicLibrary.open(libraryNames)
         library = lib
         guard let lib else {

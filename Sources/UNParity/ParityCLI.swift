@@ -60,7 +60,8 @@ public enum ParityCLI {
             switch b.availability {
             case .notAvailable(let reason):
                 statuses.append(BackendStatus(name: n, available: false, device: nil, reason: reason, error: nil))
-            case .available(let device):
+            case .available(var device):
+                if let cu = b as? CUDABackend { device += "; kernels: \(cu.compiler)" }
                 do {
                     rows += try runner.run(b)
                     statuses.append(BackendStatus(name: n, available: true, device: device, reason: nil, error: nil))
@@ -74,22 +75,114 @@ public enum ParityCLI {
         return Document(backends: statuses, rows: rows, allWithinBounds: ok)
     }
 
-    /// Validates the backend name, runs, writes `out/parity.json` and `out/parity.txt` when
-    /// asked, and returns what to print (the table or the JSON) and whether every entry held.
-    public static func execute(backend: String, json: Bool, out: String?, quick: Bool) throws -> (
-        output: String, allWithinBounds: Bool, anyRan: Bool
-    ) {
-        guard backendNames.contains(backend) else {
-            throw BackendError("parity", "--backend must be one of \(backendNames)")
+    /// What a run came to: everything that ran held, something failed (a bound violation, a
+    /// backend failure, a timed output that disagreed with its reference), or nothing could run.
+    public enum Outcome: Sendable, Equatable {
+        case held, failed, nothingRan
+    }
+
+    /// Runs what the options ask (parity, the block timing, or both), writes `parity.json`,
+    /// `parity.txt`, `block-timing.json`, `block-timing.txt` into `--out` when given, and returns
+    /// what to print and the outcome.
+    /// - Throws: file-system errors writing `--out`.
+    public static func execute(_ o: ParityOptions) throws -> (output: String, outcome: Outcome) {
+        var output = ""
+        var outcomes: [Outcome] = []
+        if let dir = o.emitSources {
+            let files = try emitSources(into: dir)
+            return ("wrote \(files.count) kernel sources into \(dir): \(files.joined(separator: ", "))\n", .held)
         }
-        let doc = run(backend: backend, quick: quick)
-        let data = try ParityCLI.json(doc)
-        if let out {
-            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-            try data.write(to: URL(fileURLWithPath: out + "/parity.json"))
-            try text(doc).write(toFile: out + "/parity.txt", atomically: true, encoding: .utf8)
+        if let out = o.out { try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true) }
+        if !o.blockTimingOnly && o.backend != .cpu {
+            let doc = run(backend: o.backend.rawValue, quick: o.quick)
+            let data = try ParityCLI.json(doc)
+            if let out = o.out {
+                try data.write(to: URL(fileURLWithPath: out + "/parity.json"))
+                try text(doc).write(toFile: out + "/parity.txt", atomically: true, encoding: .utf8)
+            }
+            output += o.json ? String(decoding: data, as: UTF8.self) + "\n" : text(doc)
+            outcomes.append(!doc.anyRan ? .nothingRan : (doc.allWithinBounds ? .held : .failed))
         }
-        return (json ? String(decoding: data, as: UTF8.self) + "\n" : text(doc), doc.allWithinBounds, doc.anyRan)
+        if o.blockTiming || o.blockTimingOnly {
+            let configs = o.blockBatches.map {
+                BlockTiming.Configuration(shape: .vitBase(batch: $0), repetitions: o.blockRepetitions)
+            }
+            let doc = runBlockTiming(backend: o.backend, configs)
+            let data = try BlockTiming.json(doc)
+            if let out = o.out {
+                try data.write(to: URL(fileURLWithPath: out + "/block-timing.json"))
+                try BlockTiming.text(doc).write(toFile: out + "/block-timing.txt", atomically: true, encoding: .utf8)
+            }
+            output +=
+                (output.isEmpty ? "" : "\n")
+                + (o.json ? String(decoding: data, as: UTF8.self) + "\n" : BlockTiming.text(doc))
+            outcomes.append(
+                doc.runs.isEmpty ? (doc.anyFailed ? .failed : .nothingRan) : (doc.allHeld ? .held : .failed))
+        }
+        if outcomes.contains(.failed) { return (output, .failed) }
+        return (output, outcomes.allSatisfy { $0 == .nothingRan } ? .nothingRan : .held)
+    }
+
+    /// Every kernel source this runner compiles at run time, as files (for a vendor compiler run
+    /// by hand, or to read): returns the file names.
+    /// - Throws: file-system errors.
+    public static func emitSources(into dir: String) throws -> [String] {
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        var files: [(String, String)] = [
+            ("block_kernels.cl", BlockKernelSource.openCL), ("block_kernels.cu", BlockKernelSource.cuda),
+        ]
+        for p in Precision.allCases {
+            files += [
+                ("un_kernels_\(p.rawValue).cl", KernelSources.openCL(p)),
+                ("un_kernels_\(p.rawValue).cu", KernelSources.cuda(p)),
+            ]
+        }
+        for (name, text) in files { try text.write(toFile: dir + "/" + name, atomically: true, encoding: .utf8) }
+        return files.map(\.0)
+    }
+
+    /// The block timing on each requested device, at each configuration: CPU, OpenCL, CUDA with the `block_gemm` kernel
+    /// and, where cuBLAS opens, CUDA with cuBLAS. A device that is not here is listed with the
+    /// reason; one that fails is listed with its error.
+    public static func runBlockTiming(backend: ParityBackend, _ configs: [BlockTiming.Configuration])
+        -> BlockTiming.Document
+    {
+        var doc = BlockTiming.Document(backends: [], runs: [])
+        func attempt(_ name: String, _ make: () throws -> any BlockDevice) {
+            let device: any BlockDevice
+            do { device = try make() } catch {
+                doc.backends.append(
+                    BackendStatus(name: name, available: false, device: nil, reason: "\(error)", error: nil))
+                return
+            }
+            do {
+                for config in configs { doc.runs.append(try BlockTiming.run(device, config)) }
+                doc.backends.append(
+                    BackendStatus(name: name, available: true, device: device.device, reason: nil, error: nil))
+            } catch {
+                doc.backends.append(
+                    BackendStatus(name: name, available: true, device: device.device, reason: nil, error: "\(error)"))
+            }
+        }
+        if backend == .cpu { attempt("cpu") { CPUBlockDevice() } }
+        if backend == .opencl || backend == .all {
+            let cl = OpenCLBackend()
+            if case .notAvailable(let r) = cl.availability {
+                doc.backends.append(BackendStatus(name: "opencl", available: false, device: nil, reason: r, error: nil))
+            } else {
+                attempt("opencl") { try OpenCLBlockDevice(cl) }
+            }
+        }
+        if backend == .cuda || backend == .all {
+            let cu = CUDABackend()
+            if case .notAvailable(let r) = cu.availability {
+                doc.backends.append(BackendStatus(name: "cuda", available: false, device: nil, reason: r, error: nil))
+            } else {
+                attempt("cuda") { try CUDABlockDevice(cu, useCUBLAS: false) }
+                attempt("cuda+cublas") { try CUDABlockDevice(cu, useCUBLAS: true) }
+            }
+        }
+        return doc
     }
 
     public static func text(_ d: Document) -> String {

@@ -11,32 +11,9 @@ public struct HardwarePathSection: ReportSectionBuilder {
 
     public func build(_ context: ReportContext) throws -> ReportSection {
         let live = ParityCLI.run(backend: "all")
-        // Every recorded run is read: `parity-results/<machine>/parity.json` (as the README says
-        // to record them) and any `*.json` at any depth below. One that cannot be read is an
-        // input error, never skipped.
-        var recorded: [(String, ParityCLI.Document)] = []
-        let fm = FileManager.default
-        var isDir: ObjCBool = false
-        if fm.fileExists(atPath: recordedDirectory, isDirectory: &isDir) {
-            guard isDir.boolValue else { throw ReportInputError(file: recordedDirectory, reason: "is not a directory") }
-            guard let walker = fm.enumerator(atPath: recordedDirectory) else {
-                throw ReportInputError(file: recordedDirectory, reason: "cannot be listed")
-            }
-            let files = (walker.allObjects as? [String] ?? []).filter { $0.hasSuffix(".json") }.sorted()
-            for f in files {
-                let path = recordedDirectory + "/" + f
-                do {
-                    recorded.append(
-                        (
-                            f,
-                            try JSONDecoder().decode(
-                                ParityCLI.Document.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
-                        ))
-                } catch {
-                    throw ReportInputError(file: path, reason: "recorded parity run cannot be read: \(error)")
-                }
-            }
-        }
+        // Every recorded run is read (`parity-results/<machine>/parity.json`, as the README says to
+        // record them, and any `*.json` below); one that cannot be read is an input error.
+        let recorded = try RecordedDeviceRuns.read(recordedDirectory).parity
         var md =
             """
             Kernels of UN's hardware path — (1) the inference affine map, (2) the folded linear layer against the \

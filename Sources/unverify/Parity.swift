@@ -3,23 +3,19 @@ import UNParity
 
 struct Parity: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "GPU-vs-CPU parity of UN's hardware-path kernels (OpenCL, CUDA).")
+        abstract: "GPU-vs-CPU parity of UN's hardware-path kernels (OpenCL, CUDA); with --block-timing, the fold timed."
+    )
 
-    @Option(help: "opencl, cuda or all.") var backend = "all"
-    @Flag(help: "Print JSON instead of the table.") var json = false
-    @Option(help: "Directory to write parity.json and parity.txt into.") var out: String?
-    @Flag(help: "Fewer, smaller shapes.") var quick = false
+    @OptionGroup var options: ParityOptions
 
     func run() throws {
-        let r: (output: String, allWithinBounds: Bool, anyRan: Bool)
-        do { r = try ParityCLI.execute(backend: backend, json: json, out: out, quick: quick) } catch let e
-            as BackendError
-        {
-            throw ValidationError(e.description)
-        }
+        let r = try ParityCLI.execute(options)
         writeStdout(r.output)
+        switch r.outcome {
         // No requested backend available here: an environment condition, not a verdict.
-        if !r.anyRan { throw ExitCode(ExitStatus.usageOrEnvironment.rawValue) }
-        try finish(r.allWithinBounds ? .holds : .falsified)
+        case .nothingRan: throw ExitCode(ExitStatus.usageOrEnvironment.rawValue)
+        case .failed: try finish(.falsified)
+        case .held: try finish(.holds)
+        }
     }
 }

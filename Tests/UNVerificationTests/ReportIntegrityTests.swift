@@ -36,6 +36,29 @@ struct ReportIntegrityTests {
         #expect(r.inputErrors.count == 1 && r.sections[0].verdict == .notRun)
     }
 
+    /// A GPU machine's `--out` directory holds both files: each is read as what its `tool` says,
+    /// the block timing reaches the inference-cost section, and a file of another tool is an
+    /// input error.
+    @Test func recordedBlockTimingIsReadBesideParity() throws {
+        let dir = try tempDir()
+        let parity = ParityCLI.run(backend: "opencl", quick: true)
+        try JSONEncoder().encode(parity).write(to: URL(fileURLWithPath: dir + "/h200/parity.json"))
+        let small = BlockShape(batch: 1, tokens: 5, width: 8, heads: 2)
+        let timing = ParityCLI.runBlockTiming(
+            backend: .cpu, [.init(shape: small, repetitions: 2, validationShape: small)])
+        try BlockTiming.json(timing).write(to: URL(fileURLWithPath: dir + "/h200/block-timing.json"))
+        let runs = try RecordedDeviceRuns.read(dir)
+        #expect(runs.parity.count == 1 && runs.blockTiming.count == 1)
+        let s = try HardwarePathSection(recordedDirectory: dir).build(ReportContext(seed: 1, tracePaths: []))
+        #expect(s.summary.contains("1 recorded"), "\(s.summary)")
+        let md = InferenceBenchmarkSection.recordedBlockTimings(runs.blockTiming)
+        #expect(md.contains("| h200/block-timing.json | cpu: ") && md.contains("| yes |"), "\(md)")
+        #expect(InferenceBenchmarkSection.recordedBlockTimings([]).contains("None recorded"))
+
+        try Data("{\"tool\": \"something-else\"}".utf8).write(to: URL(fileURLWithPath: dir + "/h200/other.json"))
+        #expect(throws: ReportInputError.self) { _ = try RecordedDeviceRuns.read(dir) }
+    }
+
     @Test func malformedTraceIsAnInputErrorNotAFalsifiedClaim() throws {
         let bad = NSTemporaryDirectory() + "unv-bad-\(UUID().uuidString).json"
         try Data("{\"format\": \"un-trace/1\"".utf8).write(to: URL(fileURLWithPath: bad))
