@@ -16,6 +16,9 @@ public final class OpenCLBlockDevice: KernelBlockDevice {
     let write: EnqueueWrite
     let program: OpaquePointer
     var kernels: [String: OpaquePointer] = [:]
+    /// Whether the device is a CPU (`CL_DEVICE_TYPE_CPU`), as PoCL's is: a timing there says
+    /// nothing about a GPU.
+    public let isCPU: Bool
 
     /// - Throws: `BackendError` when the backend is not available or the kernels do not build
     ///   (the build log is in the message).
@@ -27,6 +30,9 @@ public final class OpenCLBlockDevice: KernelBlockDevice {
         device = d
         api = a
         write = try lib.symbol("clEnqueueWriteBuffer", as: EnqueueWrite.self)
+        var type: UInt64 = 0
+        _ = a.getDeviceInfo(backend.device, 0x1000, 8, &type, nil)  // CL_DEVICE_TYPE
+        isCPU = type & 2 != 0  // CL_DEVICE_TYPE_CPU
         var err: Int32 = 0
         let prog: OpaquePointer? = BlockKernelSource.openCL.withCString { s in
             var ptr: UnsafePointer<CChar>? = s

@@ -492,6 +492,19 @@ struct BlockTimingTests {
             ])
     }
 
+    /// Under `--backend all` a CPU OpenCL device (PoCL here) is listed with the reason, not timed.
+    @Test func cpuOpenCLIsNotTimedUnderAll() throws {
+        let cl = OpenCLBackend()
+        guard case .available = cl.availability, try OpenCLBlockDevice(cl).isCPU else { return }
+        let tiny = BlockShape(batch: 1, tokens: 3, width: 4, heads: 2)
+        let doc = ParityCLI.runBlockTiming(backend: .all, [.init(shape: tiny, repetitions: 1, validationShape: tiny)])
+        let row = try #require(doc.backends.first { $0.name == "opencl" })
+        #expect(!row.available && row.reason?.contains("CPU device") == true)
+        #expect(doc.runs.allSatisfy { $0.backend != "opencl" })
+        let asked = ParityCLI.runBlockTiming(backend: .opencl, [.init(shape: tiny, repetitions: 1, validationShape: tiny)])
+        #expect(asked.runs.count == 1 && asked.runs[0].validated)
+    }
+
     /// Without a GPU the CUDA rows say why; nothing is reported as timed.
     @Test func cudaAbsentIsReportedNotTimed() {
         let doc = ParityCLI.runBlockTiming(
