@@ -22,18 +22,20 @@ def fnv1a64(data: bytes) -> int:
     return h
 
 
-def compile_ptx(lib, src: bytes, name: str) -> bytes:
+def compile_ptx(lib, src: bytes, name: str, options=OPTIONS) -> bytes:
     prog = ctypes.c_void_p()
     if lib.nvrtcCreateProgram(ctypes.byref(prog), src, name.encode(), 0, None, None) != 0:
         raise SystemExit(f"{name}: nvrtcCreateProgram failed")
-    opts = (ctypes.c_char_p * len(OPTIONS))(*[o.encode() for o in OPTIONS])
-    r = lib.nvrtcCompileProgram(prog, len(OPTIONS), opts)
+    opts = (ctypes.c_char_p * len(options))(*[o.encode() for o in options])
+    r = lib.nvrtcCompileProgram(prog, len(options), opts)
     n = ctypes.c_size_t()
     lib.nvrtcGetProgramLogSize(prog, ctypes.byref(n))
     log = ctypes.create_string_buffer(n.value)
     lib.nvrtcGetProgramLog(prog, log)
     if r != 0:
         raise SystemExit(f"{name}: NVRTC compile failed ({r}):\n{log.value.decode()}")
+    if "--ptxas-options=-v" in options:
+        return log.value
     lib.nvrtcGetPTXSize(prog, ctypes.byref(n))
     ptx = ctypes.create_string_buffer(n.value)
     lib.nvrtcGetPTX(prog, ptx)
@@ -48,6 +50,13 @@ def main() -> None:
         src = open(f, "rb").read()
         key = fnv1a64(src + b"\0" + " ".join(OPTIONS).encode())
         ptx = compile_ptx(lib, src, f.rsplit("/", 1)[-1]).decode()
+        # Also through ptxas for Hopper (sm_90, the H100/H200), to see registers and spills.
+        info = compile_ptx(lib, src, f, ["--gpu-architecture=sm_90", "--fmad=true", "--ptxas-options=-v"]).decode()
+        spills = [l for l in info.splitlines() if "spill" in l and not l.strip().endswith("0 bytes spill loads")]
+        print(f"{f.rsplit('/', 1)[-1]}: sm_90 " + "; ".join(
+            l.split(":", 1)[1].strip() for l in info.splitlines() if "Used" in l))
+        if spills:
+            raise SystemExit(f"{f}: register spills on sm_90:\n" + "\n".join(spills))
         assert '"""' not in ptx and "\\" not in ptx
         entries.append((f.rsplit("/", 1)[-1], key, ptx))
     with open(out, "w") as w:

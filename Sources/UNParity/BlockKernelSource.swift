@@ -16,8 +16,8 @@ public enum BlockKernelSource {
     /// Work-items per group for the row kernels (LayerNorm, softmax): a power of two, so the tree
     /// reduction halves evenly.
     public static let rowGroup = 256
-    /// The GEMM kernel's square tile.
-    public static let tile = 16
+    /// The side of the block of C one GEMM work-group (16 × 16 items, 4 × 4 outputs each) computes.
+    public static let tile = 64
 
     static let openCLPrelude = """
         #define KERNEL __kernel void
@@ -59,7 +59,7 @@ public enum BlockKernelSource {
     /// GELU `v·(1 + erf(v/√2))/2` (ViT's activation), bit 2 adds the residual `r` at C's index.
     static let body = """
         #define RG \(rowGroup)
-        #define TS \(tile)
+        #define TILE \(tile)
 
         /* Tree sum over the work-group's RG partial values in s[]; every item gets the total. */
         #define GROUP_SUM(s, v) { s[LX] = (v); SYNC(); \\
@@ -102,35 +102,54 @@ public enum BlockKernelSource {
         }
 
         /* C[z] = alpha · A[z] · op(B[z]), then the epilogue; row-major, A is M×K, B is N×K when
-           transB (C = A·Bᵀ) else K×N; matrix z of a batch starts z·sA, z·sB, z·sC elements in. */
+           transB (C = A·Bᵀ) else K×N; matrix z of a batch starts z·sA, z·sB, z·sC elements in.
+           A work-group of 16×16 items computes a TILE×TILE block of C, each item a 4×4 register
+           block (rows ty + 16i, columns tx + 16j), from TILE×16 slices of A and B staged in shared
+           memory; every output sums its k terms in increasing order. */
         KERNEL block_gemm(GLOBAL const float* A, GLOBAL const float* B, GLOBAL float* C,
                           GLOBAL const float* bias, GLOBAL const float* r, int M, int N, int K, int transB,
                           long sA, long sB, long sC, float alpha, int mode) {
-            SHARED float As[TS][TS + 1];
-            SHARED float Bs[TS][TS + 1];
-            int tx = LX, ty = LY;
-            int m = GY * TS + ty, n = GX * TS + tx;
+            SHARED float As[16][TILE + 1];
+            SHARED float Bs[16][TILE + 1];
+            int tx = LX, ty = LY, tid = ty * 16 + tx;
+            int m0 = GY * TILE, n0 = GX * TILE;
             GLOBAL const float* a = A + GZ * sA;
             GLOBAL const float* bm = B + GZ * sB;
-            float acc = 0.0f;
-            for (int k0 = 0; k0 < K; k0 += TS) {
-                int ka = k0 + tx;
-                As[ty][tx] = (m < M && ka < K) ? a[(long)m * K + ka] : 0.0f;
-                if (transB) {
-                    /* Bs[k][n] = B[n][k], read along k so neighbouring work-items read neighbouring words. */
-                    int nb = GX * TS + ty, kb = k0 + tx;
-                    Bs[tx][ty] = (nb < N && kb < K) ? bm[(long)nb * K + kb] : 0.0f;
-                } else {
-                    int kb = k0 + ty, nb = GX * TS + tx;
-                    Bs[ty][tx] = (kb < K && nb < N) ? bm[(long)kb * N + nb] : 0.0f;
+            float acc[4][4];
+            for (int i = 0; i < 4; i++) for (int j = 0; j < 4; j++) acc[i][j] = 0.0f;
+            for (int k0 = 0; k0 < K; k0 += 16) {
+                for (int l = 0; l < 4; l++) {
+                    int e = tid + 256 * l;
+                    /* A's slice: row e/16, k e%16 (neighbouring items read neighbouring words). */
+                    int row = e / 16, kk = e % 16;
+                    int ga = m0 + row, ka = k0 + kk;
+                    As[kk][row] = (ga < M && ka < K) ? a[(long)ga * K + ka] : 0.0f;
+                    if (transB) {
+                        int gb = n0 + row;
+                        Bs[kk][row] = (gb < N && ka < K) ? bm[(long)gb * K + ka] : 0.0f;
+                    } else {
+                        int kb = k0 + e / TILE, col = e % TILE, gb = n0 + col;
+                        Bs[e / TILE][col] = (kb < K && gb < N) ? bm[(long)kb * N + gb] : 0.0f;
+                    }
                 }
                 SYNC();
-                for (int kk = 0; kk < TS; kk++) acc += As[ty][kk] * Bs[kk][tx];
+                for (int kk = 0; kk < 16; kk++) {
+                    float av[4], bv[4];
+                    for (int i = 0; i < 4; i++) av[i] = As[kk][ty + 16 * i];
+                    for (int j = 0; j < 4; j++) bv[j] = Bs[kk][tx + 16 * j];
+                    for (int i = 0; i < 4; i++) for (int j = 0; j < 4; j++) acc[i][j] += av[i] * bv[j];
+                }
                 SYNC();
             }
-            if (m < M && n < N) {
-                long idx = GZ * sC + (long)m * N + n;
-                C[idx] = block_apply(alpha * acc, n, idx, mode, bias, r);
+            for (int i = 0; i < 4; i++) {
+                int m = m0 + ty + 16 * i;
+                if (m >= M) continue;
+                for (int j = 0; j < 4; j++) {
+                    int n = n0 + tx + 16 * j;
+                    if (n >= N) continue;
+                    long idx = GZ * sC + (long)m * N + n;
+                    C[idx] = block_apply(alpha * acc[i][j], n, idx, mode, bias, r);
+                }
             }
         }
 

@@ -43,9 +43,9 @@ public enum BlockLaunch {
     public static func elements(_ count: Int) -> LaunchGeometry {
         LaunchGeometry(groups: ((count + rg - 1) / rg, 1, 1), local: (rg, 1))
     }
-    /// Tiles of `C` (columns along x, rows along y), one batch matrix per z.
+    /// Blocks of `C` (columns along x, rows along y), one batch matrix per z; 16 × 16 items each.
     public static func gemm(m: Int, n: Int, batch: Int) -> LaunchGeometry {
-        LaunchGeometry(groups: ((n + ts - 1) / ts, (m + ts - 1) / ts, batch), local: (ts, ts))
+        LaunchGeometry(groups: ((n + ts - 1) / ts, (m + ts - 1) / ts, batch), local: (16, 16))
     }
 }
 

@@ -173,7 +173,8 @@ public enum ParityCLI {
                 // Asked for every backend on a machine whose OpenCL is a CPU (PoCL): timing it at
                 // ViT-B's size would take minutes and say nothing about a GPU.
                 let why = "\(d.device) is a CPU device; not timed under --backend all (ask --backend opencl)"
-                doc.backends.append(BackendStatus(name: "opencl", available: false, device: nil, reason: why, error: nil))
+                doc.backends.append(
+                    BackendStatus(name: "opencl", available: false, device: nil, reason: why, error: nil))
             } else {
                 attempt("opencl") { try OpenCLBlockDevice(cl) }
             }

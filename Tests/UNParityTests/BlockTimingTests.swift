@@ -142,7 +142,9 @@ struct BlockTimingTests {
         var g = ParityRunner.Inputs(state: 99)
         let u = Double(Float.ulpOfOne) / 2
         var checked = 0
-        for (m, n, k, batch) in [(1, 1, 1, 1), (17, 5, 33, 2), (16, 16, 16, 1), (3, 40, 7, 3), (31, 17, 64, 1)] {
+        for (m, n, k, batch) in [
+            (1, 1, 1, 1), (17, 5, 33, 2), (64, 64, 16, 1), (3, 40, 7, 3), (70, 130, 33, 1), (129, 65, 17, 2),
+        ] {
             for transposeB in [true, false] {
                 for mode in [0, 1, 4, 5] {
                     let a = (0..<(batch * m * k)).map { _ in Float(g.next() * 4 - 2) }
@@ -501,7 +503,8 @@ struct BlockTimingTests {
         let row = try #require(doc.backends.first { $0.name == "opencl" })
         #expect(!row.available && row.reason?.contains("CPU device") == true)
         #expect(doc.runs.allSatisfy { $0.backend != "opencl" })
-        let asked = ParityCLI.runBlockTiming(backend: .opencl, [.init(shape: tiny, repetitions: 1, validationShape: tiny)])
+        let asked = ParityCLI.runBlockTiming(
+            backend: .opencl, [.init(shape: tiny, repetitions: 1, validationShape: tiny)])
         #expect(asked.runs.count == 1 && asked.runs[0].validated)
     }
 
