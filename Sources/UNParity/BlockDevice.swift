@@ -71,6 +71,17 @@ public protocol BlockDevice: AnyObject {
     func synchronize() throws
     /// Free and total device memory in bytes, where the device reports them.
     func memoryInfo() -> (free: Int, total: Int)?
+    /// Runs `body` (which queues work), waits for all of it, and returns the device's own time
+    /// for it in seconds where the device can measure it (CUDA events), else nil.
+    func measure(_ body: () throws -> Void) throws -> Double?
+}
+
+extension BlockDevice {
+    public func measure(_ body: () throws -> Void) throws -> Double? {
+        try body()
+        try synchronize()
+        return nil
+    }
 }
 
 /// The block's operations in plain Swift, one loop nest per kernel of `BlockKernelSource`, in the

@@ -1,6 +1,6 @@
 /// The shape of one pre-norm Transformer block (ViT-B/16 at 224²: 197 tokens, width 768, 12 heads,
 /// MLP ratio 4; Dosovitskiy et al., arXiv 2010.11929, Table 1).
-public struct BlockShape: Codable, Sendable, Equatable {
+public struct BlockShape: Codable, Sendable, Hashable {
     public var batch: Int
     public var tokens: Int
     public var width: Int
@@ -173,4 +173,11 @@ public enum BlockSchedule {
 
     /// Kernel launches per forward pass on a kernel device (linear layers through `block_gemm`).
     public static func launches(_ n: BlockNormalization) -> Int { steps(n).count }
+
+    /// Device calls per forward pass: with a vendor GEMM each linear layer is a library call and
+    /// an epilogue kernel (its bias, GELU, residual), the attention products library calls alone.
+    public static func calls(_ n: BlockNormalization, gemmPath: String) -> Int {
+        let linear = steps(n).filter { if case .linear = $0 { return true } else { return false } }.count
+        return steps(n).count + (gemmPath == "kernel" ? 0 : linear)
+    }
 }

@@ -44,7 +44,10 @@ public final class CUDABackend: KernelLauncher {
     public private(set) var compiler = "none"
 
     public static let driverNames = ["libcuda.so.1", "libcuda.so"]
-    public static let nvrtcNames = ["libnvrtc.so", "libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so.11.2"]
+    /// By soname, then in the toolkit's default directory (often not on the loader's path).
+    public static let nvrtcNames = ["libnvrtc.so", "libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so.11.2"].flatMap {
+        [$0, "/usr/local/cuda/lib64/" + $0]
+    }
 
     public init(
         driverNames: [String] = CUDABackend.driverNames, nvrtcNames: [String] = CUDABackend.nvrtcNames,
@@ -52,7 +55,7 @@ public final class CUDABackend: KernelLauncher {
     ) {
         self.architecture = architecture
         let (d, derr) = DynamicLibrary.open(driverNames)
-        let (n, nerr) = DynamicLibrary.open(nvrtcNames)
+        let (n, _) = DynamicLibrary.open(nvrtcNames)
         driver = d
         nvrtc = n
         guard let d else {
@@ -60,7 +63,7 @@ public final class CUDABackend: KernelLauncher {
             return
         }
         // Without NVRTC the kernels come from the PTX compiled ahead of time (PrecompiledPTX).
-        compiler = n != nil ? "NVRTC (\(n!.path))" : "\(PrecompiledPTX.compiler) ahead of time (no NVRTC here: \(nerr))"
+        compiler = n != nil ? "NVRTC (\(n!.path))" : "precompiled PTX (\(PrecompiledPTX.compiler); no NVRTC found)"
         do {
             guard try d.symbol("cuInit", as: CUInit.self)(0) == 0 else {
                 availability = .notAvailable(reason: "cuInit failed: no usable GPU")
@@ -106,22 +109,43 @@ public final class CUDABackend: KernelLauncher {
 
     func module(_ p: Precision) throws -> OpaquePointer {
         if let m = modules[p] { return m }
-        let mod = try compileModule(source: KernelSources.cuda(p), fileName: "un_kernels.cu")
+        let mod = try loadModule(source: KernelSources.cuda(p), fileName: "un_kernels.cu").module
         modules[p] = mod
         return mod
     }
 
-    /// Compiles CUDA C with NVRTC to PTX and loads it into the current context.
-    /// - Throws: `BackendError` with NVRTC's log when the source does not compile.
-    func compileModule(source src: String, fileName: String) throws -> OpaquePointer {
+    /// The kernels of `src` loaded into the current context, and where their PTX came from:
+    /// NVRTC's compilation where NVRTC is here and its PTX loads; else the precompiled PTX of
+    /// exactly this source (an NVRTC newer than the driver emits a PTX version the driver cannot
+    /// JIT, CUDA_ERROR_UNSUPPORTED_PTX_VERSION; the precompiled PTX is ISA 8.0, CUDA 12.0).
+    /// - Throws: `BackendError` with NVRTC's log when the source does not compile, or the
+    ///   driver's error when no PTX loads.
+    func loadModule(source src: String, fileName: String) throws -> (module: OpaquePointer, from: String) {
         guard let d = driver else { throw BackendError(name, "not available") }
-        guard let n = nvrtc else {
-            guard let ptx = PrecompiledPTX.ptx(source: src, options: compileOptions) else {
+        let pre = PrecompiledPTX.ptx(source: src, options: compileOptions)
+        let preName = "precompiled PTX (\(PrecompiledPTX.compiler))"
+        guard nvrtc != nil else {
+            guard let pre else {
                 throw BackendError(
                     name, "no NVRTC here and no precompiled PTX for \(fileName) (scripts/generate-ptx.sh)")
             }
-            return try load(ptx: Array(ptx.utf8CString), driver: d)
+            return (try load(ptx: Array(pre.utf8CString), driver: d), preName + "; no NVRTC found")
         }
+        let ptx = try compilePTX(source: src, fileName: fileName)
+        do {
+            return (try load(ptx: ptx, driver: d), compiler)
+        } catch let e as BackendError {
+            guard let pre else { throw e }
+            return (
+                try load(ptx: Array(pre.utf8CString), driver: d), preName + "; NVRTC's PTX did not load: \(e.message)"
+            )
+        }
+    }
+
+    /// CUDA C compiled by NVRTC to NUL-terminated PTX.
+    /// - Throws: `BackendError` with NVRTC's log when the source does not compile.
+    func compilePTX(source src: String, fileName: String) throws -> [CChar] {
+        guard let n = nvrtc else { throw BackendError(name, "no NVRTC") }
         var prog: OpaquePointer?
         guard
             try src.withCString({
@@ -149,7 +173,7 @@ public final class CUDABackend: KernelLauncher {
         _ = try n.symbol("nvrtcGetPTXSize", as: NVSize.self)(prog, &size)
         var ptx = [CChar](repeating: 0, count: size + 1)
         _ = try n.symbol("nvrtcGetPTX", as: NVGet.self)(prog, &ptx)
-        return try load(ptx: ptx, driver: d)
+        return ptx
     }
 
     /// Loads NUL-terminated PTX text into the current context (the driver compiles it for the device).

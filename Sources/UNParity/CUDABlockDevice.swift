@@ -6,6 +6,12 @@
 /// stream in order; `synchronize()` is `cuCtxSynchronize`.
 public final class CUDABlockDevice: KernelBlockDevice {
     typealias MemGetInfo = @convention(c) (UnsafeMutablePointer<Int>?, UnsafeMutablePointer<Int>?) -> Int32
+    typealias EventCreate = @convention(c) (UnsafeMutablePointer<OpaquePointer?>?, UInt32) -> Int32
+    typealias EventRecord = @convention(c) (OpaquePointer?, OpaquePointer?) -> Int32
+    typealias EventSync = @convention(c) (OpaquePointer?) -> Int32
+    typealias EventElapsed = @convention(c) (UnsafeMutablePointer<Float>?, OpaquePointer?, OpaquePointer?) -> Int32
+    typealias GetErrorName = @convention(c) (Int32, UnsafeMutablePointer<UnsafePointer<CChar>?>?) -> Int32
+    typealias ModuleUnload = @convention(c) (OpaquePointer?) -> Int32
     typealias CublasCreate = @convention(c) (UnsafeMutablePointer<OpaquePointer?>?) -> Int32
     typealias CublasDestroy = @convention(c) (OpaquePointer?) -> Int32
     typealias CublasSgemm =
@@ -19,32 +25,71 @@ public final class CUDABlockDevice: KernelBlockDevice {
             Int32, Int64, UnsafePointer<Float>?, UInt64, Int32, Int64, Int32
         ) -> Int32
 
+    /// The driver entry points, looked up once: a lookup per call would be timed with the work.
+    struct Driver {
+        var alloc: CUDABackend.CUMemAlloc, free: CUDABackend.CUMemFree
+        var toDevice: CUDABackend.CUMemcpyHtoD, toHost: CUDABackend.CUMemcpyDtoH
+        var launch: CUDABackend.CULaunchKernel, synchronize: CUDABackend.CUCtxSynchronize
+        var function: CUDABackend.CUModuleGetFunction, unload: ModuleUnload, memInfo: MemGetInfo
+        var eventCreate: EventCreate, eventRecord: EventRecord, eventSynchronize: EventSync
+        var eventElapsed: EventElapsed, errorName: GetErrorName
+
+        init(_ d: DynamicLibrary) throws {
+            alloc = try d.symbol("cuMemAlloc_v2", as: CUDABackend.CUMemAlloc.self)
+            free = try d.symbol("cuMemFree_v2", as: CUDABackend.CUMemFree.self)
+            toDevice = try d.symbol("cuMemcpyHtoD_v2", as: CUDABackend.CUMemcpyHtoD.self)
+            toHost = try d.symbol("cuMemcpyDtoH_v2", as: CUDABackend.CUMemcpyDtoH.self)
+            launch = try d.symbol("cuLaunchKernel", as: CUDABackend.CULaunchKernel.self)
+            synchronize = try d.symbol("cuCtxSynchronize", as: CUDABackend.CUCtxSynchronize.self)
+            function = try d.symbol("cuModuleGetFunction", as: CUDABackend.CUModuleGetFunction.self)
+            unload = try d.symbol("cuModuleUnload", as: ModuleUnload.self)
+            memInfo = try d.symbol("cuMemGetInfo_v2", as: MemGetInfo.self)
+            eventCreate = try d.symbol("cuEventCreate", as: EventCreate.self)
+            eventRecord = try d.symbol("cuEventRecord", as: EventRecord.self)
+            eventSynchronize = try d.symbol("cuEventSynchronize", as: EventSync.self)
+            eventElapsed = try d.symbol("cuEventElapsedTime", as: EventElapsed.self)
+            errorName = try d.symbol("cuGetErrorName", as: GetErrorName.self)
+        }
+    }
+
     public let name = "cuda"
     public let device: String
     public var gemmPath: String { cublas != nil ? "cublas" : "kernel" }
     let backend: CUDABackend
+    let api: Driver
     let module: OpaquePointer
     var functions: [String: OpaquePointer] = [:]
+    var events: (OpaquePointer, OpaquePointer)?
     let cublasLibrary: DynamicLibrary?
     var cublas: OpaquePointer?
+    var sgemm: CublasSgemm?
+    var sgemmStrided: CublasSgemmStrided?
 
-    public static let cublasNames = ["libcublas.so", "libcublas.so.13", "libcublas.so.12", "libcublas.so.11"]
+    /// By soname, then in the toolkit's default directory (often not on the loader's path).
+    public static let cublasNames = ["libcublas.so", "libcublas.so.13", "libcublas.so.12", "libcublas.so.11"].flatMap {
+        [$0, "/usr/local/cuda/lib64/" + $0]
+    }
 
-    /// - Throws: `BackendError` when CUDA is not available, the kernels do not compile (NVRTC's
-    ///   log in the message), or `useCUBLAS` is asked and cuBLAS cannot be opened or initialized.
+    /// - Throws: `BackendError` when CUDA is not available, the kernels neither compile nor load
+    ///   (NVRTC's log or the driver's error in the message), or `useCUBLAS` is asked and cuBLAS
+    ///   cannot be opened or initialized.
     public init(_ backend: CUDABackend = CUDABackend(), useCUBLAS: Bool) throws {
-        guard case .available(let d) = backend.availability, backend.context != nil else {
+        guard case .available(let d) = backend.availability, backend.context != nil, let lib = backend.driver else {
             throw BackendError("cuda", "not available: \(backend.availability)")
         }
         self.backend = backend
-        device = "\(d); kernels: \(backend.compiler)"
-        module = try backend.compileModule(source: BlockKernelSource.cuda, fileName: "block_kernels.cu")
+        api = try Driver(lib)
+        let (m, from) = try backend.loadModule(source: BlockKernelSource.cuda, fileName: "block_kernels.cu")
+        module = m
+        device = "\(d); kernels: \(from)"
         if useCUBLAS {
             let (lib, err) = DynamicLibrary.open(Self.cublasNames)
             guard let lib else { throw BackendError("cuda", "cuBLAS not found (\(err))") }
             var h: OpaquePointer?
             let s = try lib.symbol("cublasCreate_v2", as: CublasCreate.self)(&h)
             guard s == 0, h != nil else { throw BackendError("cuda", "cublasCreate failed (status \(s))") }
+            sgemm = try lib.symbol("cublasSgemm_v2", as: CublasSgemm.self)
+            sgemmStrided = try lib.symbol("cublasSgemmStridedBatched", as: CublasSgemmStrided.self)
             cublasLibrary = lib
             cublas = h
         } else {
@@ -56,98 +101,122 @@ public final class CUDABlockDevice: KernelBlockDevice {
         if let h = cublas, let lib = cublasLibrary {
             _ = try? lib.symbol("cublasDestroy_v2", as: CublasDestroy.self)(h)
         }
+        _ = api.unload(module)
     }
 
-    var driver: DynamicLibrary {
-        get throws {
-            guard let d = backend.driver else { throw BackendError(name, "not available") }
-            return d
-        }
+    /// The driver's name for a result code, e.g. `CUDA_ERROR_OUT_OF_MEMORY (2)`.
+    func describe(_ r: Int32) -> String {
+        var p: UnsafePointer<CChar>?
+        guard api.errorName(r, &p) == 0, let p else { return "CUresult \(r)" }
+        return "\(String(cString: p)) (\(r))"
     }
 
     public func allocate(count: Int) throws -> DeviceBuffer {
         guard count > 0 else { throw BackendError(name, "a buffer needs at least one value (asked \(count))") }
         var p: UInt64 = 0
-        let r = try driver.symbol("cuMemAlloc_v2", as: CUDABackend.CUMemAlloc.self)(&p, count * 4)
-        guard r == 0 else { throw BackendError(name, "cuMemAlloc of \(count * 4) bytes failed (\(r))") }
+        let r = api.alloc(&p, count * 4)
+        guard r == 0 else { throw BackendError(name, "cuMemAlloc of \(count * 4) bytes failed: \(describe(r))") }
         return DeviceBuffer(handle: p, count: count)
     }
 
     public func upload(_ values: [Float], to buffer: DeviceBuffer) throws {
         guard values.count <= buffer.count else { throw BackendError(name, "upload larger than the buffer") }
-        let h2d = try driver.symbol("cuMemcpyHtoD_v2", as: CUDABackend.CUMemcpyHtoD.self)
-        let r = values.withUnsafeBytes { h2d(buffer.handle, $0.baseAddress, $0.count) }
-        guard r == 0 else { throw BackendError(name, "cuMemcpyHtoD failed (\(r))") }
+        let r = values.withUnsafeBytes { api.toDevice(buffer.handle, $0.baseAddress, $0.count) }
+        guard r == 0 else { throw BackendError(name, "cuMemcpyHtoD failed: \(describe(r))") }
     }
 
     public func download(_ buffer: DeviceBuffer) throws -> [Float] {
-        let d2h = try driver.symbol("cuMemcpyDtoH_v2", as: CUDABackend.CUMemcpyDtoH.self)
         var out = [Float](repeating: 0, count: buffer.count)
-        let r = out.withUnsafeMutableBytes { d2h($0.baseAddress, buffer.handle, $0.count) }
-        guard r == 0 else { throw BackendError(name, "cuMemcpyDtoH failed (\(r))") }
+        let r = out.withUnsafeMutableBytes { api.toHost($0.baseAddress, buffer.handle, $0.count) }
+        guard r == 0 else { throw BackendError(name, "cuMemcpyDtoH failed: \(describe(r))") }
         return out
     }
 
-    public func release(_ buffer: DeviceBuffer) {
-        _ = try? driver.symbol("cuMemFree_v2", as: CUDABackend.CUMemFree.self)(buffer.handle)
-    }
+    public func release(_ buffer: DeviceBuffer) { _ = api.free(buffer.handle) }
 
     public func synchronize() throws {
-        let r = try driver.symbol("cuCtxSynchronize", as: CUDABackend.CUCtxSynchronize.self)()
-        guard r == 0 else { throw BackendError(name, "kernel execution failed (cuCtxSynchronize \(r))") }
+        let r = api.synchronize()
+        guard r == 0 else { throw BackendError(name, "kernel execution failed: \(describe(r))") }
     }
 
     public func memoryInfo() -> (free: Int, total: Int)? {
         var free = 0
         var total = 0
-        guard let f = try? driver.symbol("cuMemGetInfo_v2", as: MemGetInfo.self), f(&free, &total) == 0 else {
-            return nil
-        }
+        guard api.memInfo(&free, &total) == 0 else { return nil }
         return (free, total)
     }
 
+    /// Events recorded on the default stream before and after `body`'s work.
+    public func measure(_ body: () throws -> Void) throws -> Double? {
+        if events == nil {
+            var a: OpaquePointer?
+            var b: OpaquePointer?
+            let r = api.eventCreate(&a, 0)
+            let r2 = api.eventCreate(&b, 0)
+            guard r == 0, r2 == 0, let a, let b else {
+                throw BackendError(name, "cuEventCreate failed: \(describe(r != 0 ? r : r2))")
+            }
+            events = (a, b)
+        }
+        let (start, stop) = events!
+        var r = api.eventRecord(start, nil)
+        guard r == 0 else { throw BackendError(name, "cuEventRecord failed: \(describe(r))") }
+        try body()
+        r = api.eventRecord(stop, nil)
+        guard r == 0 else { throw BackendError(name, "cuEventRecord failed: \(describe(r))") }
+        try synchronize()
+        var ms: Float = 0
+        r = api.eventElapsed(&ms, start, stop)
+        guard r == 0 else { throw BackendError(name, "cuEventElapsedTime failed: \(describe(r))") }
+        return Double(ms) * 1e-3
+    }
+
     public func launch(_ kernel: String, _ arguments: [BlockArgument], _ geometry: LaunchGeometry) throws {
-        let d = try driver
         let fn: OpaquePointer
         if let f = functions[kernel] {
             fn = f
         } else {
             var f: OpaquePointer?
-            guard
-                try d.symbol("cuModuleGetFunction", as: CUDABackend.CUModuleGetFunction.self)(&f, module, kernel) == 0,
-                let f
-            else { throw BackendError(name, "kernel \(kernel) not found") }
+            let r = api.function(&f, module, kernel)
+            guard r == 0, let f else { throw BackendError(name, "kernel \(kernel) not found: \(describe(r))") }
             functions[kernel] = f
             fn = f
         }
-        // cuLaunchKernel takes one pointer per parameter, to the parameter's bytes.
-        let slots = arguments.map { a -> UnsafeMutableRawPointer in
-            let bytes = a.scalarBytes
-            let slot = UnsafeMutableRawPointer.allocate(byteCount: 8, alignment: 8)
-            bytes.withUnsafeBytes { slot.copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
-            return slot
+        // cuLaunchKernel takes one pointer per parameter, to the parameter's bytes: one 8-byte
+        // slot each (every parameter here is 4 or 8 bytes), in one stack buffer.
+        try withUnsafeTemporaryAllocation(of: UInt64.self, capacity: max(arguments.count, 1)) { slots in
+            try withUnsafeTemporaryAllocation(of: UnsafeMutableRawPointer?.self, capacity: max(arguments.count, 1)) {
+                params in
+                for (k, a) in arguments.enumerated() {
+                    let slot = UnsafeMutableRawPointer(slots.baseAddress! + k)
+                    switch a {
+                    case .buffer(let b): slot.storeBytes(of: b.handle, as: UInt64.self)
+                    case .int(let v): slot.storeBytes(of: v, as: Int32.self)
+                    case .long(let v): slot.storeBytes(of: v, as: Int64.self)
+                    case .float(let v): slot.storeBytes(of: v, as: Float.self)
+                    }
+                    params[k] = slot
+                }
+                let g = geometry
+                let r = api.launch(
+                    fn, UInt32(g.groups.x), UInt32(g.groups.y), UInt32(g.groups.z), UInt32(g.local.x),
+                    UInt32(g.local.y), 1, 0, nil, params.baseAddress, nil)
+                guard r == 0 else { throw BackendError(name, "\(kernel): cuLaunchKernel failed: \(describe(r))") }
+            }
         }
-        defer { slots.forEach { $0.deallocate() } }
-        var params: [UnsafeMutableRawPointer?] = slots
-        let g = geometry
-        let r = try d.symbol("cuLaunchKernel", as: CUDABackend.CULaunchKernel.self)(
-            fn, UInt32(g.groups.x), UInt32(g.groups.y), UInt32(g.groups.z), UInt32(g.local.x), UInt32(g.local.y), 1,
-            0, nil, &params, nil)
-        guard r == 0 else { throw BackendError(name, "\(kernel): cuLaunchKernel failed (\(r))") }
     }
 
     public func gemm(_ g: BlockGEMM) throws {
-        guard let h = cublas, let lib = cublasLibrary else { return try kernelGEMM(g) }
+        guard let h = cublas, let sgemm, let sgemmStrided else { return try kernelGEMM(g) }
         try guardSizes("gemm", g.m, g.n, g.k, g.batch, g.m * g.n, g.m * g.k, g.n * g.k)
         let c = CUBLASCall(g)
         var alpha = g.alpha
         var beta: Float = 0
         let s: Int32
         if g.batch == 1 {
-            s = try lib.symbol("cublasSgemm_v2", as: CublasSgemm.self)(
-                h, c.transa, c.transb, c.m, c.n, c.k, &alpha, c.a, c.lda, c.b, c.ldb, &beta, c.c, c.ldc)
+            s = sgemm(h, c.transa, c.transb, c.m, c.n, c.k, &alpha, c.a, c.lda, c.b, c.ldb, &beta, c.c, c.ldc)
         } else {
-            s = try lib.symbol("cublasSgemmStridedBatched", as: CublasSgemmStrided.self)(
+            s = sgemmStrided(
                 h, c.transa, c.transb, c.m, c.n, c.k, &alpha, c.a, c.lda, c.strideA, c.b, c.ldb, c.strideB, &beta,
                 c.c, c.ldc, c.strideC, Int32(g.batch))
         }

@@ -50,9 +50,11 @@ public enum BlockLaunch {
 }
 
 extension KernelBlockDevice {
+    /// Sizes the kernels index with 32-bit `int`, with room for the last group's overhang.
     func guardSizes(_ what: String, _ values: Int...) throws {
-        for v in values where v <= 0 || v > Int(Int32.max) {
-            throw BackendError(name, "\(what): size \(v) is outside 1…\(Int32.max)")
+        let limit = Int(Int32.max) - 1024
+        for v in values where v <= 0 || v > limit {
+            throw BackendError(name, "\(what): size \(v) is outside 1…\(limit) (the kernels' 32-bit index)")
         }
     }
 
@@ -80,6 +82,11 @@ extension KernelBlockDevice {
     /// `block_gemm` with its epilogue fused.
     public func kernelGEMM(_ g: BlockGEMM) throws {
         try guardSizes("gemm", g.m, g.n, g.k, g.batch, g.m * g.n, g.m * g.k, g.n * g.k)
+        let geometry = BlockLaunch.gemm(m: g.m, n: g.n, batch: g.batch)
+        // CUDA's limit on a grid's y and z extents (OpenCL's is larger).
+        guard geometry.groups.y <= 65_535, geometry.groups.z <= 65_535 else {
+            throw BackendError(name, "gemm: \(g.m) rows × batch \(g.batch) exceeds the 65,535 grid limit in y or z")
+        }
         let e = g.epilogue
         // An unused pointer parameter still needs a valid buffer: C stands in (never read).
         try launch(
@@ -89,7 +96,7 @@ extension KernelBlockDevice {
                 .int(Int32(g.m)), .int(Int32(g.n)), .int(Int32(g.k)), .int(g.transposeB ? 1 : 0),
                 .long(Int64(g.strideA)), .long(Int64(g.strideB)), .long(Int64(g.strideC)), .float(g.alpha),
                 .int(e.mode),
-            ], BlockLaunch.gemm(m: g.m, n: g.n, batch: g.batch))
+            ], geometry)
     }
 
     /// The epilogue alone over `rows × cols` values of `c` (after a vendor GEMM).

@@ -83,25 +83,30 @@ public enum ParityCLI {
 
     /// Runs what the options ask (parity, the block timing, or both), writes `parity.json`,
     /// `parity.txt`, `block-timing.json`, `block-timing.txt` into `--out` when given, and returns
-    /// what to print and the outcome.
-    /// - Throws: file-system errors writing `--out`.
+    /// what to print and the outcome. With `--json` the output is one JSON document: the parity
+    /// document, the block-timing document, or, when both ran, `{"parity": …, "blockTiming": …}`.
+    /// A file that cannot be written is named in the output and makes the outcome `.failed`; the
+    /// results are still printed.
+    /// - Throws: `BackendError` when `--out` is not a writable directory (checked before anything
+    ///   runs, so no device time is spent on results that could not be kept), file-system errors
+    ///   from `--emit-sources`.
     public static func execute(_ o: ParityOptions) throws -> (output: String, outcome: Outcome) {
-        var output = ""
-        var outcomes: [Outcome] = []
         if let dir = o.emitSources {
             let files = try emitSources(into: dir)
             return ("wrote \(files.count) kernel sources into \(dir): \(files.joined(separator: ", "))\n", .held)
         }
-        if let out = o.out { try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true) }
+        if let out = o.out { try prepareOutputDirectory(out) }
+        var texts: [String] = []
+        var jsons: [(key: String, data: Data)] = []
+        var files: [(name: String, data: Data)] = []
+        var outcomes: [Outcome] = []
         if !o.blockTimingOnly && o.backend != .cpu {
             let doc = run(backend: o.backend.rawValue, quick: o.quick)
             let data = try ParityCLI.json(doc)
-            if let out = o.out {
-                try data.write(to: URL(fileURLWithPath: out + "/parity.json"))
-                try text(doc).write(toFile: out + "/parity.txt", atomically: true, encoding: .utf8)
-            }
-            output += o.json ? String(decoding: data, as: UTF8.self) + "\n" : text(doc)
-            outcomes.append(!doc.anyRan ? .nothingRan : (doc.allWithinBounds ? .held : .failed))
+            texts.append(text(doc))
+            jsons.append(("parity", data))
+            files += [("parity.json", data), ("parity.txt", Data(text(doc).utf8))]
+            outcomes.append(outcome(doc))
         }
         if o.blockTiming || o.blockTimingOnly {
             let configs = o.blockBatches.map {
@@ -109,18 +114,73 @@ public enum ParityCLI {
             }
             let doc = runBlockTiming(backend: o.backend, configs)
             let data = try BlockTiming.json(doc)
-            if let out = o.out {
-                try data.write(to: URL(fileURLWithPath: out + "/block-timing.json"))
-                try BlockTiming.text(doc).write(toFile: out + "/block-timing.txt", atomically: true, encoding: .utf8)
+            texts.append(BlockTiming.text(doc))
+            jsons.append(("blockTiming", data))
+            files += [("block-timing.json", data), ("block-timing.txt", Data(BlockTiming.text(doc).utf8))]
+            outcomes.append(!doc.allHeld ? .failed : (doc.runs.isEmpty ? .nothingRan : .held))
+        }
+        var output = o.json ? combinedJSON(jsons) : texts.joined(separator: "\n")
+        if let out = o.out {
+            var unwritten: [String] = []
+            for f in files {
+                let path = out + "/" + f.name
+                do { try f.data.write(to: URL(fileURLWithPath: path)) } catch {
+                    unwritten.append("cannot write \(path): \(error.localizedDescription)")
+                }
             }
-            output +=
-                (output.isEmpty ? "" : "\n")
-                + (o.json ? String(decoding: data, as: UTF8.self) + "\n" : BlockTiming.text(doc))
-            outcomes.append(
-                doc.runs.isEmpty ? (doc.anyFailed ? .failed : .nothingRan) : (doc.allHeld ? .held : .failed))
+            if !unwritten.isEmpty {
+                // The results are printed all the same: only the files are missing.
+                output += (o.json ? "" : "\n") + unwritten.joined(separator: "\n") + "\n"
+                outcomes.append(.failed)
+            }
         }
         if outcomes.contains(.failed) { return (output, .failed) }
         return (output, outcomes.allSatisfy { $0 == .nothingRan } ? .nothingRan : .held)
+    }
+
+    /// A parity run's outcome: a backend that failed or an entry beyond its bound fails it, even
+    /// when no row was produced; nothing ran only when every backend was absent.
+    static func outcome(_ doc: Document) -> Outcome {
+        if doc.backends.contains(where: { $0.error != nil }) || !doc.allWithinBounds { return .failed }
+        return doc.anyRan ? .held : .nothingRan
+    }
+
+    /// One JSON document: the part itself when there is one, else an object keyed by part.
+    static func combinedJSON(_ parts: [(key: String, data: Data)]) -> String {
+        if parts.count == 1 { return String(decoding: parts[0].data, as: UTF8.self) + "\n" }
+        let body = parts.map { "\"\($0.key)\": " + String(decoding: $0.data, as: UTF8.self) }
+        return "{\n" + body.joined(separator: ",\n") + "\n}\n"
+    }
+
+    /// Creates `dir` if needed and proves it writable with a probe file, so that a run is not
+    /// started whose results could not be kept.
+    /// - Throws: `BackendError` naming the directory and why.
+    static func prepareOutputDirectory(_ dir: String) throws {
+        let fm = FileManager.default
+        func refuse(_ why: String) -> BackendError {
+            BackendError("parity", "--out \(dir) is not a writable directory: \(why)")
+        }
+        if (try? fm.createDirectory(atPath: dir, withIntermediateDirectories: true)) == nil {
+            // Name the first existing ancestor and what is wrong with it (Foundation's message is generic).
+            var a = (dir as NSString).deletingLastPathComponent
+            while !a.isEmpty && a != "/" && !fm.fileExists(atPath: a) { a = (a as NSString).deletingLastPathComponent }
+            var isDir: ObjCBool = false
+            if fm.fileExists(atPath: a.isEmpty ? "." : a, isDirectory: &isDir), !isDir.boolValue {
+                throw refuse("\(a) is not a directory")
+            }
+            throw refuse("cannot create it under \(a.isEmpty ? "." : a) (\(String(cString: strerror(errno))))")
+        }
+        let probe = dir + "/.unverify-parity-write-probe"
+        let fd = open(probe, O_CREAT | O_WRONLY | O_TRUNC, 0o600)
+        guard fd >= 0 else { throw refuse(String(cString: strerror(errno))) }
+        close(fd)
+        unlink(probe)
+        for name in ["parity.json", "parity.txt", "block-timing.json", "block-timing.txt"] {
+            var isDir: ObjCBool = false
+            if fm.fileExists(atPath: dir + "/" + name, isDirectory: &isDir), isDir.boolValue {
+                throw BackendError("parity", "--out \(dir): \(name) is a directory, where the results would go")
+            }
+        }
     }
 
     /// Every kernel source this runner compiles at run time, as files (for a vendor compiler run
@@ -147,20 +207,35 @@ public enum ParityCLI {
     public static func runBlockTiming(backend: ParityBackend, _ configs: [BlockTiming.Configuration])
         -> BlockTiming.Document
     {
-        var doc = BlockTiming.Document(backends: [], runs: [])
+        var backends: [BackendStatus] = []
+        var runs: [BlockTiming.Report] = []
+        // The CPU's output for one sample of each timed shape, computed once for every device.
+        var references: [BlockShape: [BlockNormalization: [Float]]] = [:]
+        func reference(_ c: BlockTiming.Configuration) throws -> [BlockNormalization: [Float]]? {
+            guard c.checkTimedShape else { return nil }
+            let one = BlockTiming.oneSample(c.shape)
+            if let r = references[one] { return r }
+            let r = try BlockTiming.cpuOutputs(one)
+            references[one] = r
+            return r
+        }
+        // Called only where the backend is available: a device that then fails to start (its
+        // kernels do not compile or load, cuBLAS does not initialize) is a failure, not absent.
         func attempt(_ name: String, _ make: () throws -> any BlockDevice) {
             let device: any BlockDevice
             do { device = try make() } catch {
-                doc.backends.append(
-                    BackendStatus(name: name, available: false, device: nil, reason: "\(error)", error: nil))
+                backends.append(BackendStatus(name: name, available: true, device: nil, reason: nil, error: "\(error)"))
                 return
             }
             do {
-                for config in configs { doc.runs.append(try BlockTiming.run(device, config)) }
-                doc.backends.append(
+                for c in configs {
+                    let ref = device is CPUBlockDevice ? nil : try reference(c)
+                    runs.append(try BlockTiming.run(device, c, sampleReference: ref))
+                }
+                backends.append(
                     BackendStatus(name: name, available: true, device: device.device, reason: nil, error: nil))
             } catch {
-                doc.backends.append(
+                backends.append(
                     BackendStatus(name: name, available: true, device: device.device, reason: nil, error: "\(error)"))
             }
         }
@@ -168,12 +243,12 @@ public enum ParityCLI {
         if backend == .opencl || backend == .all {
             let cl = OpenCLBackend()
             if case .notAvailable(let r) = cl.availability {
-                doc.backends.append(BackendStatus(name: "opencl", available: false, device: nil, reason: r, error: nil))
+                backends.append(BackendStatus(name: "opencl", available: false, device: nil, reason: r, error: nil))
             } else if backend == .all, let d = try? OpenCLBlockDevice(cl), d.isCPU {
                 // Asked for every backend on a machine whose OpenCL is a CPU (PoCL): timing it at
                 // ViT-B's size would take minutes and say nothing about a GPU.
                 let why = "\(d.device) is a CPU device; not timed under --backend all (ask --backend opencl)"
-                doc.backends.append(
+                backends.append(
                     BackendStatus(name: "opencl", available: false, device: nil, reason: why, error: nil))
             } else {
                 attempt("opencl") { try OpenCLBlockDevice(cl) }
@@ -182,13 +257,20 @@ public enum ParityCLI {
         if backend == .cuda || backend == .all {
             let cu = CUDABackend()
             if case .notAvailable(let r) = cu.availability {
-                doc.backends.append(BackendStatus(name: "cuda", available: false, device: nil, reason: r, error: nil))
+                backends.append(BackendStatus(name: "cuda", available: false, device: nil, reason: r, error: nil))
             } else {
                 attempt("cuda") { try CUDABlockDevice(cu, useCUBLAS: false) }
-                attempt("cuda+cublas") { try CUDABlockDevice(cu, useCUBLAS: true) }
+                let (cublas, why) = DynamicLibrary.open(CUDABlockDevice.cublasNames)
+                if cublas == nil {
+                    let reason = "cuBLAS not found (\(why.prefix(200)))"
+                    backends.append(
+                        BackendStatus(name: "cuda+cublas", available: false, device: nil, reason: reason, error: nil))
+                } else {
+                    attempt("cuda+cublas") { try CUDABlockDevice(cu, useCUBLAS: true) }
+                }
             }
         }
-        return doc
+        return BlockTiming.Document(backends: backends, runs: runs)
     }
 
     public static func text(_ d: Document) -> String {

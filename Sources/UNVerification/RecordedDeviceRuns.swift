@@ -23,14 +23,18 @@ struct RecordedDeviceRuns {
         }
         for f in (walker.allObjects as? [String] ?? []).filter({ $0.hasSuffix(".json") }).sorted() {
             let path = directory + "/" + f
+            // The runner writes non-finite numbers as "inf", "-inf", "nan" (a failed run has them).
+            let decoder = JSONDecoder()
+            decoder.nonConformingFloatDecodingStrategy = .convertFromString(
+                positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
             do {
                 let data = try Data(contentsOf: URL(fileURLWithPath: path))
-                let tool = try JSONDecoder().decode(Header.self, from: data).tool
+                let tool = try decoder.decode(Header.self, from: data).tool
                 switch tool {
                 case BlockTiming.Document.toolName:
-                    runs.blockTiming.append((f, try JSONDecoder().decode(BlockTiming.Document.self, from: data)))
+                    runs.blockTiming.append((f, try decoder.decode(BlockTiming.Document.self, from: data)))
                 case "unverify-parity":
-                    runs.parity.append((f, try JSONDecoder().decode(ParityCLI.Document.self, from: data)))
+                    runs.parity.append((f, try decoder.decode(ParityCLI.Document.self, from: data)))
                 default:
                     throw ReportInputError(
                         file: path, reason: "not a recorded device run (tool \(tool.map { "\"\($0)\"" } ?? "missing"))")

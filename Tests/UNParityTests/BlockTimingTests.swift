@@ -267,7 +267,7 @@ struct BlockTimingTests {
         let doc = BlockTiming.Document(backends: [], runs: [r])
         let back = try JSONDecoder().decode(BlockTiming.Document.self, from: BlockTiming.json(doc))
         #expect(back.runs.first?.schedules.count == 3 && back.schemaVersion == 1)
-        #expect(BlockTiming.text(doc).contains("folded UN ÷ LayerNorm time"))
+        #expect(BlockTiming.text(doc).contains("folded UN ÷ LayerNorm, wall time"))
     }
 
     /// The live sets written out by hand for each step (R = rows × width values, S the
@@ -487,7 +487,8 @@ struct BlockTimingTests {
         #expect(throws: (any Error).self) { _ = try ParityOptions.parse(["--block-timing", "--block-batch", "0"]) }
         #expect(throws: (any Error).self) { _ = try ParityOptions.parse(["--backend", "metal"]) }
         let ok = try ParityOptions.parse(["--backend", "cpu", "--block-timing-only", "--block-repetitions", "3"])
-        #expect(ok.backend == .cpu && ok.blockRepetitions == 3 && ok.blockBatches == [1, 8, 64])
+        #expect(ok.backend == .cpu && ok.blockRepetitions == 3 && ok.blockBatches == [1])
+        #expect(try ParityOptions.parse(["--block-timing"]).blockBatches == [1, 8, 64])
         #expect(
             try ParityOptions.parse(["--block-timing", "--block-batch", "2", "--block-batch", "5"]).blockBatches == [
                 2, 5,
@@ -506,6 +507,105 @@ struct BlockTimingTests {
         let asked = ParityCLI.runBlockTiming(
             backend: .opencl, [.init(shape: tiny, repetitions: 1, validationShape: tiny)])
         #expect(asked.runs.count == 1 && asked.runs[0].validated)
+    }
+
+    /// `--out` is checked before anything runs (a GPU lease is not spent on results that cannot
+    /// be kept): a path under a regular file, and a results name taken by a directory.
+    @Test func unwritableOutIsRefusedBeforeRunning() throws {
+        let file = NSTemporaryDirectory() + "unv-bt-\(UUID().uuidString)"
+        try Data("x".utf8).write(to: URL(fileURLWithPath: file))
+        var o = try ParityOptions.parse(["--backend", "cpu", "--block-timing-only", "--out", file + "/sub"])
+        #expect(throws: BackendError.self) { _ = try ParityCLI.execute(o) }
+        let dir = NSTemporaryDirectory() + "unv-bt-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir + "/block-timing.json", withIntermediateDirectories: true)
+        o = try ParityOptions.parse(["--backend", "cpu", "--block-timing-only", "--out", dir])
+        do {
+            _ = try ParityCLI.execute(o)
+            Issue.record("expected a refusal")
+        } catch let e as BackendError {
+            #expect(e.message.contains("block-timing.json is a directory"))
+        }
+    }
+
+    /// Outcomes: a backend that failed before producing any row fails the run (exit 1), it is not
+    /// "nothing ran" (exit 2); with `--json` two parts are one JSON object.
+    @Test func failuresAreFailuresAndJSONIsOneDocument() throws {
+        let failed = ParityCLI.BackendStatus(
+            name: "cuda", available: true, device: "GPU", reason: nil, error: "cuModuleLoadData failed")
+        let absent = ParityCLI.BackendStatus(name: "opencl", available: false, device: nil, reason: "none", error: nil)
+        #expect(ParityCLI.outcome(.init(backends: [failed], rows: [], allWithinBounds: false)) == .failed)
+        #expect(ParityCLI.outcome(.init(backends: [absent], rows: [], allWithinBounds: true)) == .nothingRan)
+        #expect(!BlockTiming.Document(backends: [failed], runs: []).allHeld)
+        #expect(BlockTiming.Document(backends: [absent], runs: []).allHeld)
+        let a = try ParityCLI.json(.init(backends: [absent], rows: [], allWithinBounds: true))
+        let b = try BlockTiming.json(BlockTiming.Document(backends: [absent], runs: []))
+        let one = try JSONSerialization.jsonObject(
+            with: Data(ParityCLI.combinedJSON([("parity", a), ("blockTiming", b)]).utf8))
+        #expect((one as? [String: Any]).map { Set($0.keys) } == ["parity", "blockTiming"])
+        #expect(ParityCLI.combinedJSON([("parity", a)]) == String(decoding: a, as: UTF8.self) + "\n")
+    }
+
+    /// A NaN anywhere, on either side, is a disagreement (Swift's `max` would skip it).
+    @Test func nonFiniteOutputsNeverValidate() {
+        #expect(BlockTiming.normwise([1, 2], [1, .nan]) == .infinity)
+        #expect(BlockTiming.normwise([.nan, 2], [1, 2]) == .infinity)
+        #expect(BlockTiming.normwise([1, .infinity], [1, 2]) == .infinity)
+        #expect(BlockTiming.normwise([1, 2], [1, 2, 3]) == .infinity)
+        #expect(BlockTiming.normwise([1, 2.5], [1, 2]) == 0.25)
+    }
+
+    /// The library path has one call per linear layer more: its epilogue kernel.
+    @Test func callCountsPerGEMMPath() {
+        #expect(BlockNormalization.allCases.map { BlockSchedule.calls($0, gemmPath: "kernel") } == [11, 11, 9])
+        #expect(BlockNormalization.allCases.map { BlockSchedule.calls($0, gemmPath: "cublas") } == [15, 15, 13])
+    }
+
+    /// At the timed shape every schedule's first sample is checked against the CPU's run of that
+    /// sample alone: a fault common to both UN schedules (which agree with each other) is caught.
+    @Test func timedShapeFaultCommonToBothUNSchedulesIsCaught() throws {
+        final class SoftmaxSkippedWhenLarge: BlockDevice {
+            let base = CPUBlockDevice()
+            var name: String { "faulty" }
+            var device: String { "CPU whose softmax is skipped above 64 rows" }
+            var gemmPath: String { "kernel" }
+            func allocate(count: Int) throws -> DeviceBuffer { try base.allocate(count: count) }
+            func upload(_ v: [Float], to b: DeviceBuffer) throws { try base.upload(v, to: b) }
+            func download(_ b: DeviceBuffer) throws -> [Float] { try base.download(b) }
+            func release(_ b: DeviceBuffer) { base.release(b) }
+            func layerNorm(
+                x: DeviceBuffer, gamma: DeviceBuffer, beta: DeviceBuffer, y: DeviceBuffer, rows: Int, channels: Int,
+                eps: Float
+            ) throws {
+                try base.layerNorm(x: x, gamma: gamma, beta: beta, y: y, rows: rows, channels: channels, eps: eps)
+            }
+            func affine(
+                x: DeviceBuffer, scale: DeviceBuffer, shift: DeviceBuffer, y: DeviceBuffer, channels: Int, count: Int
+            ) throws { try base.affine(x: x, scale: scale, shift: shift, y: y, channels: channels, count: count) }
+            func gemm(_ g: BlockGEMM) throws { try base.gemm(g) }
+            // Skips the softmax entirely at sizes above the validation shapes' (a size-dependent fault).
+            func softmax(_ s: DeviceBuffer, rows: Int, cols: Int) throws {
+                if rows <= 64 { try base.softmax(s, rows: rows, cols: cols) }
+            }
+            func splitHeads(
+                qkv: DeviceBuffer, q: DeviceBuffer, k: DeviceBuffer, v: DeviceBuffer, batch: Int, tokens: Int,
+                heads: Int, dim: Int
+            ) throws {
+                try base.splitHeads(qkv: qkv, q: q, k: k, v: v, batch: batch, tokens: tokens, heads: heads, dim: dim)
+            }
+            func mergeHeads(o: DeviceBuffer, y: DeviceBuffer, batch: Int, tokens: Int, heads: Int, dim: Int) throws {
+                try base.mergeHeads(o: o, y: y, batch: batch, tokens: tokens, heads: heads, dim: dim)
+            }
+            func synchronize() throws {}
+            func memoryInfo() -> (free: Int, total: Int)? { nil }
+        }
+        let small = BlockShape(batch: 1, tokens: 4, width: 8, heads: 2)
+        let timed = BlockShape(batch: 5, tokens: 9, width: 8, heads: 2)  // 90 softmax rows; one sample: 18
+        let r = try BlockTiming.run(
+            SoftmaxSkippedWhenLarge(), .init(shape: timed, repetitions: 1, validationShape: small))
+        #expect(!r.validated && r.schedules.isEmpty)
+        let unPair = try #require(r.validation.first { $0.what.hasPrefix("unFolded vs unMap") })
+        #expect(unPair.withinThreshold, "the two UN schedules share the fault and agree")
+        #expect(r.validation.contains { $0.what.contains("first sample") && !$0.withinThreshold })
     }
 
     /// Without a GPU the CUDA rows say why; nothing is reported as timed.

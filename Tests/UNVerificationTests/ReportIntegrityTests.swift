@@ -55,6 +55,16 @@ struct ReportIntegrityTests {
         #expect(md.contains("| h200/block-timing.json | cpu: ") && md.contains("| yes |"), "\(md)")
         #expect(InferenceBenchmarkSection.recordedBlockTimings([]).contains("None recorded"))
 
+        // A failed run records its infinite difference as "inf": it is read, and shown as failed.
+        var failed = timing
+        failed.runs[0].validation[0].normwiseDifference = .infinity
+        failed.runs[0].validation[0].withinThreshold = false
+        failed.runs[0].validated = false
+        try BlockTiming.json(failed).write(to: URL(fileURLWithPath: dir + "/h200/block-timing.json"))
+        let again = try RecordedDeviceRuns.read(dir)
+        #expect(again.blockTiming[0].document.runs[0].validation[0].normwiseDifference == .infinity)
+        #expect(InferenceBenchmarkSection.recordedBlockTimings(again.blockTiming).contains("NO: not timed"))
+
         try Data("{\"tool\": \"something-else\"}".utf8).write(to: URL(fileURLWithPath: dir + "/h200/other.json"))
         #expect(throws: ReportInputError.self) { _ = try RecordedDeviceRuns.read(dir) }
     }
