@@ -182,8 +182,19 @@ public final class CUDABackend: KernelLauncher {
         let r = try ptx.withUnsafeBytes {
             try d.symbol("cuModuleLoadData", as: CUModuleLoadData.self)(&mod, $0.baseAddress)
         }
-        guard r == 0, let mod else { throw BackendError(name, "cuModuleLoadData failed (\(r))") }
+        guard r == 0, let mod else { throw BackendError(name, "cuModuleLoadData failed: \(describe(r, driver: d))") }
         return mod
+    }
+
+    typealias CUGetErrorName = @convention(c) (Int32, UnsafeMutablePointer<UnsafePointer<CChar>?>?) -> Int32
+
+    /// The driver's name for a result code, e.g. `CUDA_ERROR_UNSUPPORTED_PTX_VERSION (222)`.
+    func describe(_ r: Int32, driver d: DynamicLibrary) -> String {
+        var p: UnsafePointer<CChar>?
+        guard let f = try? d.symbol("cuGetErrorName", as: CUGetErrorName.self), f(r, &p) == 0, let p else {
+            return "CUresult \(r)"
+        }
+        return "\(String(cString: p)) (\(r))"
     }
 
     public func launch(_ kernel: String, _ arguments: [KernelArgument], globalSize: Int, precision: Precision) throws
