@@ -315,13 +315,7 @@ public enum BlockTiming {
         return s
     }
 
-    public static func json(_ r: Report) throws -> Data {
-        let e = JSONEncoder()
-        e.outputFormatting = [.prettyPrinted, .sortedKeys]
-        e.nonConformingFloatEncodingStrategy = .convertToString(
-            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        return try e.encode(r)
-    }
+    public static func json(_ r: Report) throws -> Data { try ParityCLI.encode(r) }
 }
 
 extension String {
@@ -347,13 +341,7 @@ extension BlockTiming {
         }
     }
 
-    public static func json(_ d: Document) throws -> Data {
-        let e = JSONEncoder()
-        e.outputFormatting = [.prettyPrinted, .sortedKeys]
-        e.nonConformingFloatEncodingStrategy = .convertToString(
-            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        return try e.encode(d)
-    }
+    public static func json(_ d: Document) throws -> Data { try ParityCLI.encode(d) }
 
     public static func text(_ d: Document) -> String {
         var s = ""

@@ -294,11 +294,15 @@ public enum ParityCLI {
         return s
     }
 
-    public static func json(_ d: Document) throws -> Data {
+    public static func json(_ d: Document) throws -> Data { try encode(d) }
+
+    /// The runner's JSON: pretty, keys sorted, non-finite numbers as "inf", "-inf", "nan" (what
+    /// `RecordedDeviceRuns` reads back).
+    static func encode<T: Encodable>(_ value: T) throws -> Data {
         let e = JSONEncoder()
         e.outputFormatting = [.prettyPrinted, .sortedKeys]
         e.nonConformingFloatEncodingStrategy = .convertToString(
             positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        return try e.encode(d)
+        return try e.encode(value)
     }
 }

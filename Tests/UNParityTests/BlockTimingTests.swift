@@ -204,12 +204,11 @@ struct BlockTimingTests {
         #expect(checked > 10_000)
     }
 
-    /// A device that drops the residual of every product (a plausible porting fault): the
-    /// validation catches it and nothing is timed.
-    final class DroppedResidual: BlockDevice {
+    /// The CPU device behind a class whose subclasses plant one fault each.
+    class Forwarding: BlockDevice {
         let base = CPUBlockDevice()
         var name: String { "faulty" }
-        var device: String { "CPU with the residual add dropped" }
+        var device: String { "CPU with a planted fault" }
         var gemmPath: String { "kernel" }
         func allocate(count: Int) throws -> DeviceBuffer { try base.allocate(count: count) }
         func upload(_ v: [Float], to b: DeviceBuffer) throws { try base.upload(v, to: b) }
@@ -222,11 +221,7 @@ struct BlockTimingTests {
         func affine(
             x: DeviceBuffer, scale: DeviceBuffer, shift: DeviceBuffer, y: DeviceBuffer, channels: Int, count: Int
         ) throws { try base.affine(x: x, scale: scale, shift: shift, y: y, channels: channels, count: count) }
-        func gemm(_ g: BlockGEMM) throws {
-            var g = g
-            g.epilogue.residual = nil
-            try base.gemm(g)
-        }
+        func gemm(_ g: BlockGEMM) throws { try base.gemm(g) }
         func softmax(_ s: DeviceBuffer, rows: Int, cols: Int) throws { try base.softmax(s, rows: rows, cols: cols) }
         func splitHeads(
             qkv: DeviceBuffer, q: DeviceBuffer, k: DeviceBuffer, v: DeviceBuffer, batch: Int, tokens: Int,
@@ -239,6 +234,22 @@ struct BlockTimingTests {
         }
         func synchronize() throws {}
         func memoryInfo() -> (free: Int, total: Int)? { nil }
+    }
+
+    /// Drops the residual of every product (a plausible porting fault).
+    final class DroppedResidual: Forwarding {
+        override func gemm(_ g: BlockGEMM) throws {
+            var g = g
+            g.epilogue.residual = nil
+            try base.gemm(g)
+        }
+    }
+
+    /// Skips the softmax above 64 rows: a fault that only the timed shape reaches.
+    final class SoftmaxSkippedWhenLarge: Forwarding {
+        override func softmax(_ s: DeviceBuffer, rows: Int, cols: Int) throws {
+            if rows <= 64 { try base.softmax(s, rows: rows, cols: cols) }
+        }
     }
 
     @Test func aWrongComputationIsNotTimed() throws {
@@ -563,41 +574,6 @@ struct BlockTimingTests {
     /// At the timed shape every schedule's first sample is checked against the CPU's run of that
     /// sample alone: a fault common to both UN schedules (which agree with each other) is caught.
     @Test func timedShapeFaultCommonToBothUNSchedulesIsCaught() throws {
-        final class SoftmaxSkippedWhenLarge: BlockDevice {
-            let base = CPUBlockDevice()
-            var name: String { "faulty" }
-            var device: String { "CPU whose softmax is skipped above 64 rows" }
-            var gemmPath: String { "kernel" }
-            func allocate(count: Int) throws -> DeviceBuffer { try base.allocate(count: count) }
-            func upload(_ v: [Float], to b: DeviceBuffer) throws { try base.upload(v, to: b) }
-            func download(_ b: DeviceBuffer) throws -> [Float] { try base.download(b) }
-            func release(_ b: DeviceBuffer) { base.release(b) }
-            func layerNorm(
-                x: DeviceBuffer, gamma: DeviceBuffer, beta: DeviceBuffer, y: DeviceBuffer, rows: Int, channels: Int,
-                eps: Float
-            ) throws {
-                try base.layerNorm(x: x, gamma: gamma, beta: beta, y: y, rows: rows, channels: channels, eps: eps)
-            }
-            func affine(
-                x: DeviceBuffer, scale: DeviceBuffer, shift: DeviceBuffer, y: DeviceBuffer, channels: Int, count: Int
-            ) throws { try base.affine(x: x, scale: scale, shift: shift, y: y, channels: channels, count: count) }
-            func gemm(_ g: BlockGEMM) throws { try base.gemm(g) }
-            // Skips the softmax entirely at sizes above the validation shapes' (a size-dependent fault).
-            func softmax(_ s: DeviceBuffer, rows: Int, cols: Int) throws {
-                if rows <= 64 { try base.softmax(s, rows: rows, cols: cols) }
-            }
-            func splitHeads(
-                qkv: DeviceBuffer, q: DeviceBuffer, k: DeviceBuffer, v: DeviceBuffer, batch: Int, tokens: Int,
-                heads: Int, dim: Int
-            ) throws {
-                try base.splitHeads(qkv: qkv, q: q, k: k, v: v, batch: batch, tokens: tokens, heads: heads, dim: dim)
-            }
-            func mergeHeads(o: DeviceBuffer, y: DeviceBuffer, batch: Int, tokens: Int, heads: Int, dim: Int) throws {
-                try base.mergeHeads(o: o, y: y, batch: batch, tokens: tokens, heads: heads, dim: dim)
-            }
-            func synchronize() throws {}
-            func memoryInfo() -> (free: Int, total: Int)? { nil }
-        }
         let small = BlockShape(batch: 1, tokens: 4, width: 8, heads: 2)
         let timed = BlockShape(batch: 5, tokens: 9, width: 8, heads: 2)  // 90 softmax rows; one sample: 18
         let r = try BlockTiming.run(
