@@ -344,13 +344,7 @@ extension BlockTiming {
     public static func json(_ d: Document) throws -> Data { try ParityCLI.encode(d) }
 
     public static func text(_ d: Document) -> String {
-        var s = ""
-        for b in d.backends {
-            s +=
-                b.available
-                ? "\(b.name): \(b.device ?? "")\(b.error.map { " — FAILED: \($0)" } ?? "")\n"
-                : "\(b.name): not available — \(b.reason ?? "")\n"
-        }
+        var s = d.backends.map(\.line).joined()
         for r in d.runs { s += "\n" + text(r) }
         if d.runs.isEmpty { s += "\nno device ran the block timing: nothing was timed\n" }
         return s

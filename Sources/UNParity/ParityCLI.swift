@@ -45,6 +45,13 @@ public enum ParityCLI {
         public var device: String?
         public var reason: String?
         public var error: String?
+
+        /// One line of the table's header: the device, its failure, or why it is not here.
+        var line: String {
+            available
+                ? "\(name): \(device ?? "")\(error.map { " — FAILED: \($0)" } ?? "")\n"
+                : "\(name): not available — \(reason ?? "")\n"
+        }
     }
 
     public static let backendNames = ["opencl", "cuda", "all"]
@@ -274,13 +281,7 @@ public enum ParityCLI {
     }
 
     public static func text(_ d: Document) -> String {
-        var s = ""
-        for b in d.backends {
-            s +=
-                b.available
-                ? "\(b.name): \(b.device ?? "")\(b.error.map { " — FAILED: \($0)" } ?? "")\n"
-                : "\(b.name): not available — \(b.reason ?? "")\n"
-        }
+        var s = d.backends.map(\.line).joined()
         if !d.rows.isEmpty { s += "\n" + ParityRunner.table(d.rows) }
         if d.rows.isEmpty {
             s += "\nno backend ran: nothing was compared\n"
