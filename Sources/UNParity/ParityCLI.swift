@@ -30,7 +30,8 @@ public enum ParityCLI {
                 throw DecodingError.dataCorruptedError(
                     forKey: .schemaVersion, in: c,
                     debugDescription:
-                        "parity.json schema version \(schemaVersion) is newer than this tool's \(Self.currentSchemaVersion)"
+                        "parity.json schema version \(schemaVersion) is newer than this tool's "
+                        + "\(Self.currentSchemaVersion)"
                 )
             }
             tool = try c.decode(String.self, forKey: .tool)
