@@ -77,6 +77,36 @@ public protocol BlockDevice: AnyObject {
 }
 
 extension BlockDevice {
+    /// A buffer holds 1…2³¹ − 1 values (the kernels index with 32-bit `int`).
+    func checkCount(_ count: Int) throws {
+        guard count > 0, count <= Int(Int32.max) else {
+            throw BackendError(name, "a buffer holds 1…\(Int32.max) values (asked \(count))")
+        }
+    }
+
+    /// Every matrix of a batched product lies inside its buffer (a device would read or write
+    /// past it: a fault on a GPU, a trap on the CPU).
+    func checkExtents(_ g: BlockGEMM) throws {
+        guard g.m > 0, g.n > 0, g.k > 0, g.batch > 0, g.strideA >= 0, g.strideB >= 0, g.strideC >= 0 else {
+            throw BackendError(name, "gemm: sizes must be positive and strides non-negative")
+        }
+        func extent(_ stride: Int, _ size: Int) -> Int {
+            let (a, o1) = (g.batch - 1).multipliedReportingOverflow(by: stride)
+            let (b, o2) = a.addingReportingOverflow(mul(size))
+            return o1 || o2 ? Int.max : b
+        }
+        let needs: [(DeviceBuffer?, Int, String)] = [
+            (g.a, extent(g.strideA, mul(g.m, g.k)), "A"), (g.b, extent(g.strideB, mul(g.n, g.k)), "B"),
+            (g.c, extent(g.strideC, mul(g.m, g.n)), "C"), (g.epilogue.bias, g.n, "bias"),
+            (g.epilogue.residual, extent(g.strideC, mul(g.m, g.n)), "residual"),
+        ]
+        for (b, n, what) in needs {
+            if let b, b.count < n {
+                throw BackendError(name, "gemm: \(what) needs \(n) values, its buffer has \(b.count)")
+            }
+        }
+    }
+
     public func measure(_ body: () throws -> Void) throws -> Double? {
         try body()
         try synchronize()
@@ -96,13 +126,20 @@ public final class CPUBlockDevice: BlockDevice {
 
     public init() {}
 
+    /// Positive sizes whose products fit the same 32-bit range the kernels have.
+    func sizes(_ what: String, _ values: Int...) throws {
+        for v in values where v <= 0 || v > Int(Int32.max) - 1024 {
+            throw BackendError(name, "\(what): size \(v) is outside 1…\(Int(Int32.max) - 1024)")
+        }
+    }
+
     func check(_ b: DeviceBuffer, _ atLeast: Int) throws {
         guard let s = storage[b.handle] else { throw BackendError(name, "unknown buffer \(b.handle)") }
         guard s.count >= atLeast else { throw BackendError(name, "buffer of \(s.count) values, \(atLeast) needed") }
     }
 
     public func allocate(count: Int) throws -> DeviceBuffer {
-        guard count > 0 else { throw BackendError(name, "a buffer needs at least one value (asked \(count))") }
+        try checkCount(count)
         let b = DeviceBuffer(handle: nextHandle, count: count)
         nextHandle += 1
         storage[b.handle] = [Float](repeating: 0, count: count)
@@ -124,6 +161,7 @@ public final class CPUBlockDevice: BlockDevice {
         x: DeviceBuffer, gamma: DeviceBuffer, beta: DeviceBuffer, y: DeviceBuffer, rows: Int, channels: Int,
         eps: Float
     ) throws {
+        try sizes("layerNorm", rows, channels, mul(rows, channels))
         for b in [x, y] { try check(b, rows * channels) }
         for b in [gamma, beta] { try check(b, channels) }
         let xs = storage[x.handle]!
@@ -149,6 +187,7 @@ public final class CPUBlockDevice: BlockDevice {
     public func affine(
         x: DeviceBuffer, scale: DeviceBuffer, shift: DeviceBuffer, y: DeviceBuffer, channels: Int, count: Int
     ) throws {
+        try sizes("affine", channels, count)
         for b in [x, y] { try check(b, count) }
         for b in [scale, shift] { try check(b, channels) }
         let xs = storage[x.handle]!
@@ -160,11 +199,9 @@ public final class CPUBlockDevice: BlockDevice {
     }
 
     public func gemm(_ g: BlockGEMM) throws {
-        try check(g.a, (g.batch - 1) * g.strideA + g.m * g.k)
-        try check(g.b, (g.batch - 1) * g.strideB + g.n * g.k)
-        try check(g.c, (g.batch - 1) * g.strideC + g.m * g.n)
-        if let b = g.epilogue.bias { try check(b, g.n) }
-        if let r = g.epilogue.residual { try check(r, (g.batch - 1) * g.strideC + g.m * g.n) }
+        try sizes("gemm", g.m, g.n, g.k, g.batch, mul(g.m, g.n), mul(g.m, g.k), mul(g.n, g.k))
+        for b in [g.a, g.b, g.c] + [g.epilogue.bias, g.epilogue.residual].compactMap({ $0 }) { try check(b, 0) }
+        try checkExtents(g)
         let a = storage[g.a.handle]!
         let bm = storage[g.b.handle]!
         let bias = g.epilogue.bias.map { storage[$0.handle]! }
@@ -200,6 +237,7 @@ public final class CPUBlockDevice: BlockDevice {
     }
 
     public func softmax(_ s: DeviceBuffer, rows: Int, cols: Int) throws {
+        try sizes("softmax", rows, cols, mul(rows, cols))
         try check(s, rows * cols)
         var v = storage[s.handle]!
         for r in 0..<rows {
@@ -222,6 +260,7 @@ public final class CPUBlockDevice: BlockDevice {
         qkv: DeviceBuffer, q: DeviceBuffer, k: DeviceBuffer, v: DeviceBuffer, batch: Int, tokens: Int, heads: Int,
         dim: Int
     ) throws {
+        try sizes("splitHeads", batch, tokens, heads, dim, mul(batch, tokens, 3, heads, dim))
         let width = heads * dim
         try check(qkv, batch * tokens * 3 * width)
         for b in [q, k, v] { try check(b, batch * tokens * width) }
@@ -241,6 +280,7 @@ public final class CPUBlockDevice: BlockDevice {
     }
 
     public func mergeHeads(o: DeviceBuffer, y: DeviceBuffer, batch: Int, tokens: Int, heads: Int, dim: Int) throws {
+        try sizes("mergeHeads", batch, tokens, heads, dim, mul(batch, tokens, heads, dim))
         let n = batch * tokens * heads * dim
         for b in [o, y] { try check(b, n) }
         let src = storage[o.handle]!

@@ -112,7 +112,7 @@ public final class CUDABlockDevice: KernelBlockDevice {
     }
 
     public func allocate(count: Int) throws -> DeviceBuffer {
-        guard count > 0 else { throw BackendError(name, "a buffer needs at least one value (asked \(count))") }
+        try checkCount(count)
         var p: UInt64 = 0
         let r = api.alloc(&p, count * 4)
         guard r == 0 else { throw BackendError(name, "cuMemAlloc of \(count * 4) bytes failed: \(describe(r))") }
@@ -208,7 +208,8 @@ public final class CUDABlockDevice: KernelBlockDevice {
 
     public func gemm(_ g: BlockGEMM) throws {
         guard let h = cublas, let sgemm, let sgemmStrided else { return try kernelGEMM(g) }
-        try guardSizes("gemm", g.m, g.n, g.k, g.batch, g.m * g.n, g.m * g.k, g.n * g.k)
+        try guardSizes("gemm", g.m, g.n, g.k, g.batch, mul(g.m, g.n), mul(g.m, g.k), mul(g.n, g.k))
+        try checkExtents(g)
         let c = CUBLASCall(g)
         var alpha = g.alpha
         var beta: Float = 0

@@ -49,6 +49,14 @@ public enum BlockLaunch {
     }
 }
 
+/// The product, or `Int.max` where it overflows (so that a size check, not a trap, rejects it).
+func mul(_ values: Int...) -> Int {
+    values.reduce(1) { p, v in
+        let (r, o) = p.multipliedReportingOverflow(by: v)
+        return o ? Int.max : r
+    }
+}
+
 extension KernelBlockDevice {
     /// Sizes the kernels index with 32-bit `int`, with room for the last group's overhang.
     func guardSizes(_ what: String, _ values: Int...) throws {
@@ -58,11 +66,19 @@ extension KernelBlockDevice {
         }
     }
 
+    /// Each buffer holds at least the values the kernel will touch (a GPU would fault past it).
+    func need(_ what: String, _ pairs: (DeviceBuffer, Int)...) throws {
+        for (b, n) in pairs where b.count < n {
+            throw BackendError(name, "\(what): a buffer of \(b.count) values where \(n) are needed")
+        }
+    }
+
     public func layerNorm(
         x: DeviceBuffer, gamma: DeviceBuffer, beta: DeviceBuffer, y: DeviceBuffer, rows: Int, channels: Int,
         eps: Float
     ) throws {
-        try guardSizes("layerNorm", rows, channels, rows * channels)
+        try guardSizes("layerNorm", rows, channels, mul(rows, channels))
+        try need("layerNorm", (x, mul(rows, channels)), (y, mul(rows, channels)), (gamma, channels), (beta, channels))
         try launch(
             "block_layer_norm",
             [.buffer(x), .buffer(gamma), .buffer(beta), .buffer(y), .int(Int32(channels)), .float(eps)],
@@ -73,6 +89,7 @@ extension KernelBlockDevice {
         x: DeviceBuffer, scale: DeviceBuffer, shift: DeviceBuffer, y: DeviceBuffer, channels: Int, count: Int
     ) throws {
         try guardSizes("affine", channels, count)
+        try need("affine", (x, count), (y, count), (scale, channels), (shift, channels))
         try launch(
             "block_affine",
             [.buffer(x), .buffer(scale), .buffer(shift), .buffer(y), .int(Int32(channels)), .int(Int32(count))],
@@ -81,7 +98,8 @@ extension KernelBlockDevice {
 
     /// `block_gemm` with its epilogue fused.
     public func kernelGEMM(_ g: BlockGEMM) throws {
-        try guardSizes("gemm", g.m, g.n, g.k, g.batch, g.m * g.n, g.m * g.k, g.n * g.k)
+        try guardSizes("gemm", g.m, g.n, g.k, g.batch, mul(g.m, g.n), mul(g.m, g.k), mul(g.n, g.k))
+        try checkExtents(g)
         let geometry = BlockLaunch.gemm(m: g.m, n: g.n, batch: g.batch)
         // CUDA's limit on a grid's y and z extents (OpenCL's is larger).
         guard geometry.groups.y <= 65_535, geometry.groups.z <= 65_535 else {
@@ -102,7 +120,10 @@ extension KernelBlockDevice {
     /// The epilogue alone over `rows × cols` values of `c` (after a vendor GEMM).
     public func epilogue(_ c: DeviceBuffer, rows: Int, cols: Int, _ e: BlockGEMM.Epilogue) throws {
         guard !e.isEmpty else { return }
-        try guardSizes("epilogue", rows, cols, rows * cols)
+        try guardSizes("epilogue", rows, cols, mul(rows, cols))
+        try need(
+            "epilogue", (c, mul(rows, cols)), (e.bias ?? c, e.bias == nil ? 0 : cols),
+            (e.residual ?? c, mul(rows, cols)))
         try launch(
             "block_epilogue",
             [
@@ -113,7 +134,8 @@ extension KernelBlockDevice {
     }
 
     public func softmax(_ s: DeviceBuffer, rows: Int, cols: Int) throws {
-        try guardSizes("softmax", rows, cols, rows * cols)
+        try guardSizes("softmax", rows, cols, mul(rows, cols))
+        try need("softmax", (s, mul(rows, cols)))
         try launch("block_softmax", [.buffer(s), .int(Int32(cols))], BlockLaunch.rows(rows))
     }
 
@@ -121,8 +143,9 @@ extension KernelBlockDevice {
         qkv: DeviceBuffer, q: DeviceBuffer, k: DeviceBuffer, v: DeviceBuffer, batch: Int, tokens: Int, heads: Int,
         dim: Int
     ) throws {
-        let n = batch * tokens * 3 * heads * dim
+        let n = mul(batch, tokens, 3, heads, dim)
         try guardSizes("splitHeads", batch, tokens, heads, dim, n)
+        try need("splitHeads", (qkv, n), (q, n / 3), (k, n / 3), (v, n / 3))
         try launch(
             "block_split_heads",
             [
@@ -132,8 +155,9 @@ extension KernelBlockDevice {
     }
 
     public func mergeHeads(o: DeviceBuffer, y: DeviceBuffer, batch: Int, tokens: Int, heads: Int, dim: Int) throws {
-        let n = batch * tokens * heads * dim
+        let n = mul(batch, tokens, heads, dim)
         try guardSizes("mergeHeads", batch, tokens, heads, dim, n)
+        try need("mergeHeads", (o, n), (y, n))
         try launch(
             "block_merge_heads",
             [.buffer(o), .buffer(y), .int(Int32(tokens)), .int(Int32(heads)), .int(Int32(dim)), .int(Int32(n))],

@@ -57,7 +57,7 @@ public final class OpenCLBlockDevice: KernelBlockDevice {
     static func mem(_ b: DeviceBuffer) -> OpaquePointer? { OpaquePointer(bitPattern: UInt(b.handle)) }
 
     public func allocate(count: Int) throws -> DeviceBuffer {
-        guard count > 0 else { throw BackendError(name, "a buffer needs at least one value (asked \(count))") }
+        try checkCount(count)
         var err: Int32 = 0
         guard let m = api.createBuffer(backend.context, 1, count * 4, nil, &err), err == 0 else {
             throw BackendError(name, "clCreateBuffer of \(count * 4) bytes failed (\(err))")

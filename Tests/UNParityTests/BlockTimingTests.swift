@@ -387,6 +387,7 @@ struct BlockTimingTests {
         let device = "none"
         let gemmPath = "kernel"
         func allocate(count: Int) throws -> DeviceBuffer {
+            try checkCount(count)
             next += 0x1000
             return DeviceBuffer(handle: next, count: count)
         }
@@ -582,6 +583,53 @@ struct BlockTimingTests {
         let unPair = try #require(r.validation.first { $0.what.hasPrefix("unFolded vs unMap") })
         #expect(unPair.withinThreshold, "the two UN schedules share the fault and agree")
         #expect(r.validation.contains { $0.what.contains("first sample") && !$0.withinThreshold })
+    }
+
+    /// Sizes at the edges of `Int` and buffers smaller than the call needs are typed errors on
+    /// every device (the kernel devices would otherwise fault or read past a buffer), never a trap.
+    @Test func badArgumentsAreTypedErrorsOnEveryDevice() throws {
+        var devices: [any BlockDevice] = [CPUBlockDevice(), Recorder()]
+        let cl = OpenCLBackend()
+        if case .available = cl.availability { devices.append(try OpenCLBlockDevice(cl)) }
+        let huge = [Int.max, Int.min, -1, 0, Int(Int32.max) + 1, 1 << 40]
+        for d in devices {
+            for n in huge {
+                #expect(throws: BackendError.self, "\(d.name) allocate \(n)") { _ = try d.allocate(count: n) }
+            }
+            let small = try d.allocate(count: 16)
+            let big = try d.allocate(count: 64)
+            defer { [small, big].forEach(d.release) }
+            for n in huge + [5] {
+                #expect(throws: BackendError.self, "\(d.name) gemm m=\(n)") {
+                    try d.gemm(BlockGEMM(a: big, b: big, c: small, m: n, n: 4, k: 4, transposeB: true))
+                }
+                #expect(throws: BackendError.self, "\(d.name) softmax rows \(n)") {
+                    try d.softmax(small, rows: n, cols: 4)
+                }
+                #expect(throws: BackendError.self, "\(d.name) layerNorm rows \(n)") {
+                    try d.layerNorm(x: big, gamma: small, beta: small, y: small, rows: n, channels: 16, eps: 1e-5)
+                }
+                #expect(throws: BackendError.self, "\(d.name) splitHeads dim \(n)") {
+                    try d.splitHeads(qkv: big, q: small, k: small, v: small, batch: 1, tokens: 2, heads: 2, dim: n)
+                }
+            }
+            // A batch whose last matrix runs past its buffer, and a negative stride.
+            #expect(throws: BackendError.self) {
+                try d.gemm(
+                    BlockGEMM(
+                        a: big, b: big, c: big, m: 4, n: 4, k: 4, transposeB: false, batch: 5, strideA: 16,
+                        strideB: 16, strideC: 16))
+            }
+            #expect(throws: BackendError.self) {
+                try d.gemm(
+                    BlockGEMM(a: big, b: big, c: big, m: 4, n: 4, k: 4, transposeB: false, batch: 2, strideA: -16))
+            }
+            // The same call within its buffers is accepted.
+            try d.gemm(
+                BlockGEMM(
+                    a: big, b: big, c: big, m: 4, n: 4, k: 4, transposeB: false, batch: 4, strideA: 16,
+                    strideB: 16, strideC: 16))
+        }
     }
 
     /// Without a GPU the CUDA rows say why; nothing is reported as timed.
