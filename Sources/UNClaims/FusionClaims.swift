@@ -183,7 +183,8 @@ public enum FusionClaims {
         }
         return (
             ClaimCheck(
-                "\(S.self): transformer block, both UNs folded, within the composed running error bound", margin: worst),
+                "\(S.self): transformer block, both UNs folded, within the composed running error bound",
+                margin: worst),
             maxBound / max(maxOut, .leastNormalMagnitude)
         )
     }

@@ -188,7 +188,8 @@ public enum GradientCalibrationClaims {
             """
             Shift invariance of the forward makes the exact gradient orthogonal to the constant vector along the \
             normalization axes (LayerNorm per token, BatchNorm per channel over all positions); scale invariance \
-            makes it orthogonal to the centred input at ε = 0, and with ε > 0 the residual is the closed form (Σ G⊙z)·ε/(σ²+ε).
+            makes it orthogonal to the centred input at ε = 0, and with ε > 0 the residual is the closed form \
+            (Σ G⊙z)·ε/(σ²+ε).
             """,
         symbols: "⟨∂L/∂x, 1⟩ = 0,   ⟨∂L/∂x, x − μ⟩ = (Σ G⊙z)·ε/(σ² + ε)",
         proof: "proofs/gradient-calibration.md#g2",
@@ -300,7 +301,8 @@ public enum GradientCalibrationClaims {
             correction term M times smaller.
             """,
         symbols:
-            "σ²_{t−i} = σ²_t, g_σ,t−i = g_σ,t, ψ = g_σ  ⇒  ∂L/∂X|_cal = ∇(window-1);  ψ_exact = g_σ σ̂²/(M σ²_t) = g_σ/M",
+            "σ²_{t−i} = σ²_t, g_σ,t−i = g_σ,t, ψ = g_σ  ⇒  ∂L/∂X|_cal = ∇(window-1);  "
+            + "ψ_exact = g_σ σ̂²/(M σ²_t) = g_σ/M",
         proof: "proofs/gradient-calibration.md#g3",
         generate: { rng in StationaryCase(window: Int.random(in: 2...6, using: &rng), data: LayerCase.random(&rng)) },
         check: calibration)

@@ -36,7 +36,9 @@ public enum KernelSources {
             REAL* y, const int rows, const int channels, const REAL eps) {
                 int r = get_global_id(0); if (r >= rows) return;
                 REAL m = 0; for (int c = 0; c < channels; c++) m += x[r * channels + c]; m /= (REAL)channels;
-                REAL v = 0; for (int c = 0; c < channels; c++) { REAL d = x[r * channels + c] - m; v += d * d; } v /= (REAL)channels;
+                REAL v = 0;
+                for (int c = 0; c < channels; c++) { REAL d = x[r * channels + c] - m; v += d * d; }
+                v /= (REAL)channels;
                 REAL s = sqrt(v + eps);
                 for (int c = 0; c < channels; c++) y[r * channels + c] = g[c] * ((x[r * channels + c] - m) / s) + b[c];
             }
@@ -73,7 +75,9 @@ public enum KernelSources {
             channels, REAL eps) {
                 int r = blockIdx.x * blockDim.x + threadIdx.x; if (r >= rows) return;
                 REAL m = 0; for (int c = 0; c < channels; c++) m += x[r * channels + c]; m /= (REAL)channels;
-                REAL v = 0; for (int c = 0; c < channels; c++) { REAL d = x[r * channels + c] - m; v += d * d; } v /= (REAL)channels;
+                REAL v = 0;
+                for (int c = 0; c < channels; c++) { REAL d = x[r * channels + c] - m; v += d * d; }
+                v /= (REAL)channels;
                 REAL s = sqrt(v + eps);
                 for (int c = 0; c < channels; c++) y[r * channels + c] = g[c] * ((x[r * channels + c] - m) / s) + b[c];
             }

@@ -209,7 +209,8 @@ public struct FiltrationStudySection: ReportSectionBuilder {
         let quietRate = quiet.map(\.previousWindowFireRate).max() ?? .nan
         let quietText =
             quietRate == 0
-            ? "it did not fire on any stationary step of the \(quiet.count) cells (\(quiet.first?.steps ?? 0) steps each)"
+            ? "it did not fire on any stationary step of the \(quiet.count) cells "
+                + "(\(quiet.first?.steps ?? 0) steps each)"
             : "it fired on at most \(String(format: "%.1f%%", 100 * quietRate)) of stationary steps"
         let regime = """
             Reading it: with equal scales the rule fires on most stationary steps, the more so the more \

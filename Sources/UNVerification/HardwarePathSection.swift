@@ -77,7 +77,8 @@ public struct HardwarePathSection: ReportSectionBuilder {
             id: "parity-ulps", title: "GPU-vs-CPU parity: error in ulps",
             caption:
                 "each comparison (kernel × shape × precision × backend, \(rows.count) in all) sorted by its worst "
-                + "entry; median, 99th percentile and maximum difference in ulps of the CPU value (0 drawn at 0.01); the "
+                + "entry; median, 99th percentile and maximum difference in ulps of the CPU value (0 drawn at 0.01); "
+                + "the "
                 + "large counts are entries near 0 after cancellation, where the derived bound (from the operands' "
                 + "magnitudes, not the result's) allows them",
             columns: ["comparison", "median", "p99", "max"], rows: data,

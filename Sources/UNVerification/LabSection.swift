@@ -179,7 +179,8 @@ public struct LabSection: ReportSectionBuilder {
         let text = ReportBlock.text(
             """
             **\(task.rawValue)** — from `\(path)`: \(study.runs.count) of \(c.runs.count) runs (\(c.norms.count) \
-            norms × \(c.seeds.count) seeds × learning rates \(c.learningRates.map { "\($0)" }.joined(separator: ", "))), \
+            norms × \(c.seeds.count) seeds × learning rates \
+            \(c.learningRates.map { "\($0)" }.joined(separator: ", "))), \
             \(data); width \(c.width), \(c.heads) heads, \(c.layers) blocks, \(c.steps) AdamW steps. Made by \
             `\(study.command)` at commit \(study.commit) on \(study.machine), \(study.date); the report reads it and \
             never retrains. The \(Self.metricName(task)) is measured in inference mode (BN, PowerNorm and UN with \

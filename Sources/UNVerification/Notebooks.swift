@@ -60,7 +60,8 @@ public enum Notebooks {
                 precondition(result.withinTolerance)
                 """,
             codeContext:
-                "`paddingTrace` is the path of `Tests/Fixtures/traces/padding.json` (a copy of a trace in `../shared/traces`).",
+                "`paddingTrace` is the path of `Tests/Fixtures/traces/padding.json` "
+                + "(a copy of a trace in `../shared/traces`).",
             sections: ["trace-replay", "conformance"]),
         Notebook(
             file: "02-is-the-backward-a-gradient.md", title: "Is each backward pass the gradient of its forward?",

@@ -14,7 +14,8 @@ public struct ReplaySection: ReportSectionBuilder {
             """
             Each trace of the authors' PyTorch `UN1d` (float64) is replayed through `UnifiedNorm<Double>` in \
             `.referenceCompatible` mode; every recorded quantity is compared at every step by the normwise \
-            relative error `max|a−e| / max|e|`. Tolerance \(sci(TraceReplay.tolerance)) (derivation in `TraceReplay.tolerance`).\n\n
+            relative error `max|a−e| / max|e|`. Tolerance \(sci(TraceReplay.tolerance)) (derivation in \
+            `TraceReplay.tolerance`).\n\n
             """
         md += "| trace | steps | skips | " + TraceReplay.quantities.joined(separator: " | ") + " | first divergence |\n"
         md += "|---|---|---|" + TraceReplay.quantities.map { _ in "---" }.joined(separator: "|") + "|---|\n"
@@ -30,7 +31,8 @@ public struct ReplaySection: ReportSectionBuilder {
         return ReportSection(
             id: "trace-replay", title: "Replay of the authors' UN1d traces", verdict: ok ? .holds : .falsified,
             summary:
-                "\(results.count) traces, worst normwise relative error \(sci(worst)) (tolerance \(sci(TraceReplay.tolerance)))",
+                "\(results.count) traces, worst normwise relative error \(sci(worst)) "
+                + "(tolerance \(sci(TraceReplay.tolerance)))",
             blocks: [.text(md)] + (perStepFigure(results).map { [.figure($0)] } ?? []),
             data: try JSONValue(encoding: results))
     }

@@ -224,7 +224,8 @@ public struct Report: Codable, Sendable {
         s += "- Generated: \(generatedAt)\n- Toolchain: \(toolchain)\n- Platform: \(platform)\n- Seed: \(seed)\n"
         for (k, v) in configuration.sorted(by: { $0.key < $1.key }) { s += "- \(k): \(v)\n" }
         s +=
-            "- **Overall verdict: \(verdict.rawValue)**\n\n## Summary\n\n| section | verdict | summary |\n|---|---|---|\n"
+            "- **Overall verdict: \(verdict.rawValue)**\n\n## Summary\n\n"
+            + "| section | verdict | summary |\n|---|---|---|\n"
         for sec in sections {
             s +=
                 """
@@ -234,7 +235,8 @@ public struct Report: Codable, Sendable {
         }
         for sec in sections {
             s +=
-                "\n<a id=\"\(sec.id)\"></a>\n## \(sec.title)\n\nVerdict: **\(sec.verdict.rawValue)**. \(sec.summary)\n\n\(sec.markdown(drawn: drawn))\n"
+                "\n<a id=\"\(sec.id)\"></a>\n## \(sec.title)\n\n"
+                + "Verdict: **\(sec.verdict.rawValue)**. \(sec.summary)\n\n\(sec.markdown(drawn: drawn))\n"
         }
         return s
     }

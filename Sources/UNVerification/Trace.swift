@@ -221,7 +221,8 @@ public enum TraceError: Error, Equatable, CustomStringConvertible {
             return .malformed(
                 file: file, field: path(ctx.codingPath),
                 reason:
-                    "not valid JSON (truncated or corrupted): \(ctx.underlyingError.map { "\($0)" } ?? ctx.debugDescription)"
+                    "not valid JSON (truncated or corrupted): "
+                    + (ctx.underlyingError.map { "\($0)" } ?? ctx.debugDescription)
             )
         @unknown default: return .malformed(file: file, field: "(document)", reason: "\(e)")
         }

@@ -105,8 +105,11 @@ public enum UnifiedNormRegime: String, Sendable, Codable, CaseIterable {
 ///
 /// | | reference-compatible | paper |
 /// |---|---|---|
-/// | smoothing starts | `t > M` and `t ≥ warmup` (buffer starts at zeros) | `t ≥ M` and `t ≥ warmup` (window full of real statistics) |
-/// | filtration threshold | pooled unbiased variance of √ of all `M·C` entries of the *previous* buffer, times `M` | per channel `M·V(Ω_t^{1/2})` of the *same* window (never fires in exact arithmetic: Kober) |
+/// | smoothing starts | `t > M`, `t ≥ warmup` (buffer starts at zeros) | `t ≥ M`, `t ≥ warmup` (a full window) |
+/// | filtration threshold | `M` × pooled unbiased variance of √ of the *previous* buffer | `M·V(Ω_t^{1/2})` |
+///
+/// (The paper's threshold is per channel, of the *same* window, and never fires in exact arithmetic
+/// (Kober); the reference-compatible one pools all `M·C` entries of the previous buffer.)
 /// | on a skip | slot rewritten with the running variance | slot keeps `σ²_t` |
 /// | compensation factor `r` | yes, clamped to [1/5, 5] after `max(1000, warmup)` | none |
 /// | `g_σ` | `mean over all B·N positions of G⊙z` (with `r`) | `Σ_all G⊙z / T` (exact with padding) |

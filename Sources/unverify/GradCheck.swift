@@ -7,7 +7,8 @@ struct GradCheck: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gradcheck",
         abstract:
-            "The G5 map: is each layer's backward the exact gradient of its forward? (--suite: the checker's own accuracy)"
+            "The G5 map: is each layer's backward the exact gradient of its forward? "
+            + "(--suite: the checker's own accuracy)"
     )
 
     @Flag(help: "Run the checker's accuracy suite instead of the map.")

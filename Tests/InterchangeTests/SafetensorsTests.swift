@@ -123,7 +123,8 @@ struct SafetensorsTests {
         ),
         (
             "an overlap",
-            #"{"a":{"dtype":"F64","shape":[2],"data_offsets":[0,16]},"b":{"dtype":"F64","shape":[1],"data_offsets":[8,16]}}"#,
+            #"{"a":{"dtype":"F64","shape":[2],"data_offsets":[0,16]},"#
+                + #""b":{"dtype":"F64","shape":[1],"data_offsets":[8,16]}}"#,
             16, .invalidOffsets(tensor: "b", reason: "overlaps at 8")
         ),
         (
@@ -156,7 +157,8 @@ struct SafetensorsTests {
         ),
         (
             "duplicate tensor",
-            #"{"a":{"dtype":"U8","shape":[0],"data_offsets":[0,0]},"a":{"dtype":"U8","shape":[0],"data_offsets":[0,0]}}"#,
+            #"{"a":{"dtype":"U8","shape":[0],"data_offsets":[0,0]},"#
+                + #""a":{"dtype":"U8","shape":[0],"data_offsets":[0,0]}}"#,
             0, .duplicateKey(key: "a", path: "(document)")
         ),
         (
